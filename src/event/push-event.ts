@@ -1,0 +1,150 @@
+// PushEvent v1: one push = one event, with every ref it changed.
+// The JSON Schema beside this file (push-event.schema.json) is the contract;
+// these types mirror it. Keep both in step.
+
+/** Schema version carried in every event; bump only with a migration note. */
+export const PUSH_EVENT_SCHEMA_VERSION = 1;
+
+/** What caused the push (Bitbucket hook-script trigger ids map onto these). */
+export type Trigger =
+  | 'push'
+  | 'pull-request-merge'
+  | 'branch-create'
+  | 'branch-delete'
+  | 'tag-create'
+  | 'file-edit'
+  | 'backfill'
+  | 'other';
+
+/** A person as git or Bitbucket knows them. */
+export interface Person {
+  name: string;
+  displayName?: string;
+  email?: string;
+}
+
+/** Author or committer of a commit, with the time git recorded (ISO 8601 with offset). */
+export interface Signature {
+  name: string;
+  email: string;
+  date: string;
+}
+
+/** The repository the push went to. */
+export interface RepositoryInfo {
+  projectKey: string;
+  slug: string;
+  /** Bitbucket's numeric id (from .../repositories/<id>), null when unknown. */
+  id: number | null;
+  name: string;
+  /** Absolute path of the repository on this host. */
+  path: string;
+  /** Bitbucket base URL, null when neither BB_BASE_URL nor bitbucket.baseUrl is set. */
+  baseUrl: string | null;
+  links: { self: string | null; clone: string | null };
+  public: boolean | null;
+  fork: boolean | null;
+  /** Where projectKey/slug came from. */
+  identitySource: 'env' | 'repository-config' | 'config' | 'directory';
+}
+
+/** One file a commit changed, against its first parent (root: the empty tree). */
+export interface FileChange {
+  path: string;
+  status: 'added' | 'modified' | 'deleted' | 'renamed' | 'copied' | 'typechanged';
+  oldPath?: string;
+  binary: boolean;
+  additions: number;
+  deletions: number;
+}
+
+/** A commit the push brought (once per event even when several refs hold it). */
+export interface CommitInfo {
+  id: string;
+  shortId: string;
+  /** Full message (capped per analysis.maxMessageBytes; see messageTruncated). */
+  message: string;
+  messageTruncated: boolean;
+  title: string;
+  author: Signature;
+  committer: Signature;
+  parents: string[];
+  merge: boolean;
+  /** New to the repository with this push (reachable from no ref before it). */
+  distinct: boolean;
+  url: string | null;
+  issueKeys: string[];
+  /** Build trigger tags found in the message: '#ci', '#jenkins:Job', '[skip ci]' … */
+  triggers: string[];
+  files: FileChange[];
+  filesTruncated: boolean;
+  totalFiles: number;
+}
+
+/** Annotated-tag details, present on refs/tags/* changes. */
+export interface TagInfo {
+  annotated: boolean;
+  message: string | null;
+  tagger: Signature | null;
+  /** The object the tag points at (commit sha for the usual case). */
+  target: string | null;
+}
+
+/** One ref the push changed. */
+export interface RefChange {
+  ref: string;
+  name: string;
+  kind: 'branch' | 'tag' | 'other';
+  change: 'create' | 'update' | 'delete';
+  before: string;
+  after: string;
+  forced: boolean;
+  /** Commits that left the ref (forced update or delete), counted, not listed. */
+  removedCommits: number;
+  /** Commits the ref gained, oldest first, capped; see totalCommits/truncated. */
+  commits: string[];
+  totalCommits: number;
+  truncated: boolean;
+  tag?: TagInfo;
+}
+
+/** Pull-request merge context (Bitbucket hook-script mode). */
+export interface PullRequestInfo {
+  id: number | null;
+  fromRef: string | null;
+  fromHash: string | null;
+  fromRepository: string | null;
+  toRef: string | null;
+  mergeHash: string | null;
+}
+
+/** Something analysis could not do, kept in the event instead of failing it. */
+export interface AnalysisError {
+  ref?: string;
+  commit?: string;
+  message: string;
+}
+
+/** The normalized event relayed for one push. */
+export interface PushEvent {
+  id: string;
+  schemaVersion: typeof PUSH_EVENT_SCHEMA_VERSION;
+  /** When the push happened (spool record time), ISO 8601 UTC. */
+  time: string;
+  /** Host name of the node that received the push. */
+  node: string;
+  trigger: Trigger;
+  /** Bitbucket's raw trigger id (BB_HOOK_TRIGGER_ID) when known. */
+  triggerId: string | null;
+  actor: Person;
+  repository: RepositoryInfo;
+  refs: RefChange[];
+  commits: Record<string, CommitInfo>;
+  /** Total distinct commits analyzed vs the cap. */
+  totalCommits: number;
+  truncated: boolean;
+  pullRequest?: PullRequestInfo;
+  errors: AnalysisError[];
+}
+
+export const ZERO_SHA = '0000000000000000000000000000000000000000';
