@@ -1,0 +1,51 @@
+// `relay` entry point: dispatches to one module per command (src/cli/<name>.ts,
+// each exporting `run(args, io)`), loaded lazily so `relay status` does not
+// pay for the daemon's dependencies.
+
+import { processIo, EXIT, type CliIo, type CommandRun } from './cli-io.ts';
+
+/** Command name → module path and one-line summary for --help. */
+const COMMANDS: Record<string, { module: string; summary: string }> = {
+  daemon: { module: './daemon.ts', summary: 'run the relay daemon (systemd runs this)' },
+  analyze: { module: './analyze.ts', summary: 'print the PushEvent for hook-style ref lines on stdin' },
+};
+
+/** Register a command (used as the CLI grows; keeps --help in one place). */
+export function commandTable(): Readonly<typeof COMMANDS> {
+  return COMMANDS;
+}
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return [
+    'usage: relay <command> [options]',
+    '',
+    'commands:',
+    ...lines,
+    '',
+    'Run `relay <command> --help` for a command\'s options.',
+    'Config: --config FILE, else $RELAY_CONFIG, else /etc/bitbucket-relay/relay.yaml.',
+  ].join('\n');
+}
+
+/** Run `relay` with argv (without node and script); resolves to the exit status. */
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(usage() + '\n');
+    return name ? EXIT.ok : EXIT.usage;
+  }
+  if (name === '--version' || name === '-V') {
+    const { RELAY_VERSION } = await import('../version.ts');
+    io.stdout.write(`bitbucket-relay ${RELAY_VERSION}\n`);
+    return EXIT.ok;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.stderr.write(`relay: unknown command "${name}"\n\n${usage()}\n`);
+    return EXIT.usage;
+  }
+  const mod = (await import(command.module)) as { run: CommandRun };
+  return mod.run(rest, io);
+}

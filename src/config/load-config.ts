@@ -1,0 +1,428 @@
+// The one config loader: YAML → ${ENV} substitution → schema → semantic
+// checks → normalized RelayConfig. Every problem names file:line:column and
+// the key path, and says what to do; all problems are reported at once.
+
+import { readFileSync, accessSync, constants as fsConstants } from 'node:fs';
+import { hostname } from 'node:os';
+import { resolve, dirname, isAbsolute } from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import { parseDocument, LineCounter, isMap, isPair, isScalar, type Document, type Node as YamlNode } from 'yaml';
+import { CONFIG_SCHEMA } from './config-schema.ts';
+import { parseDuration, parseSize } from './units.ts';
+import type {
+  RelayConfig,
+  DestinationConfig,
+  HttpDestination,
+  FormatName,
+  MatchConfig,
+} from './config-types.ts';
+
+/** One thing wrong with a config file, located for the operator. */
+export interface ConfigProblem {
+  file: string;
+  line: number | null;
+  column: number | null;
+  /** Key path like `destinations[2].url`, '' for the document. */
+  path: string;
+  message: string;
+}
+
+/** Thrown when a config cannot be used; `problems` lists every reason. */
+export class ConfigError extends Error {
+  readonly problems: ConfigProblem[];
+  constructor(problems: ConfigProblem[]) {
+    super(problems.map(formatConfigProblem).join('\n'));
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** `relay.yaml:12:5: destinations[2].url: "htp://x" is not an http(s) URL`. */
+export function formatConfigProblem(p: ConfigProblem): string {
+  const where = p.line === null ? p.file : `${p.file}:${p.line}:${p.column}`;
+  return `config: ${where}: ${p.path ? p.path + ': ' : ''}${p.message}`;
+}
+
+/** Defaults for a host install (DESIGN.md "Defaults on a host"). */
+export const DEFAULT_PATHS = {
+  config: '/etc/bitbucket-relay/relay.yaml',
+  spool: '/var/spool/bitbucket-relay',
+  store: '/var/lib/bitbucket-relay/relay.db',
+  socket: '/run/bitbucket-relay/relay.sock',
+} as const;
+
+/** Path of the config file to use: explicit, else $RELAY_CONFIG, else the host default. */
+export function configPath(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return explicit ?? env.RELAY_CONFIG ?? DEFAULT_PATHS.config;
+}
+
+/** Read and validate a config file; throws ConfigError with every problem found. */
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): RelayConfig {
+  const abs = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(abs, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const hint = code === 'ENOENT' ? 'file not found; create it from config/relay.example.yaml' : `cannot read it (${code}); check its permissions`;
+    throw new ConfigError([{ file: abs, line: null, column: null, path: '', message: hint }]);
+  }
+  return parseConfigText(text, abs, env);
+}
+
+/** Validate config text as if read from `file` (relative paths resolve against its directory). */
+export function parseConfigText(text: string, file: string, env: NodeJS.ProcessEnv = process.env): RelayConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const problems: ConfigProblem[] = [];
+  const at = (path: (string | number)[], message: string, keyOnly = false): void => {
+    problems.push({ file, ...locate(doc, lineCounter, path, keyOnly), path: formatPath(path), message });
+  };
+
+  for (const e of doc.errors) {
+    const pos = e.linePos?.[0];
+    problems.push({ file, line: pos?.line ?? null, column: pos?.col ?? null, path: '', message: `YAML: ${e.message.split('\n')[0]}` });
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  const raw: unknown = doc.toJS() ?? {};
+  substituteEnv(raw, [], env, at);
+
+  const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
+  const validate = ajv.compile(CONFIG_SCHEMA);
+  if (!validate(raw)) {
+    for (const err of dedupeErrors(validate.errors ?? [])) {
+      const path = pointerToPath(err.instancePath);
+      if (err.keyword === 'additionalProperties') {
+        const key = String(err.params.additionalProperty);
+        at([...path, key], `unknown key "${key}"${suggestKey(key, err)}`, true);
+      } else if (err.keyword === 'required') {
+        at(path, `missing required key "${err.params.missingProperty}"`);
+      } else if (err.keyword === 'enum') {
+        at(path, `must be one of ${(err.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`);
+      } else if (err.keyword === 'type') {
+        at(path, `must be ${String(err.params.type).replace(',', ' or ')}, not ${describe(valueAt(raw, path))}`);
+      } else {
+        at(path, err.message ?? 'is invalid');
+      }
+    }
+    throw new ConfigError(problems);
+  }
+
+  const config = normalize(raw as RawConfig, file, at);
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}
+
+/** The configuration used when no file is given (demo, tests, `relay analyze`). */
+export function defaultConfig(overrides: Partial<RawConfig> = {}): RelayConfig {
+  const problems: ConfigProblem[] = [];
+  const config = normalize(overrides as RawConfig, '<defaults>', (path, message) =>
+    problems.push({ file: '<defaults>', line: null, column: null, path: formatPath(path), message }),
+  );
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}
+
+// ---- raw shape -----------------------------------------------------------
+
+type Raw = Record<string, any>;
+/** The YAML document after env substitution and schema validation. */
+export type RawConfig = Raw;
+type Report = (path: (string | number)[], message: string, keyOnly?: boolean) => void;
+
+const FORMAT_DEFAULT: FormatName = 'cloudevents';
+
+function normalize(raw: Raw, file: string, at: Report): RelayConfig {
+  const baseDir = file.startsWith('<') ? process.cwd() : dirname(file);
+  const abs = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
+  const dur = (path: (string | number)[], v: unknown, dflt: number): number => {
+    if (v === undefined) return dflt;
+    const ms = parseDuration(v as string | number);
+    if (ms === null) at(path, `${JSON.stringify(v)} is not a duration; write e.g. 500ms, 30s, 10m, 2h, 7d`);
+    return ms ?? dflt;
+  };
+  const spool = raw.spool ?? {};
+  const store = raw.store ?? {};
+  const storeLog = store.log ?? {};
+  const bitbucket = raw.bitbucket ?? {};
+  const analysis = raw.analysis ?? {};
+
+  let maxBytes = 2 * 1024 ** 3;
+  if (store.maxBytes !== undefined) {
+    const b = parseSize(store.maxBytes);
+    if (b === null || b < 1024 * 1024) at(['store', 'maxBytes'], `${JSON.stringify(store.maxBytes)} is not a size of at least 1MiB; write e.g. 500MiB or 2GiB`);
+    else maxBytes = b;
+  }
+  if (bitbucket.baseUrl !== undefined && !isHttpUrl(bitbucket.baseUrl)) {
+    at(['bitbucket', 'baseUrl'], `${JSON.stringify(bitbucket.baseUrl)} is not an http(s) URL`);
+  }
+
+  const destinations: DestinationConfig[] = [];
+  const seen = new Map<string, number>();
+  (raw.destinations ?? []).forEach((d: Raw, i: number) => {
+    const path = ['destinations', i];
+    const first = seen.get(d.name);
+    if (first !== undefined) at([...path, 'name'], `duplicate destination name "${d.name}" (also destinations[${first}]); names must be unique`);
+    seen.set(d.name, i);
+    const dest = normalizeDestination(d, path, at, abs, dur);
+    if (dest) destinations.push(dest);
+  });
+
+  return {
+    file: file.startsWith('<') ? null : file,
+    node: raw.node ?? hostname(),
+    spool: {
+      dir: abs(spool.dir ?? DEFAULT_PATHS.spool),
+      incompleteGraceMs: dur(['spool', 'incompleteGrace'], spool.incompleteGrace, 60_000),
+      allowNetworkFs: spool.allowNetworkFs ?? false,
+    },
+    store: {
+      path: abs(store.path ?? DEFAULT_PATHS.store),
+      maxBytes,
+      logMaxAgeMs: dur(['store', 'log', 'maxAge'], storeLog.maxAge, 30 * 86_400_000),
+      logMaxRows: storeLog.maxRows ?? 1_000_000,
+    },
+    bitbucket: {
+      baseUrl: bitbucket.baseUrl ? String(bitbucket.baseUrl).replace(/\/+$/, '') : null,
+      home: bitbucket.home ? abs(bitbucket.home) : null,
+      repositories: (bitbucket.repositories ?? []).map((r: Raw) => ({ ...r, path: abs(r.path) })),
+    },
+    analysis: {
+      maxCommits: analysis.maxCommits ?? 2048,
+      maxFilesPerCommit: analysis.maxFilesPerCommit ?? 3000,
+      maxMessageBytes: analysis.maxMessageBytes ?? 65536,
+      ignoreRefs: analysis.ignoreRefs ?? ['refs/pull-requests/**'],
+      issueKeys: { projects: analysis.issueKeys?.projects ?? [], ignore: analysis.issueKeys?.ignore ?? [] },
+      triggerTags: analysis.triggerTags ?? ['#ci', '#build', '#jenkins', '[skip ci]', '[ci skip]'],
+    },
+    intake: { concurrency: raw.intake?.concurrency ?? 2 },
+    log: { level: raw.log?.level ?? 'info', format: raw.log?.format ?? 'auto' },
+    admin: { socket: abs(raw.admin?.socket ?? DEFAULT_PATHS.socket) },
+    metrics: { listen: raw.metrics?.listen ?? null },
+    hooks: { autoInstall: raw.hooks?.autoInstall ?? false },
+    destinations,
+  };
+}
+
+function normalizeDestination(
+  d: Raw,
+  path: (string | number)[],
+  at: Report,
+  abs: (p: string) => string,
+  dur: (path: (string | number)[], v: unknown, dflt: number) => number,
+): DestinationConfig | null {
+  const enabled = d.enabled ?? true;
+  const match = d.match as MatchConfig | undefined;
+  const only = (allowed: string[]): void => {
+    for (const key of Object.keys(d)) {
+      if (!['name', 'type', 'enabled', 'match', ...allowed].includes(key)) {
+        at([...path, key], `"${key}" does not apply to type: ${d.type}`, true);
+      }
+    }
+  };
+  if (d.type === 'log') {
+    only([]);
+    return { name: d.name, type: 'log', enabled, match };
+  }
+  if (d.type === 'file') {
+    only(['path']);
+    if (!d.path) {
+      at(path, 'missing required key "path" (type: file writes JSON Lines there)');
+      return null;
+    }
+    return { name: d.name, type: 'file', enabled, match, path: abs(d.path) };
+  }
+  // http
+  if (d.path !== undefined) at([...path, 'path'], '"path" does not apply to type: http (did you mean url?)', true);
+  if (!d.url) {
+    at(path, 'missing required key "url" for type: http');
+    return null;
+  }
+  const urlText = String(d.url);
+  // Placeholders ({projectKey}, {repoSlug}, {repoId}) are filled per event.
+  if (!isHttpUrl(urlText.replace(/\{(projectKey|repoSlug|repoId)\}/g, 'x'))) {
+    at([...path, 'url'], `${JSON.stringify(redactUrlForError(urlText))} is not an http(s) URL`);
+  }
+  if (d.proxy !== undefined && !isHttpUrl(d.proxy)) {
+    at([...path, 'proxy'], `${JSON.stringify(redactUrlForError(d.proxy))} is not an http(s) proxy URL; write e.g. http://proxy.corp:3128`);
+  }
+  const readSecretFile = (key: string[], file: string | undefined): string | undefined => {
+    if (file === undefined) return undefined;
+    try {
+      return readFileSync(abs(file), 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      at([...path, ...key], `cannot read ${abs(file)} (${(err as NodeJS.ErrnoException).code}); check the path and that the service user may read it`);
+      return undefined;
+    }
+  };
+  if (d.secret !== undefined && d.secretFile !== undefined) at([...path, 'secretFile'], 'give either secret or secretFile, not both');
+  const secret = d.secret ?? readSecretFile(['secretFile'], d.secretFile);
+  let auth: HttpDestination['auth'];
+  if (d.auth) {
+    const a = d.auth;
+    const bearer = a.bearer ?? readSecretFile(['auth', 'bearerFile'], a.bearerFile);
+    const password = a.password ?? readSecretFile(['auth', 'passwordFile'], a.passwordFile);
+    if (bearer !== undefined && a.username !== undefined) at([...path, 'auth'], 'give either bearer or username/password, not both');
+    if ((a.username === undefined) !== (password === undefined)) at([...path, 'auth'], 'username and password go together');
+    auth = { bearer, username: a.username, password };
+  }
+  const tlsRaw = d.tls ?? {};
+  const tls = { verify: tlsRaw.verify ?? true, ca: tlsRaw.ca && abs(tlsRaw.ca), cert: tlsRaw.cert && abs(tlsRaw.cert), key: tlsRaw.key && abs(tlsRaw.key) };
+  for (const k of ['ca', 'cert', 'key'] as const) {
+    const f = tls[k];
+    if (f === undefined) continue;
+    try {
+      accessSync(f, fsConstants.R_OK);
+    } catch (err) {
+      at([...path, 'tls', k], `cannot read ${f} (${(err as NodeJS.ErrnoException).code}); check the path and that the service user may read it`);
+    }
+  }
+  if ((tls.cert === undefined) !== (tls.key === undefined)) at([...path, 'tls'], 'tls.cert and tls.key go together (client certificate and its key)');
+  const retryRaw = d.retry ?? {};
+  const retry = {
+    baseDelayMs: dur([...path, 'retry', 'baseDelay'], retryRaw.baseDelay, 1000),
+    maxDelayMs: dur([...path, 'retry', 'maxDelay'], retryRaw.maxDelay, 600_000),
+    horizonMs: dur([...path, 'retry', 'horizon'], retryRaw.horizon, 7 * 86_400_000),
+  };
+  if (retry.baseDelayMs > retry.maxDelayMs) at([...path, 'retry'], 'baseDelay is larger than maxDelay');
+  return {
+    name: d.name,
+    type: 'http',
+    enabled,
+    match,
+    url: urlText,
+    method: d.method ?? 'POST',
+    format: d.format ?? FORMAT_DEFAULT,
+    formatOptions: d.formatOptions ?? {},
+    headers: d.headers ?? {},
+    timeout: {
+      connectMs: dur([...path, 'timeout', 'connect'], d.timeout?.connect, 10_000),
+      responseMs: dur([...path, 'timeout', 'response'], d.timeout?.response, 30_000),
+    },
+    concurrency: d.concurrency ?? 4,
+    secret,
+    auth,
+    proxy: d.proxy,
+    tls,
+    retry,
+    followRedirects: d.followRedirects ?? false,
+  };
+}
+
+// ---- ${ENV} substitution ---------------------------------------------------
+
+const ENV_REF = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+/** Replace `${NAME}` in every string (in place); `$${` is a literal `${`. */
+function substituteEnv(node: unknown, path: (string | number)[], env: NodeJS.ProcessEnv, at: Report): unknown {
+  if (typeof node === 'string') {
+    return node.replace(ENV_REF, (whole, name: string | undefined) => {
+      if (name === undefined) return '${';
+      const value = env[name];
+      if (value === undefined) {
+        at(path, `\${${name}} is not set in the environment; set it (systemd: Environment= or EnvironmentFile=) or use a *File key`);
+        return '';
+      }
+      return value;
+    });
+  }
+  if (Array.isArray(node)) {
+    node.forEach((v, i) => (node[i] = substituteEnv(v, [...path, i], env, at)));
+  } else if (node && typeof node === 'object') {
+    const obj = node as Record<string, unknown>;
+    for (const k of Object.keys(obj)) obj[k] = substituteEnv(obj[k], [...path, k], env, at);
+  }
+  return node;
+}
+
+// ---- locating problems ---------------------------------------------------
+
+function locate(doc: Document, lc: LineCounter, path: (string | number)[], keyOnly: boolean): { line: number | null; column: number | null } {
+  // Walk down as far as the document goes; report the deepest node found.
+  let node: unknown = doc.contents;
+  let offset: number | undefined = (doc.contents as YamlNode | null)?.range?.[0];
+  for (const seg of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === seg);
+      if (!pair) break;
+      const key = pair.key as YamlNode;
+      offset = key.range?.[0] ?? offset;
+      if (keyOnly && seg === path[path.length - 1]) break;
+      node = pair.value;
+      offset = (pair.value as YamlNode | null)?.range?.[0] ?? offset;
+    } else if (node && typeof node === 'object' && 'items' in node && typeof seg === 'number') {
+      const item = (node as { items: unknown[] }).items[seg];
+      if (!item) break;
+      node = item;
+      offset = (item as YamlNode).range?.[0] ?? offset;
+    } else break;
+  }
+  if (offset === undefined) return { line: null, column: null };
+  const pos = lc.linePos(offset);
+  return { line: pos.line, column: pos.col };
+}
+
+function formatPath(path: (string | number)[]): string {
+  return path.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
+}
+
+function pointerToPath(pointer: string): (string | number)[] {
+  if (!pointer) return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+function valueAt(root: unknown, path: (string | number)[]): unknown {
+  let v: any = root;
+  for (const s of path) v = v?.[s];
+  return v;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+function dedupeErrors(errors: ErrorObject[]): ErrorObject[] {
+  const seen = new Set<string>();
+  return errors.filter((e) => {
+    const key = `${e.instancePath}|${e.keyword}|${JSON.stringify(e.params)}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function suggestKey(key: string, err: ErrorObject): string {
+  const props = Object.keys(((err.parentSchema as Raw | undefined)?.properties as Raw | undefined) ?? {});
+  const near = props.find((p) => p.toLowerCase() === key.toLowerCase() || editDistance(p, key) <= 2);
+  return near ? ` (did you mean "${near}"?)` : props.length ? `; allowed here: ${props.join(', ')}` : '';
+}
+
+function editDistance(a: string, b: string): number {
+  const dp = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) dp[0][j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++)
+      dp[i][j] = Math.min(dp[i - 1][j] + 1, dp[i][j - 1] + 1, dp[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+  return dp[a.length][b.length];
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const u = new URL(text);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+function redactUrlForError(text: string): string {
+  return text.replace(/\/\/[^/@]*@/, '//***@');
+}

@@ -1,0 +1,100 @@
+// Secrets never reach a log line, status screen or `show` output: URLs lose
+// their credentials and token-like query values, and every configured secret
+// value is masked wherever it appears in printed text.
+
+import type { RelayConfig, DestinationConfig } from '../config/config-types.ts';
+
+/** What replaces a secret in printed output. */
+export const REDACTED = '***';
+
+/** Query parameters whose values are treated as credentials. */
+const SECRET_QUERY = /^(token|access_token|api[-_]?key|apikey|key|secret|password|pass|sig|signature|auth|code)$/i;
+
+/** A URL safe to print: user:password@ and token-like query values replaced by ***. */
+export function redactUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return url.replace(/\/\/[^/@\s]*@/, `//${REDACTED}@`);
+  }
+  if (u.username) u.username = REDACTED;
+  if (u.password) u.password = REDACTED;
+  for (const key of [...u.searchParams.keys()]) {
+    if (SECRET_QUERY.test(key)) u.searchParams.set(key, REDACTED);
+  }
+  // URL serialization percent-encodes our marker; put it back for readability.
+  return u.toString().replace(/%2A%2A%2A/g, REDACTED).replace(/\{(\w+)\}|%7B(\w+)%7D/g, (_m, a, b) => `{${a ?? b}}`);
+}
+
+/** Every secret value a config holds (for masking free text). */
+export function configSecrets(config: RelayConfig): string[] {
+  const out = new Set<string>();
+  for (const d of config.destinations) for (const s of destinationSecrets(d)) out.add(s);
+  return [...out].filter((s) => s.length >= 4);
+}
+
+/** The secret values of one destination: signing secret, auth, URL credentials/tokens, auth-like headers. */
+export function destinationSecrets(d: DestinationConfig): string[] {
+  if (d.type !== 'http') return [];
+  const out: string[] = [];
+  if (d.secret) out.push(d.secret);
+  if (d.auth?.bearer) out.push(d.auth.bearer);
+  if (d.auth?.password) out.push(d.auth.password);
+  for (const [name, value] of Object.entries(d.headers)) if (isSecretHeader(name)) out.push(value);
+  for (const url of [d.url, d.proxy]) {
+    if (!url) continue;
+    try {
+      const u = new URL(url);
+      if (u.password) out.push(decodeURIComponent(u.password));
+      for (const [k, v] of u.searchParams) if (SECRET_QUERY.test(k) && v) out.push(v);
+    } catch {
+      /* validated elsewhere */
+    }
+  }
+  return out.filter((s) => s.length > 0);
+}
+
+/** Header names whose values are credentials. */
+export function isSecretHeader(name: string): boolean {
+  return /^(authorization|proxy-authorization|cookie|x-api-key|x-auth-token|private-token|x-hub-signature(-256)?)$/i.test(name) || /token|secret|password|api-?key/i.test(name);
+}
+
+/** Headers safe to print. */
+export function redactHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (v === undefined) continue;
+    out[k] = isSecretHeader(k) ? REDACTED : Array.isArray(v) ? v.join(', ') : v;
+  }
+  return out;
+}
+
+/** Mask every known secret value, and URL credentials, in free text. */
+export function redactText(text: string, secrets: readonly string[]): string {
+  let out = text.replace(/(https?:\/\/)[^/@\s:]+:[^/@\s]+@/g, `$1${REDACTED}@`);
+  for (const s of secrets) if (s) out = out.split(s).join(REDACTED);
+  return out;
+}
+
+/** A copy of the config safe to print (`relay config check`, status). */
+export function redactedConfig(config: RelayConfig): unknown {
+  return {
+    ...config,
+    destinations: config.destinations.map((d) => {
+      if (d.type !== 'http') return d;
+      return {
+        ...d,
+        url: redactUrl(d.url),
+        proxy: d.proxy && redactUrl(d.proxy),
+        secret: d.secret === undefined ? undefined : REDACTED,
+        headers: redactHeaders(d.headers),
+        auth: d.auth && {
+          bearer: d.auth.bearer === undefined ? undefined : REDACTED,
+          username: d.auth.username,
+          password: d.auth.password === undefined ? undefined : REDACTED,
+        },
+      };
+    }),
+  };
+}

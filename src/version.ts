@@ -1,0 +1,9 @@
+// The running version, read once from package.json (found from src/ and from
+// the compiled dist/src/ alike).
+import { readFileSync, existsSync } from 'node:fs';
+
+const candidates = ['../package.json', '../../package.json'].map((p) => new URL(p, import.meta.url));
+const pkg = candidates.find((u) => existsSync(u));
+
+/** bitbucket-relay's version. */
+export const RELAY_VERSION: string = pkg ? JSON.parse(readFileSync(pkg, 'utf8')).version : 'unknown';
