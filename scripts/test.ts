@@ -1,0 +1,35 @@
+// `npm test`: runs tap over test/**/*.test.ts, streams its output, and ends
+// with one line `N passed, N failed` (tests = each file's top-level t.test
+// blocks; a file that dies outside any test counts as one failure).
+
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+const args = ['--reporter=tap', ...process.argv.slice(2)];
+const child = spawn('tap', args, { stdio: ['ignore', 'pipe', 'inherit'], env: process.env });
+let passed = 0;
+let failed = 0;
+let failedInFile = 0;
+let skipped = 0;
+const lines = createInterface({ input: child.stdout! });
+lines.on('line', (line) => {
+  process.stdout.write(line + '\n');
+  const nested = /^ {4}(not )?ok \d+ - .*?(# SKIP.*)?$/.exec(line);
+  if (nested) {
+    if (nested[2]) skipped++;
+    else if (nested[1]) {
+      failed++;
+      failedInFile++;
+    } else passed++;
+    return;
+  }
+  const top = /^(not )?ok \d+ - /.exec(line);
+  if (top) {
+    if (top[1] && failedInFile === 0) failed++;
+    failedInFile = 0;
+  }
+});
+child.on('close', (code) => {
+  process.stdout.write(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
+  process.exitCode = code === 0 && failed === 0 ? 0 : 1;
+});
