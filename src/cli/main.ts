@@ -8,6 +8,7 @@ import { processIo, EXIT, type CliIo, type CommandRun } from './cli-io.ts';
 const COMMANDS: Record<string, { module: string; summary: string }> = {
   daemon: { module: './daemon.ts', summary: 'run the relay daemon (systemd runs this)' },
   analyze: { module: './analyze.ts', summary: 'print the PushEvent for hook-style ref lines on stdin' },
+  hooks: { module: './hooks.ts', summary: 'install, uninstall or verify the post-receive hook in Bitbucket repositories' },
 };
 
 /** Register a command (used as the CLI grows; keeps --help in one place). */
