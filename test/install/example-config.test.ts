@@ -1,0 +1,83 @@
+// config/relay.example.yaml must load with the real loader and show every key
+// the schema knows (so a new key without an example fails here).
+import t from 'tap';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { loadConfig } from '../../src/config/load-config.ts';
+import { CONFIG_SCHEMA } from '../../src/config/config-schema.ts';
+
+const example = new URL('../../config/relay.example.yaml', import.meta.url);
+const dir = mkdtempSync(join(tmpdir(), 'relay-example-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+
+// The files the example's relative *File / tls keys name, beside the copy.
+function stageExample(): string {
+  const file = join(dir, 'relay.yaml');
+  copyFileSync(example, file);
+  mkdirSync(join(dir, 'secrets'), { recursive: true });
+  mkdirSync(join(dir, 'tls'), { recursive: true });
+  writeFileSync(join(dir, 'secrets/issue-tracker.secret'), 'tracker-secret\n');
+  writeFileSync(join(dir, 'secrets/jenkins.token'), 'jenkins-token\n');
+  writeFileSync(join(dir, 'secrets/event-bus.password'), 'bus-password\n');
+  for (const f of ['internal-ca.pem', 'relay-client.pem', 'relay-client.key']) writeFileSync(join(dir, 'tls', f), 'x\n');
+  return file;
+}
+
+const env = { RELAY_JENKINS_SECRET: 's1', RELAY_PORTAL_TOKEN: 't1', RELAY_LEGACY_CI_PASSWORD: 'p1' };
+
+t.test('the example loads with loadConfig and means what its comments say', async (t) => {
+  const config = loadConfig(stageExample(), env);
+  t.equal(config.node, 'bitbucket-node-1');
+  t.equal(config.spool.dir, '/var/spool/bitbucket-relay');
+  t.equal(config.spool.incompleteGraceMs, 60_000);
+  t.equal(config.store.maxBytes, 2 * 1024 ** 3);
+  t.equal(config.store.logMaxAgeMs, 30 * 86_400_000);
+  t.equal(config.bitbucket.home, '/var/atlassian/application-data/bitbucket');
+  t.equal(config.hooks.autoInstall, true);
+  t.equal(config.destinations.length, 7);
+  const byName = Object.fromEntries(config.destinations.map((d) => [d.name, d]));
+  const tracker = byName['issue-tracker'];
+  t.ok(tracker.type === 'http' && tracker.secret === 'tracker-secret', 'secretFile read relative to the config file');
+  const jenkins = byName.jenkins;
+  t.ok(jenkins.type === 'http' && jenkins.secret === 's1' && jenkins.auth?.bearer === 'jenkins-token', '${ENV} and bearerFile resolved');
+  const bus = byName['event-bus'];
+  t.ok(bus.type === 'http' && bus.tls.ca === join(dir, 'tls/internal-ca.pem') && bus.retry.horizonMs === 7 * 86_400_000);
+  t.equal(byName['legacy-ci'].enabled, false);
+  t.equal(byName.archive.type, 'file');
+});
+
+/** Every key path the schema allows, arrays written as `[]`. */
+function schemaPaths(schema: any, prefix = ''): string[] {
+  const out: string[] = [];
+  if (schema.type === 'array' && schema.items) return schemaPaths(schema.items, `${prefix}[]`);
+  for (const [key, sub] of Object.entries<any>(schema.properties ?? {})) {
+    const path = prefix ? `${prefix}.${key}` : key;
+    out.push(path, ...schemaPaths(sub, path));
+  }
+  return out;
+}
+
+/** Every key path present in a parsed YAML value. */
+function documentPaths(value: unknown, prefix = ''): Set<string> {
+  const out = new Set<string>();
+  if (Array.isArray(value)) {
+    for (const item of value) for (const p of documentPaths(item, `${prefix}[]`)) out.add(p);
+  } else if (value && typeof value === 'object') {
+    for (const [key, sub] of Object.entries(value)) {
+      const path = prefix ? `${prefix}.${key}` : key;
+      out.add(path);
+      for (const p of documentPaths(sub, path)) out.add(p);
+    }
+  }
+  return out;
+}
+
+t.test('the example shows every key of the schema', async (t) => {
+  const present = documentPaths(parse(readFileSync(example, 'utf8')));
+  const expected = schemaPaths(CONFIG_SCHEMA).filter((p) => !p.startsWith('destinations[].headers.'));
+  const missing = expected.filter((p) => !present.has(p));
+  t.same(missing, [], 'keys without an example in config/relay.example.yaml');
+  t.ok(expected.length > 60, `schema walked (${expected.length} keys)`);
+});
