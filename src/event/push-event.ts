@@ -12,6 +12,7 @@ export type Trigger =
   | 'branch-create'
   | 'branch-delete'
   | 'tag-create'
+  | 'tag-delete'
   | 'file-edit'
   | 'backfill'
   | 'other';
@@ -42,6 +43,8 @@ export interface RepositoryInfo {
   /** Bitbucket base URL, null when neither BB_BASE_URL nor bitbucket.baseUrl is set. */
   baseUrl: string | null;
   links: { self: string | null; clone: string | null };
+  /** Default branch name (HEAD's target, e.g. `main`) when known; formats fall back to `master`. */
+  defaultBranch?: string | null;
   public: boolean | null;
   fork: boolean | null;
   /** Where projectKey/slug came from. */
@@ -66,6 +69,8 @@ export interface CommitInfo {
   message: string;
   messageTruncated: boolean;
   title: string;
+  /** Tree object id (git %T) when known; the github format's `tree_id`. */
+  tree?: string;
   author: Signature;
   committer: Signature;
   parents: string[];
@@ -115,7 +120,11 @@ export interface PullRequestInfo {
   fromHash: string | null;
   fromRepository: string | null;
   toRef: string | null;
+  /** Target branch tip before the merge (BB_TO_HASH), when Bitbucket sets it. */
+  toHash?: string | null;
   mergeHash: string | null;
+  /** Bitbucket merge strategy id (BB_MERGE_STRATEGY_ID: no-ff, squash, …). */
+  mergeStrategy?: string | null;
 }
 
 /** Something analysis could not do, kept in the event instead of failing it. */

@@ -26,10 +26,13 @@ export interface RenderContext {
   options: FormatOptions;
 }
 
+/** What a ping needs: the render context plus node, time and (optionally) the destination URL. */
+export type PingContext = RenderContext & { node: string; time: string; url?: string };
+
 /** A wire format. */
 export interface Format {
   name: FormatName;
   render(event: PushEvent, ctx: RenderContext): RenderedRequest[];
-  /** A `ping`/test request in this format (for `relay test`). */
-  renderPing(ctx: RenderContext & { node: string; time: string }): RenderedRequest;
+  /** A `ping`/test request in this format (for `relay test`); `url` is the destination's, when known. */
+  renderPing(ctx: PingContext): RenderedRequest;
 }

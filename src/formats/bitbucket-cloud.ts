@@ -1,0 +1,181 @@
+// `bitbucket-cloud`: repo:push as Bitbucket Cloud sends it (push.changes[]
+// with old / new / created / closed / forced / truncated / commits / links),
+// for consumers that only parse Cloud's format (ButterStack). Links point at
+// the Bitbucket Server pages of the same objects; Cloud-only identities
+// (user / repository UUIDs) are derived by hashing and documented.
+
+import type { CommitInfo, Person, PushEvent, RefChange, Signature } from '../event/push-event.ts';
+import type { Format, RenderContext, RenderedRequest } from './format-types.ts';
+import { bitbucketLinks, userSlug, type BitbucketLinks } from './links.ts';
+import { derivedUuid } from './ids.ts';
+import { jsonBody, JSON_CONTENT_TYPE } from './body.ts';
+import { branchAndTagRefs, headCommitSha, refsLabel } from './select.ts';
+
+/** repo:push as Bitbucket Cloud sends it. */
+export const bitbucketCloudFormat: Format = {
+  name: 'bitbucket-cloud',
+  render: renderBitbucketCloud,
+  renderPing(ctx) {
+    // Cloud has no ping event; Bitbucket Server's test request is the closest thing.
+    return {
+      headers: {
+        'Content-Type': JSON_CONTENT_TYPE,
+        'X-Event-Key': 'diagnostics:ping',
+        'X-Request-UUID': derivedUuid(ctx.seed, 'bitbucket-cloud', 'ping'),
+        'X-Hook-UUID': hookUuid(ctx.destination),
+      },
+      body: jsonBody({ test: true }),
+      signatureHeader: 'X-Hub-Signature',
+      label: 'diagnostics:ping',
+    };
+  },
+};
+
+/** One repo:push request for the push's branches and tags ([] when it has none). */
+export function renderBitbucketCloud(event: PushEvent, ctx: RenderContext): RenderedRequest[] {
+  const refs = branchAndTagRefs(event);
+  if (refs.length === 0) return [];
+  const links = bitbucketLinks(event.repository, event.node);
+  const body = {
+    push: { changes: refs.map((r) => cloudChange(event, r, links, ctx.options.commitLimit)) },
+    actor: cloudUser(event.actor, links),
+    repository: cloudRepository(event, links),
+  };
+  return [
+    {
+      headers: {
+        'Content-Type': JSON_CONTENT_TYPE,
+        'X-Event-Key': 'repo:push',
+        'X-Request-UUID': derivedUuid(ctx.seed, 'bitbucket-cloud', 'request', 0),
+        'X-Hook-UUID': hookUuid(ctx.destination),
+      },
+      body: jsonBody(body),
+      signatureHeader: 'X-Hub-Signature',
+      label: refsLabel(refs),
+    },
+  ];
+}
+
+/** The webhook's UUID: stable per destination, like a Cloud webhook's id. */
+function hookUuid(destination: string): string {
+  return derivedUuid('bitbucket-cloud', 'hook', destination);
+}
+
+function cloudChange(event: PushEvent, ref: RefChange, links: BitbucketLinks, limit: number | undefined): Record<string, unknown> {
+  const shas = limit !== undefined && ref.commits.length > limit ? ref.commits.slice(ref.commits.length - limit) : ref.commits;
+  const commits: Record<string, unknown>[] = [];
+  // Cloud lists the most recent commit first.
+  for (let i = shas.length - 1; i >= 0; i--) {
+    const c = event.commits[shas[i]];
+    if (c) commits.push(cloudCommit(c, links));
+  }
+  return {
+    old: ref.change === 'create' ? null : refState(event, ref, 'old', links),
+    new: ref.change === 'delete' ? null : refState(event, ref, 'new', links),
+    created: ref.change === 'create',
+    closed: ref.change === 'delete',
+    forced: ref.forced,
+    truncated: ref.truncated || shas.length < ref.commits.length,
+    links: changeLinks(ref, links),
+    commits,
+  };
+}
+
+/** Where a change can be seen: compare / diff pages for updates, the commit for creates and deletes. */
+function changeLinks(ref: RefChange, links: BitbucketLinks): Record<string, { href: string }> {
+  if (ref.change === 'update') {
+    return { commits: { href: links.commits(ref.ref) }, diff: { href: links.diff(ref.before, ref.after) }, html: { href: links.compare(ref.before, ref.after) } };
+  }
+  const sha = ref.change === 'create' ? headCommitSha(ref) : ref.before;
+  return { commits: { href: links.commits(ref.change === 'create' ? ref.ref : sha) }, diff: { href: links.commit(sha) }, html: { href: links.commit(sha) } };
+}
+
+function refState(event: PushEvent, ref: RefChange, side: 'old' | 'new', links: BitbucketLinks): Record<string, unknown> {
+  const sha = side === 'old' ? ref.before : headCommitSha(ref);
+  const known = event.commits[sha];
+  const state: Record<string, unknown> = {
+    type: ref.kind === 'tag' ? 'tag' : 'branch',
+    name: ref.name,
+    target: known ? cloudCommit(known, links, true) : { type: 'commit', hash: sha, links: commitLinks(sha, links) },
+    links: {
+      commits: { href: links.commits(ref.ref) },
+      self: { href: links.browseAt(ref.ref) },
+      html: { href: links.browseAt(ref.ref) },
+    },
+  };
+  if (side === 'new' && ref.tag?.annotated) {
+    state.message = ref.tag.message;
+    state.date = ref.tag.tagger?.date ?? null;
+    state.tagger = ref.tag.tagger ? cloudAuthor(ref.tag.tagger, false) : null;
+  }
+  return state;
+}
+
+function cloudCommit(c: CommitInfo, links: BitbucketLinks, isTarget = false): Record<string, unknown> {
+  return {
+    type: 'commit',
+    hash: c.id,
+    date: c.author.date,
+    author: cloudAuthor(c.author, isTarget),
+    message: c.message,
+    parents: c.parents.map((p) => ({ type: 'commit', hash: p, links: commitLinks(p, links) })),
+    links: commitLinks(c.id, links),
+  };
+}
+
+function commitLinks(sha: string, links: BitbucketLinks): Record<string, { href: string }> {
+  return { self: { href: links.commitApi(sha) }, html: { href: links.commit(sha) } };
+}
+
+/**
+ * Cloud's author: `raw` "Name <email>" plus a `user` derived from it. On ref
+ * targets, `display_name` / `nickname` also sit on the author itself, as
+ * ButterStack's documented example reads them there.
+ */
+function cloudAuthor(sig: Signature, butterStackAliases: boolean): Record<string, unknown> {
+  const nickname = sig.email.split('@')[0] || sig.name;
+  const author: Record<string, unknown> = { type: 'author', raw: `${sig.name} <${sig.email}>` };
+  if (butterStackAliases) {
+    author.display_name = sig.name;
+    author.nickname = nickname;
+  }
+  // No links: which Bitbucket account (if any) owns this e-mail is unknown to the host.
+  author.user = { type: 'user', display_name: sig.name, nickname, uuid: `{${derivedUuid('user', sig.email.toLowerCase())}}` };
+  return author;
+}
+
+function cloudUser(person: Person, links: BitbucketLinks): Record<string, unknown> {
+  const slug = userSlug(person.name);
+  return {
+    type: 'user',
+    display_name: person.displayName ?? person.name,
+    nickname: person.name,
+    uuid: `{${derivedUuid('user', (person.email ?? person.name).toLowerCase())}}`,
+    links: {
+      self: { href: links.userApi(slug) },
+      html: { href: links.user(slug) },
+      avatar: { href: `${links.user(slug)}/avatar.png` },
+    },
+  };
+}
+
+function cloudRepository(event: PushEvent, links: BitbucketLinks): Record<string, unknown> {
+  const repo = event.repository;
+  const key = repo.projectKey;
+  return {
+    type: 'repository',
+    full_name: `${key}/${repo.slug}`,
+    name: repo.name,
+    uuid: `{${derivedUuid('repository', `${key}/${repo.slug}`)}}`,
+    is_private: !(repo.public ?? false),
+    scm: 'git',
+    website: null,
+    project: { type: 'project', key, name: key, uuid: `{${derivedUuid('project', key)}}`, links: { html: { href: links.project } } },
+    workspace: { type: 'workspace', slug: key.toLowerCase(), name: key, uuid: `{${derivedUuid('workspace', key)}}` },
+    links: {
+      self: { href: links.api },
+      html: { href: links.self },
+      avatar: { href: `${links.project}/avatar.png` },
+    },
+  };
+}

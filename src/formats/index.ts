@@ -1,0 +1,48 @@
+// Format registry: the delivery engine asks here for the requests one
+// destination gets for one (already routed) event.
+
+import type { PushEvent } from '../event/push-event.ts';
+import type { FormatName, HttpDestination } from '../config/config-types.ts';
+import type { Format, RenderedRequest } from './format-types.ts';
+import { bitbucketServerFormat } from './bitbucket-server.ts';
+import { bitbucketCloudFormat } from './bitbucket-cloud.ts';
+import { githubFormat } from './github.ts';
+import { cloudEventsFormat } from './cloudevents.ts';
+import { pushEventFormat } from './pushevent.ts';
+import { redactUrl } from '../log/redact.ts';
+
+export type { Format, RenderedRequest, RenderContext, PingContext } from './format-types.ts';
+export { signBody } from './sign.ts';
+
+const FORMATS: Record<FormatName, Format> = {
+  cloudevents: cloudEventsFormat,
+  'bitbucket-server': bitbucketServerFormat,
+  'bitbucket-cloud': bitbucketCloudFormat,
+  github: githubFormat,
+  pushevent: pushEventFormat,
+};
+
+/** Every format name a destination's `format:` may take. */
+export const FORMAT_NAMES = Object.keys(FORMATS) as FormatName[];
+
+/** The format called `name`; throws naming the valid ones when there is none. */
+export function formatFor(name: FormatName | string): Format {
+  const f = (FORMATS as Record<string, Format | undefined>)[name];
+  if (!f) throw new Error(`unknown format "${name}"; set the destination's format to one of ${FORMAT_NAMES.join(', ')}`);
+  return f;
+}
+
+/**
+ * The requests `dest` receives for `event` (route it first with routeEvent).
+ * Pure: equal inputs give equal bytes. `seed` must be stable per
+ * (event, destination), e.g. the delivery id. May be [] (e.g. a push of only
+ * refs/notes/* to a GitHub-format destination): nothing to send.
+ */
+export function renderRequests(event: PushEvent, dest: HttpDestination, seed: string): RenderedRequest[] {
+  return formatFor(dest.format).render(event, { seed, destination: dest.name, options: dest.formatOptions ?? {} });
+}
+
+/** The ping / test request `dest` receives from `relay test` (its URL, credentials redacted, may appear in the body). */
+export function renderPingRequest(dest: HttpDestination, seed: string, node: string, time: string): RenderedRequest {
+  return formatFor(dest.format).renderPing({ seed, destination: dest.name, options: dest.formatOptions ?? {}, node, time, url: redactUrl(dest.url) });
+}
