@@ -1,0 +1,327 @@
+// One push (hook ref lines + environment) → one PushEvent, with the semantics
+// of DESIGN.md "PushEvent v1".
+//
+// git processes per push (each ~2.5 ms here), all independent of history size:
+//   1  rev-list: commits new to the repository (+ parents)      if any ref gained a tip
+//   +1 per tag-ref push: cat-file --batch (annotated? tagger, target)
+//   +1 per updated ref that is not a plain fast-forward of new commits
+//      (forced, or fast-forward onto commits the repository already had)
+//   +1 per deleted ref: rev-list --count of commits it orphaned
+//   1  log: details of every listed commit (message, files, line counts)
+// so a typical one-branch push costs 2, a new branch 2, a force-push 3.
+// Anything missing or unreadable becomes an `errors[]` entry; only a
+// repository that cannot be opened at all throws (RepositoryUnreadableError).
+
+import { createHash } from 'node:crypto';
+import type { AnalysisError, CommitInfo, PushEvent, RefChange, TagInfo, Trigger } from '../event/push-event.ts';
+import { PUSH_EVENT_SCHEMA_VERSION } from '../event/push-event.ts';
+import { actorFromEnv, pullRequestFromEnv, triggerFromEnv } from '../event/hook-context.ts';
+import { compileIssueKeyMatcher } from '../event/issue-keys.ts';
+import { compileTriggerTagMatcher } from '../event/trigger-tags.ts';
+import { DEFAULT_ANALYSIS_OPTIONS, type AnalysisOptions } from './analysis-options.ts';
+import { logCommits, type LoggedCommit } from './commit-log.ts';
+import { truncateUtf8 } from './decode-text.ts';
+import { gitConfigValue } from './git-config-file.ts';
+import { compareRefValues, countOrphanedCommits, findMissingObjects, listNewCommits, oldestFirst, walkNewCommits, type NewCommitGraph } from './new-commits.ts';
+import { changeOf, describeRef, isZeroSha, matchesAnyRefGlob, type RefLine } from './ref-lines.ts';
+import { commitUrl, openRepository, repositoryIdentity, RepositoryUnreadableError } from './repository-identity.ts';
+import { GitCommandError, GitRunner, type GitStats } from './run-git.ts';
+import { readTagObjects, type TagObject } from './tag-objects.ts';
+
+/** One push as the hook recorded it. */
+export interface PushInput {
+  /** Absolute path of the repository (bare, as Bitbucket keeps them). */
+  repoPath: string;
+  /** post-receive stdin, in order. */
+  refLines: RefLine[];
+  /** BB_* / STASH_* variables the hook saw. */
+  env: Record<string, string>;
+  /** When the push happened (ns since the epoch). */
+  timeNs: bigint;
+  /** Node that received the push. */
+  host: string;
+  /** Overrides the trigger from the environment (e.g. 'backfill'). */
+  trigger?: Trigger;
+  /** Event id; default: derived from host, path, time and ref lines (stable across re-analysis). */
+  id?: string;
+}
+
+/** What one analysis cost. */
+export interface AnalysisStats extends GitStats {
+  /** Whole analysis wall time (ms). */
+  totalMs: number;
+  /** Refs in the event / ref lines left out by ignoreRefs. */
+  refs: number;
+  ignoredRefs: number;
+  /** Commits whose details were read. */
+  commitsDetailed: number;
+}
+
+/** Per-ref working state while the push is analysed. */
+interface RefWork {
+  line: RefLine;
+  change: RefChange['change'];
+  kind: RefChange['kind'];
+  name: string;
+  /** Commit the ref now points at (tags peeled), null when none / unknown. */
+  tip: string | null;
+  /** Commits gained, oldest first (uncapped). */
+  added: string[];
+  removed: number;
+  forced: boolean;
+  /** The before value is missing from the repository. */
+  beforeMissing: boolean;
+  tag?: TagInfo;
+}
+
+/** Stable event id (UUIDv8 layout) from what identifies a push. */
+export function derivePushId(input: Pick<PushInput, 'host' | 'repoPath' | 'timeNs' | 'refLines'>): string {
+  const h = createHash('sha256')
+    .update([input.host, input.repoPath, String(input.timeNs), ...input.refLines.map((l) => `${l.before} ${l.after} ${l.ref}`)].join('\n'))
+    .digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${((parseInt(h[16], 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** ns since the epoch → ISO 8601 UTC (ms precision). */
+function isoFromNs(timeNs: bigint): string {
+  return new Date(Number(timeNs / 1_000_000n)).toISOString();
+}
+
+/** Re-throws git failures that mean the repository itself cannot be read. */
+function rethrowIfRepositoryUnreadable(error: unknown, repoPath: string): void {
+  if (!(error instanceof GitCommandError)) throw error;
+  if (error.exitCode === null) throw new RepositoryUnreadableError(repoPath, error.message);
+  if (/dubious ownership|safe\.directory/.test(error.stderr)) {
+    throw new RepositoryUnreadableError(repoPath, `git refuses to read ${repoPath} (owned by another user): run the relay as the repository owner, or add it to safe.directory in the relay user's git config`);
+  }
+  if (/not a git repository/i.test(error.stderr)) {
+    throw new RepositoryUnreadableError(repoPath, `${repoPath} is not a git repository git can open: ${error.message}`);
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Analyzes one push into a PushEvent and reports what it cost. */
+export async function analyzePushWithStats(input: PushInput, options: AnalysisOptions = DEFAULT_ANALYSIS_OPTIONS): Promise<{ event: PushEvent; stats: AnalysisStats }> {
+  const started = performance.now();
+  const repo = await openRepository(input.repoPath);
+  const git = new GitRunner(repo.gitDir, { gitBinary: options.gitBinary });
+  const fallbackEncoding = repo.gitConfig ? gitConfigValue(repo.gitConfig, 'i18n.commitEncoding') : null;
+  const repository = repositoryIdentity({ repoPath: repo.repoPath, env: input.env, repositoryConfig: repo.repositoryConfig, mappings: options.repositories, baseUrl: options.baseUrl });
+  const { trigger, triggerId } = triggerFromEnv(input.env, input.trigger);
+  const errors: AnalysisError[] = [];
+  // Every git failure below is recorded unless the repository as a whole is unreadable.
+  const attempt = async <T>(what: { ref?: string; commit?: string; message: string }, run: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await run();
+    } catch (error) {
+      rethrowIfRepositoryUnreadable(error, repo.repoPath);
+      errors.push({ ...what, message: `${what.message}: ${errorText(error)}` });
+      return undefined;
+    }
+  };
+
+  const active = input.refLines.filter((l) => !matchesAnyRefGlob(l.ref, options.ignoreRefs));
+  const work: RefWork[] = active.map((line) => ({
+    line,
+    change: changeOf(line),
+    ...describeRef(line.ref),
+    tip: isZeroSha(line.after) ? null : line.after,
+    added: [],
+    removed: 0,
+    forced: false,
+    beforeMissing: false,
+  }));
+
+  // Tags: annotated or not, tagger, message, target; the tip is the peeled commit.
+  const tagRefs = work.filter((w) => w.kind === 'tag');
+  if (tagRefs.length > 0) {
+    const names = tagRefs.map((w) => (w.change === 'delete' ? w.line.before : w.line.after));
+    const objects = (await attempt({ message: 'could not read tag objects' }, () => readTagObjects(git, names, fallbackEncoding))) ?? new Map<string, TagObject>();
+    for (const w of tagRefs) {
+      const name = w.change === 'delete' ? w.line.before : w.line.after;
+      const object = objects.get(name);
+      if (!object) {
+        if (w.change !== 'delete') w.tip = null;
+        errors.push({ ref: w.line.ref, message: `tag object ${name} is missing from the repository (pruned before analysis?)` });
+        continue;
+      }
+      w.tag = { annotated: object.type === 'tag', message: object.message, tagger: object.tagger, target: object.peeled };
+      if (w.change !== 'delete') w.tip = object.peeledType === 'commit' ? object.peeled : null;
+    }
+  }
+
+  // Commits new to the repository (and their parents): one rev-list.
+  const tips = [...new Set(work.map((w) => w.tip).filter((t): t is string => t !== null))];
+  const oldValues = [...new Set(input.refLines.map((l) => l.before).filter((b) => !isZeroSha(b)))];
+  const updatedRefs = [...new Set(input.refLines.map((l) => l.ref))];
+  let graph: NewCommitGraph | null = { parents: new Map(), topoOrder: [] };
+  if (tips.length > 0) {
+    try {
+      graph = await listNewCommits(git, tips, oldValues, updatedRefs);
+    } catch (error) {
+      rethrowIfRepositoryUnreadable(error, repo.repoPath);
+      // Find which named objects are gone, report them per ref, and retry without them.
+      const missing = (await attempt({ message: 'could not check which objects exist' }, () => findMissingObjects(git, [...tips, ...oldValues]))) ?? new Set<string>();
+      for (const w of work) {
+        if (w.tip && missing.has(w.tip)) {
+          errors.push({ ref: w.line.ref, message: `new value ${w.tip} is missing from the repository (pruned before analysis?); its commits are not listed` });
+          w.tip = null;
+        }
+        if (!isZeroSha(w.line.before) && missing.has(w.line.before)) {
+          w.beforeMissing = true;
+          errors.push({ ref: w.line.ref, message: `old value ${w.line.before} is missing from the repository; commits are those new to the repository, forced/removed unknown` });
+        }
+      }
+      if (missing.size === 0) {
+        // Nothing named is missing: history itself is damaged. Refs keep no commits.
+        errors.push({ message: `could not list the commits new with this push: ${errorText(error)}` });
+        graph = null;
+      } else {
+        const liveTips = tips.filter((t) => !missing.has(t));
+        const liveOld = oldValues.filter((o) => !missing.has(o));
+        graph = (await attempt({ message: 'could not list the commits new with this push' }, () => listNewCommits(git, liveTips, liveOld, updatedRefs))) ?? null;
+      }
+    }
+  }
+
+  // Per ref: commits gained (oldest first), forced, commits removed.
+  for (const w of work) {
+    if (w.change === 'delete') {
+      const orphaned = await attempt({ ref: w.line.ref, message: 'could not count the commits the delete orphaned' }, () => countOrphanedCommits(git, w.line.before));
+      w.removed = orphaned ?? 0;
+      continue;
+    }
+    if (!w.tip) continue;
+    const walked = graph ? walkNewCommits(graph, w.tip) : null;
+    if (w.change === 'create' || w.beforeMissing) {
+      if (walked) w.added = oldestFirst(graph!, walked.members);
+      else errors.push({ ref: w.line.ref, message: 'commits of this ref could not be determined' });
+      continue;
+    }
+    // Fast path: the new tip's new commits all sit on the old value → plain fast-forward, nothing removed.
+    const fastForward = w.kind === 'branch' && walked !== null && walked.members.size > 0 && walked.boundary.size === 1 && walked.boundary.has(w.line.before);
+    if (fastForward) {
+      w.added = oldestFirst(graph!, walked.members);
+      continue;
+    }
+    const compared = await attempt({ ref: w.line.ref, message: `could not compare ${w.line.before}...${w.line.after}` }, () => compareRefValues(git, w.line.before, w.line.after));
+    if (compared) {
+      w.added = compared.added;
+      w.removed = compared.removed;
+      w.forced = compared.removed > 0;
+    }
+  }
+
+  // Caps: each ref keeps its newest commits while the event has room; every listed commit gets details.
+  const detailed = new Set<string>();
+  const everyCommit = new Set<string>();
+  const kept = new Map<RefWork, string[]>();
+  for (const w of work) {
+    for (const sha of w.added) everyCommit.add(sha);
+    const keep: string[] = [];
+    let room = options.maxCommits - detailed.size;
+    for (let i = w.added.length - 1; i >= 0; i--) {
+      const sha = w.added[i];
+      if (!detailed.has(sha)) {
+        if (room <= 0) break;
+        room--;
+      }
+      keep.push(sha);
+    }
+    keep.reverse();
+    for (const sha of keep) detailed.add(sha);
+    kept.set(w, keep);
+  }
+
+  // Details: one git log for all listed commits.
+  const issueKeys = compileIssueKeyMatcher(options.issueKeys);
+  const triggerTags = compileTriggerTagMatcher(options.triggerTags);
+  const commits = new Map<string, CommitInfo>();
+  const toCommitInfo = (c: LoggedCommit): CommitInfo => {
+    const { text: message, truncated } = truncateUtf8(c.message, options.maxMessageBytes);
+    return {
+      id: c.id,
+      shortId: c.id.slice(0, 11),
+      message,
+      messageTruncated: truncated,
+      title: c.message.split('\n', 1)[0].trim(),
+      author: c.author,
+      committer: c.committer,
+      parents: c.parents,
+      merge: c.parents.length > 1,
+      distinct: graph?.parents.has(c.id) ?? false,
+      url: commitUrl(repository, c.id),
+      issueKeys: issueKeys(c.message),
+      triggers: triggerTags(c.message),
+      files: c.files,
+      filesTruncated: c.totalFiles > c.files.length,
+      totalFiles: c.totalFiles,
+    };
+  };
+  const logOptions = { renames: options.renames, copies: options.copies, maxFiles: options.maxFilesPerCommit, fallbackEncoding };
+  const wanted = [...detailed];
+  await attempt({ message: 'could not read commit details' }, () =>
+    logCommits(git, wanted, { ...logOptions, withFiles: true, onCommit: (c) => commits.set(c.id, toCommitInfo(c)) }));
+  const undetailed = wanted.filter((sha) => !commits.has(sha));
+  if (undetailed.length > 0) {
+    // Changed files could not be read for some (e.g. a tree pruned): keep their metadata at least.
+    await attempt({ message: 'could not read commit metadata' }, () =>
+      logCommits(git, undetailed, { ...logOptions, withFiles: false, onCommit: (c) => commits.set(c.id, { ...toCommitInfo(c), filesTruncated: true }) }));
+    const lost = undetailed.filter((sha) => !commits.has(sha));
+    if (lost.length > 0) errors.push({ message: `${lost.length} commit(s) could not be read and are left out, e.g. ${lost[0]}` });
+    else errors.push({ message: `changed files of ${undetailed.length} commit(s) could not be read; those commits list no files` });
+  }
+
+  const refs: RefChange[] = work.map((w) => {
+    const listed = kept.get(w)!.filter((sha) => commits.has(sha));
+    const ref: RefChange = {
+      ref: w.line.ref,
+      name: w.name,
+      kind: w.kind,
+      change: w.change,
+      before: w.line.before,
+      after: w.line.after,
+      forced: w.forced,
+      removedCommits: w.removed,
+      commits: listed,
+      totalCommits: w.added.length,
+      truncated: listed.length < w.added.length,
+    };
+    if (w.tag) ref.tag = w.tag;
+    return ref;
+  });
+
+  const event: PushEvent = {
+    id: input.id ?? derivePushId(input),
+    schemaVersion: PUSH_EVENT_SCHEMA_VERSION,
+    time: isoFromNs(input.timeNs),
+    node: input.host,
+    trigger,
+    triggerId,
+    actor: actorFromEnv(input.env),
+    repository,
+    refs,
+    commits: Object.fromEntries(commits),
+    totalCommits: everyCommit.size,
+    truncated: commits.size < everyCommit.size,
+    errors,
+  };
+  const pullRequest = pullRequestFromEnv(input.env, trigger);
+  if (pullRequest) event.pullRequest = pullRequest;
+  const stats: AnalysisStats = {
+    ...git.stats,
+    totalMs: performance.now() - started,
+    refs: refs.length,
+    ignoredRefs: input.refLines.length - active.length,
+    commitsDetailed: commits.size,
+  };
+  return { event, stats };
+}
+
+/** Analyzes one push into a PushEvent (see analyzePushWithStats for its cost). */
+export async function analyzePush(input: PushInput, options: AnalysisOptions = DEFAULT_ANALYSIS_OPTIONS): Promise<PushEvent> {
+  return (await analyzePushWithStats(input, options)).event;
+}
