@@ -1,0 +1,359 @@
+// One http destination's delivery loop. Its queue is split into lanes, one
+// per repository: a lane has at most one request in flight and sends its rows
+// strictly in seq order (FIFO per destination+repository), while up to
+// `concurrency` lanes send at once, so a slow or failing repository never
+// holds the others back. The store is the truth; the lanes only remember each
+// lane's next row (its head) and the last row it finished (its cursor).
+
+import type { HttpDestination } from '../config/config-types.ts';
+import type { Log } from '../log/logger.ts';
+import type { Store } from '../store/store.ts';
+import { laneHead, pendingLanes, readHealth, type DestinationHealth, type QueuedDelivery } from '../store/queue.ts';
+import { circuitAllows, circuitOnFailure, circuitOnSuccess, CLOSED, type CircuitState } from './circuit.ts';
+import { createHttpSender, type HttpSender, type SendResult } from './http-sender.ts';
+import type { QueueWriter } from './queue-writer.ts';
+import { classifyResponse, nextAttemptAt, type Classification } from './retry-policy.ts';
+
+/** Clock, randomness and knobs shared by the workers. */
+export interface WorkerContext {
+  store: Store;
+  writer: QueueWriter;
+  log: Log;
+  now: () => number;
+  random: () => number;
+  circuitThreshold: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** A point-in-time view of a worker (for status and tests). */
+export interface WorkerSnapshot {
+  name: string;
+  inFlight: number;
+  lanes: number;
+  readyLanes: number;
+  waitingLanes: number;
+  paused: boolean;
+  circuit: CircuitState;
+  /** Why the destination cannot send (e.g. unreadable tls.ca), or null. */
+  setupError: string | null;
+}
+
+interface Lane {
+  repoKey: string;
+  head: QueuedDelivery | null;
+  busy: boolean;
+}
+
+interface InFlight {
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+// setTimeout's limit (~24.8 days); longer waits re-arm.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Sends one destination's queue. */
+export class DestinationWorker {
+  private dest: HttpDestination;
+  private sender: HttpSender | null = null;
+  private setupError: string | null = null;
+  private readonly ctx: WorkerContext;
+  private readonly lanes = new Map<string, Lane>();
+  private readonly ready = new Set<Lane>();
+  private readonly waiting = new Set<Lane>();
+  /** Last finished seq per lane; survives the lane so rows finished but not yet flushed are never reloaded. */
+  private readonly cursors = new Map<string, number>();
+  private readonly inFlight = new Map<string, InFlight>();
+  private circuit: CircuitState = CLOSED;
+  private health: DestinationHealth;
+  private paused = false;
+  private running = true;
+  private stopping = false;
+  private timer: NodeJS.Timeout | null = null;
+  private pumpQueued = false;
+  private readonly log: Log;
+
+  constructor(dest: HttpDestination, ctx: WorkerContext) {
+    this.dest = dest;
+    this.ctx = ctx;
+    this.log = ctx.log.child({ destination: dest.name });
+    const stored = readHealth(ctx.store, dest.name);
+    this.paused = stored.paused;
+    this.health = stored;
+    this.circuit = stored.circuitOpen
+      ? { open: true, consecutiveFailures: stored.consecutiveFailures, openedAt: stored.circuitOpenedAt, nextProbeAt: stored.nextProbeAt }
+      : { ...CLOSED, consecutiveFailures: stored.consecutiveFailures };
+    this.configure(dest);
+  }
+
+  /** The destination's name. */
+  get name(): string {
+    return this.dest.name;
+  }
+
+  /** Apply a (re)loaded destination config; in-flight requests finish on the old connections. */
+  configure(dest: HttpDestination): void {
+    const old = this.sender;
+    this.dest = dest;
+    if (!dest.tls.verify) this.log.warn('TLS verification is off for this destination (tls.verify: false); anyone on the path can read and alter deliveries');
+    try {
+      this.sender = createHttpSender(dest, { env: this.ctx.env });
+      this.setupError = null;
+    } catch (err) {
+      this.sender = null;
+      this.setupError = (err as Error).message;
+      this.log.error('destination cannot send until its config is fixed; deliveries stay queued', { error: this.setupError });
+    }
+    if (old) {
+      // Let in-flight requests on the old pools finish before closing them.
+      const pending = [...this.inFlight.values()].map((f) => f.done);
+      void Promise.allSettled(pending).then(() => old.close());
+    }
+    this.schedulePump();
+  }
+
+  /** Find every lane with queued rows (start, replays, wake) and refresh idle lanes' heads. */
+  scan(): void {
+    for (const repoKey of pendingLanes(this.ctx.store, this.dest.name)) {
+      const lane = this.lanes.get(repoKey) ?? this.addLane(repoKey);
+      if (!lane.busy) this.reloadHead(lane);
+    }
+    this.schedulePump();
+  }
+
+  /** New rows were enqueued for a repository. */
+  onEnqueued(repoKey: string): void {
+    if (!this.lanes.has(repoKey)) this.reloadHead(this.addLane(repoKey));
+    this.schedulePump();
+  }
+
+  /** Operator pause/resume. */
+  setPaused(paused: boolean): void {
+    this.paused = paused;
+    this.log.info(paused ? 'destination paused; deliveries keep queueing' : 'destination resumed');
+    this.schedulePump();
+  }
+
+  /** Removed from config (false) or back (true): an inactive worker starts nothing, in-flight requests finish. */
+  setActive(active: boolean): void {
+    this.running = active;
+    if (!active && this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (active) this.scan();
+  }
+
+  /** Stop starting requests; resolves when in-flight ones finish, or aborts them after `timeoutMs`. */
+  async stop(timeoutMs: number): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const all = (): Promise<unknown> => Promise.allSettled([...this.inFlight.values()].map((f) => f.done));
+    let timedOut = false;
+    const deadline = new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        timedOut = true;
+        resolve();
+      }, timeoutMs);
+      void all().then(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+    await deadline;
+    if (timedOut && this.inFlight.size > 0) {
+      this.stopping = true;
+      this.log.warn('stopping: aborting requests still in flight; they stay queued', { inFlight: this.inFlight.size });
+      for (const f of this.inFlight.values()) f.controller.abort();
+      await all();
+    }
+    this.sender?.close();
+  }
+
+  /** Current state for status. */
+  snapshot(): WorkerSnapshot {
+    return {
+      name: this.dest.name,
+      inFlight: this.inFlight.size,
+      lanes: this.lanes.size,
+      readyLanes: this.ready.size,
+      waitingLanes: this.waiting.size,
+      paused: this.paused,
+      circuit: { ...this.circuit },
+      setupError: this.setupError,
+    };
+  }
+
+  private addLane(repoKey: string): Lane {
+    const lane: Lane = { repoKey, head: null, busy: false };
+    this.lanes.set(repoKey, lane);
+    return lane;
+  }
+
+  private reloadHead(lane: Lane): void {
+    lane.head = laneHead(this.ctx.store, this.dest.name, lane.repoKey, this.cursors.get(lane.repoKey) ?? 0);
+    this.place(lane);
+  }
+
+  /** File an idle lane under ready or waiting by its head's due time (drop it when empty). */
+  private place(lane: Lane): void {
+    this.ready.delete(lane);
+    this.waiting.delete(lane);
+    if (!lane.head) {
+      this.lanes.delete(lane.repoKey);
+      return;
+    }
+    if (lane.head.nextAttemptAt <= this.ctx.now()) this.ready.add(lane);
+    else this.waiting.add(lane);
+  }
+
+  private schedulePump(): void {
+    if (this.pumpQueued) return;
+    this.pumpQueued = true;
+    setImmediate(() => {
+      this.pumpQueued = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    if (!this.running || this.paused || !this.sender) return;
+    const now = this.ctx.now();
+    for (const lane of this.waiting) {
+      if (lane.head && lane.head.nextAttemptAt <= now) {
+        this.waiting.delete(lane);
+        this.ready.add(lane);
+      }
+    }
+    while (this.inFlight.size < this.dest.concurrency && this.ready.size > 0) {
+      if (!circuitAllows(this.circuit, now, this.inFlight.size)) break;
+      const lane = this.ready.values().next().value as Lane;
+      this.ready.delete(lane);
+      this.begin(lane);
+      if (this.circuit.open) break; // one probe at a time
+    }
+    this.armTimer(now);
+  }
+
+  private armTimer(now: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    let next = Infinity;
+    for (const lane of this.waiting) if (lane.head) next = Math.min(next, lane.head.nextAttemptAt);
+    if (this.circuit.open && this.inFlight.size === 0 && (this.ready.size > 0 || next < Infinity)) {
+      next = Math.max(Math.min(next, now), this.circuit.nextProbeAt ?? now);
+    }
+    if (next === Infinity) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.pump();
+    }, Math.min(Math.max(0, next - now), MAX_TIMER_MS));
+  }
+
+  private begin(lane: Lane): void {
+    const d = lane.head!;
+    const sender = this.sender!;
+    lane.busy = true;
+    this.ctx.writer.push({ kind: 'in_flight', id: d.id });
+    const controller = new AbortController();
+    const done = sender
+      .send(
+        { id: d.id, headers: d.headers, body: d.body, signatureHeader: d.signatureHeader, projectKey: d.projectKey, repoSlug: d.repoSlug, repoId: d.repoId },
+        controller.signal,
+      )
+      .then((result) => this.finish(lane, d, result, controller.signal.aborted))
+      .catch((err: unknown) => {
+        // A bug or a store error: keep the row queued and say so.
+        this.inFlight.delete(d.id);
+        lane.busy = false;
+        this.log.error('delivery bookkeeping failed; the delivery stays queued', { delivery: d.id, error: (err as Error).message });
+      });
+    this.inFlight.set(d.id, { controller, done });
+  }
+
+  private finish(lane: Lane, d: QueuedDelivery, res: SendResult, aborted: boolean): void {
+    this.inFlight.delete(d.id);
+    lane.busy = false;
+    if (aborted && this.stopping) {
+      this.ctx.writer.push({ kind: 'release', id: d.id });
+      return;
+    }
+    const now = this.ctx.now();
+    const attempts = d.attempts + 1;
+    const firstAttemptAt = d.firstAttemptAt ?? now;
+    let outcome: Classification = classifyResponse(res.status === null ? { networkError: res.error ?? 'no response' } : { status: res.status });
+    let error = res.error ?? (outcome === 'delivered' ? null : `HTTP ${res.status}${res.location ? ` redirect to ${res.location} (not followed; fix url or set followRedirects: true)` : ''}`);
+    let nextAt = now;
+    if (outcome === 'retry') {
+      const decision = nextAttemptAt(attempts, now, this.dest.retry, res.retryAfter, this.ctx.random, firstAttemptAt);
+      if (decision.kind === 'dead') {
+        outcome = 'dead';
+        error = `${decision.reason}; last error: ${error}`;
+      } else {
+        nextAt = decision.at;
+      }
+    }
+    this.ctx.writer.push({
+      kind: 'attempt',
+      attempt: {
+        deliveryId: d.id,
+        destination: this.dest.name,
+        time: now,
+        outcome,
+        status: res.status,
+        latencyMs: res.latencyMs,
+        error,
+        responseExcerpt: res.responseExcerpt,
+        location: res.location,
+        url: res.url,
+      },
+      attempts,
+      firstAttemptAt,
+      nextAttemptAt: nextAt,
+    });
+
+    // The endpoint answered sensibly (2xx, or a 4xx about this one event): the path works.
+    const pathWorks = outcome === 'delivered' || (outcome === 'dead' && res.status !== null && res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429);
+    this.updateHealth(pathWorks, now, error);
+
+    if (outcome === 'retry') {
+      d.attempts = attempts;
+      d.firstAttemptAt = firstAttemptAt;
+      d.nextAttemptAt = nextAt;
+      this.log.debug('delivery failed; will retry', { delivery: d.id, repo: d.repoKey, status: res.status, error, attempts, retryInMs: nextAt - now });
+      this.place(lane);
+    } else {
+      if (outcome === 'dead') {
+        this.log.warn('delivery dead-lettered; replay with `relay dlq retry`', { delivery: d.id, repo: d.repoKey, status: res.status, error, attempts });
+      }
+      this.cursors.set(lane.repoKey, d.seq);
+      this.reloadHead(lane);
+    }
+    this.schedulePump();
+  }
+
+  private updateHealth(pathWorks: boolean, now: number, error: string | null): void {
+    const wasOpen = this.circuit.open;
+    if (pathWorks) {
+      this.circuit = circuitOnSuccess(this.circuit);
+      this.health.lastSuccessAt = now;
+      if (wasOpen) this.log.info('destination reachable again; circuit closed, draining at full speed');
+    } else {
+      this.circuit = circuitOnFailure(this.circuit, now, this.dest.retry, this.ctx.circuitThreshold, this.ctx.random);
+      this.health.lastError = error;
+      this.health.lastErrorAt = now;
+      if (!wasOpen && this.circuit.open) {
+        this.log.warn('destination failing; circuit open: one probe per backoff interval, deliveries stay queued', {
+          consecutiveFailures: this.circuit.consecutiveFailures,
+          error,
+        });
+      }
+    }
+    this.health.circuitOpen = this.circuit.open;
+    this.health.consecutiveFailures = this.circuit.consecutiveFailures;
+    this.health.circuitOpenedAt = this.circuit.openedAt;
+    this.health.nextProbeAt = this.circuit.nextProbeAt;
+    this.ctx.writer.setHealth(this.dest.name, this.health);
+  }
+}

@@ -1,0 +1,81 @@
+// Enqueue: the event and one delivery row per rendered request, for a whole
+// batch of events, in ONE transaction (group commit: one fsync for many
+// pushes). Idempotent: re-enqueueing an event (crash between commit and spool
+// removal) writes nothing new because every id is derived.
+
+import type { PushEvent } from '../event/push-event.ts';
+import type { RenderedRequest } from '../formats/format-types.ts';
+import type { Store } from './store.ts';
+import { deliveryIdFor, repoKeyOf } from './delivery-id.ts';
+
+/** The requests one destination receives for an event. */
+export interface DestinationRequests {
+  destination: string;
+  requests: RenderedRequest[];
+}
+
+/** One event and everything it fans out to. */
+export interface EnqueueItem {
+  event: PushEvent;
+  deliveries: DestinationRequests[];
+}
+
+/** What enqueue wrote. */
+export interface EnqueueResult {
+  events: number;
+  deliveries: number;
+  /** Items whose event was already stored (re-processed spool records). */
+  duplicates: number;
+}
+
+const INSERT_EVENT = `INSERT OR IGNORE INTO events
+  (id, time, repo_key, project_key, repo_slug, repo_id, trigger, json, created_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+const INSERT_DELIVERY = `INSERT OR IGNORE INTO deliveries
+  (id, seq, event_id, request_index, destination, repo_key, label, headers, signature_header,
+   body, body_bytes, state, attempts, next_attempt_at, created_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)`;
+
+/** Durably store a batch of events with their deliveries (one transaction); wakes a same-process dispatcher. */
+export function enqueue(store: Store, batch: readonly EnqueueItem[], now: number = Date.now()): EnqueueResult {
+  const insertEvent = store.statement(INSERT_EVENT);
+  const insertDelivery = store.statement(INSERT_DELIVERY);
+  // Every destination that has rows shows up in status, even before its first attempt.
+  const registerDestination = store.statement('INSERT OR IGNORE INTO destination_state (name) VALUES (?)');
+  const seen = new Set<string>();
+  const lanes = new Map<string, { destination: string; repoKey: string }>();
+  const result: EnqueueResult = { events: 0, deliveries: 0, duplicates: 0 };
+  store.transaction(() => {
+    for (const { event, deliveries } of batch) {
+      const repo = event.repository;
+      const repoKey = repoKeyOf(repo.projectKey, repo.slug);
+      const inserted = insertEvent.run(
+        event.id, event.time, repoKey, repo.projectKey, repo.slug, repo.id, event.trigger,
+        JSON.stringify(event), now,
+      );
+      if (inserted.changes === 0) {
+        result.duplicates++;
+        continue;
+      }
+      result.events++;
+      for (const { destination, requests } of deliveries) {
+        if (!seen.has(destination)) {
+          seen.add(destination);
+          registerDestination.run(destination);
+        }
+        requests.forEach((req, index) => {
+          const id = deliveryIdFor(event.id, destination, index);
+          insertDelivery.run(
+            id, store.nextSeq(), event.id, index, destination, repoKey, req.label,
+            JSON.stringify(req.headers), req.signatureHeader, req.body, req.body.length, now, now,
+          );
+          result.deliveries++;
+        });
+        if (requests.length > 0) lanes.set(`${destination}\u0000${repoKey}`, { destination, repoKey });
+      }
+    }
+  });
+  if (lanes.size > 0) store.notify({ kind: 'enqueued', lanes: [...lanes.values()] });
+  return result;
+}

@@ -1,0 +1,15 @@
+// The store's public surface: open, enqueue, dispatcher queue access,
+// operator queries and actions, retention.
+
+export { openStore, setStoreLimits, StoreError, DEFAULT_LIMITS } from './store.ts';
+export type { Store, StoreLimits, StoreChange, StoreListener, OpenStoreOptions } from './store.ts';
+export { deliveryIdFor, renderSeedFor, repoKeyOf } from './delivery-id.ts';
+export { enqueue } from './enqueue.ts';
+export type { EnqueueItem, EnqueueResult, DestinationRequests } from './enqueue.ts';
+export { destinationStatus, listDeliveries, listDeadLetters, showDelivery, resolveDeliveryId } from './queries.ts';
+export type { DestinationStatus, DeliverySummary, DeliveryDetail, DeliveryFilter, DeliveryState } from './queries.ts';
+export { redeliver, retryDeadLetters, dropDeadLetters, pauseDestination, resumeDestination, isPaused } from './operator.ts';
+export type { RequeueResult, DeliveryTarget } from './operator.ts';
+export { isFull, storeBytes, pruneStore, startMaintenance } from './retention.ts';
+export type { PruneResult, Maintenance } from './retention.ts';
+export type { AttemptRecord, QueuedDelivery } from './queue.ts';

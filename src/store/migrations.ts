@@ -1,0 +1,106 @@
+// Versioned schema of the store. Each migration runs once, in order, inside
+// one transaction with the `PRAGMA user_version` bump, so a crash mid-way
+// leaves the previous version intact. Append new migrations; never edit one
+// that has shipped.
+
+/** One schema step: `version` is the user_version after it ran. */
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+/** Every migration, oldest first. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'events, deliveries, attempts log, destination state, meta',
+    sql: `
+      CREATE TABLE events (
+        id          TEXT PRIMARY KEY,
+        time        TEXT NOT NULL,
+        repo_key    TEXT NOT NULL,          -- "PROJ/slug"
+        project_key TEXT NOT NULL,
+        repo_slug   TEXT NOT NULL,
+        repo_id     INTEGER,
+        trigger     TEXT NOT NULL,
+        json        TEXT,                   -- NULL once every delivery finished and was pruned
+        created_at  INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX events_created ON events(created_at);
+
+      -- One row per request a destination receives. seq orders a lane
+      -- (destination, repo_key) FIFO; replays get a fresh seq (back of lane).
+      CREATE TABLE deliveries (
+        id               TEXT PRIMARY KEY,
+        seq              INTEGER NOT NULL UNIQUE,
+        event_id         TEXT NOT NULL REFERENCES events(id),
+        request_index    INTEGER NOT NULL,
+        destination      TEXT NOT NULL,
+        repo_key         TEXT NOT NULL,
+        label            TEXT NOT NULL,
+        headers          TEXT NOT NULL,     -- format headers (JSON), never secrets
+        signature_header TEXT,
+        body             BLOB,              -- NULL once pruned after delivery
+        body_bytes       INTEGER NOT NULL,
+        state            TEXT NOT NULL CHECK (state IN ('pending','in_flight','delivered','dead','dropped')),
+        attempts         INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at  INTEGER NOT NULL,
+        first_attempt_at INTEGER,
+        last_attempt_at  INTEGER,
+        last_status      INTEGER,
+        last_error       TEXT,
+        created_at       INTEGER NOT NULL,
+        delivered_at     INTEGER,
+        finished_at      INTEGER            -- delivered, dead or dropped
+      ) STRICT;
+
+      -- Lane heads: next pending row per (destination, repo) in FIFO order.
+      CREATE INDEX deliveries_lane ON deliveries(destination, repo_key, seq)
+        WHERE state IN ('pending', 'in_flight');
+      -- Status counts and filtered listings.
+      CREATE INDEX deliveries_state ON deliveries(destination, state, created_at);
+      CREATE INDEX deliveries_created ON deliveries(created_at);
+      CREATE INDEX deliveries_event ON deliveries(event_id);
+      CREATE INDEX deliveries_finished ON deliveries(finished_at) WHERE finished_at IS NOT NULL;
+
+      -- The delivery log: every attempt, bounded by age and rows.
+      CREATE TABLE attempts (
+        id               INTEGER PRIMARY KEY,
+        delivery_id      TEXT NOT NULL,
+        destination      TEXT NOT NULL,
+        time             INTEGER NOT NULL,
+        outcome          TEXT NOT NULL CHECK (outcome IN ('delivered','retry','dead')),
+        status           INTEGER,
+        latency_ms       INTEGER NOT NULL,
+        error            TEXT,
+        response_excerpt TEXT,
+        location         TEXT,
+        url              TEXT NOT NULL      -- redacted
+      ) STRICT;
+      CREATE INDEX attempts_delivery ON attempts(delivery_id, time);
+      CREATE INDEX attempts_destination ON attempts(destination, time);
+      CREATE INDEX attempts_time ON attempts(time);
+
+      CREATE TABLE destination_state (
+        name                 TEXT PRIMARY KEY,
+        paused               INTEGER NOT NULL DEFAULT 0,
+        circuit_open         INTEGER NOT NULL DEFAULT 0,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        circuit_opened_at    INTEGER,
+        next_probe_at        INTEGER,
+        last_success_at      INTEGER,
+        last_error           TEXT,
+        last_error_at        INTEGER
+      ) STRICT;
+
+      CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
+];
+
+/** The schema version this build writes. */
+export const SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -1,0 +1,112 @@
+// Operator actions on the queue (`relay redeliver`, `relay dlq retry|drop`,
+// `relay pause|resume`). They run in the daemon (through the control socket),
+// the only writer, and notify its dispatcher so work starts at once.
+// A replayed delivery keeps its id (consumers see the same X-Relay-Delivery)
+// and goes to the back of its (destination, repository) lane.
+
+import type { Store } from './store.ts';
+import { StoreError } from './store.ts';
+import { resolveDeliveryId } from './queries.ts';
+
+/** What a requeue did. */
+export interface RequeueResult {
+  requeued: number;
+  /** Deliveries that could not be replayed, with why. */
+  skipped: { id: string; reason: string }[];
+}
+
+/** Which deliveries an operator action applies to. */
+export type DeliveryTarget = { id: string } | { destination: string; since?: number };
+
+interface Row {
+  id: string;
+  destination: string;
+  state: string;
+  has_body: number;
+}
+
+function selectTargets(store: Store, target: DeliveryTarget, states: readonly string[]): Row[] {
+  const inStates = states.map((s) => `'${s}'`).join(', ');
+  if ('id' in target) {
+    const id = resolveDeliveryId(store, target.id);
+    if (id === null) throw new StoreError(`no delivery with id "${target.id}"; list them with \`relay deliveries\``);
+    return store.statement(`SELECT id, destination, state, body IS NOT NULL AS has_body FROM deliveries WHERE id = ?`).all(id) as unknown as Row[];
+  }
+  return store
+    .statement(`SELECT id, destination, state, body IS NOT NULL AS has_body FROM deliveries
+      WHERE destination = ? AND state IN (${inStates}) AND created_at >= ? ORDER BY seq`)
+    .all(target.destination, target.since ?? 0) as unknown as Row[];
+}
+
+function requeueRows(store: Store, rows: Row[], allowed: readonly string[], now: number): RequeueResult {
+  const result: RequeueResult = { requeued: 0, skipped: [] };
+  const destinations = new Set<string>();
+  const replay = store.statement(`UPDATE deliveries SET state = 'pending', seq = ?, attempts = 0, first_attempt_at = NULL,
+    next_attempt_at = ?, delivered_at = NULL, finished_at = NULL WHERE id = ?`);
+  const retryNow = store.statement(`UPDATE deliveries SET next_attempt_at = ? WHERE id = ? AND state = 'pending'`);
+  store.transaction(() => {
+    for (const r of rows) {
+      if (r.state === 'pending' || r.state === 'in_flight') {
+        // Already queued: just make it due now.
+        retryNow.run(now, r.id);
+        result.requeued++;
+        destinations.add(r.destination);
+      } else if (!allowed.includes(r.state)) {
+        result.skipped.push({ id: r.id, reason: `state is ${r.state}` });
+      } else if (!r.has_body) {
+        result.skipped.push({ id: r.id, reason: 'body was pruned by retention (store.log / delivered-body age); it cannot be replayed' });
+      } else {
+        replay.run(store.nextSeq(), now, r.id);
+        result.requeued++;
+        destinations.add(r.destination);
+      }
+    }
+  });
+  if (destinations.size) store.notify({ kind: 'requeued', destinations: [...destinations] });
+  return result;
+}
+
+/** Send again: one delivery by id (any state), or a destination's delivered and dead deliveries since a time. */
+export function redeliver(store: Store, target: DeliveryTarget, now: number = Date.now()): RequeueResult {
+  const states = ['delivered', 'dead', 'dropped'];
+  return requeueRows(store, selectTargets(store, target, ['delivered', 'dead']), states, now);
+}
+
+/** Replay dead letters: one by id, or all of a destination (optionally since a time). */
+export function retryDeadLetters(store: Store, target: DeliveryTarget, now: number = Date.now()): RequeueResult {
+  return requeueRows(store, selectTargets(store, target, ['dead']), ['dead'], now);
+}
+
+/** Give up on dead letters for good (kept as `dropped` until retention removes them). Returns how many. */
+export function dropDeadLetters(store: Store, target: DeliveryTarget, now: number = Date.now()): number {
+  const rows = selectTargets(store, target, ['dead']).filter((r) => r.state === 'dead');
+  const drop = store.statement(`UPDATE deliveries SET state = 'dropped', finished_at = ? WHERE id = ? AND state = 'dead'`);
+  store.transaction(() => {
+    for (const r of rows) drop.run(now, r.id);
+  });
+  return rows.length;
+}
+
+/** Stop sending to a destination; deliveries keep queueing. */
+export function pauseDestination(store: Store, name: string): void {
+  setPaused(store, name, true);
+  store.notify({ kind: 'paused', destination: name });
+}
+
+/** Resume sending to a paused destination. */
+export function resumeDestination(store: Store, name: string): void {
+  setPaused(store, name, false);
+  store.notify({ kind: 'resumed', destination: name });
+}
+
+function setPaused(store: Store, name: string, paused: boolean): void {
+  store
+    .statement(`INSERT INTO destination_state (name, paused) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET paused = excluded.paused`)
+    .run(name, paused ? 1 : 0);
+}
+
+/** Whether the operator paused a destination. */
+export function isPaused(store: Store, name: string): boolean {
+  const r = store.statement('SELECT paused FROM destination_state WHERE name = ?').get(name) as { paused: number } | undefined;
+  return Boolean(r?.paused);
+}

@@ -1,0 +1,235 @@
+// Read-only questions the operator CLI asks (`relay status`, `relay
+// deliveries`, `relay show`, `relay dlq list`). Plain functions over an open
+// store; they work on a read-only handle while the daemon writes.
+
+import type { Store } from './store.ts';
+import { StoreError } from './store.ts';
+import { redactHeaders } from '../log/redact.ts';
+import type { AttemptRecord } from './queue.ts';
+
+/** Delivery states: pending → in_flight → delivered | pending (retry) | dead; dead → dropped or pending (replay). */
+export type DeliveryState = 'pending' | 'in_flight' | 'delivered' | 'dead' | 'dropped';
+
+/** Health and queue of one destination. */
+export interface DestinationStatus {
+  name: string;
+  paused: boolean;
+  circuitOpen: boolean;
+  consecutiveFailures: number;
+  /** When the open circuit lets the next probe through (ms epoch). */
+  nextProbeAt: number | null;
+  /** Pending + in flight. */
+  queued: number;
+  inFlight: number;
+  /** Queued deliveries that already failed at least once. */
+  retrying: number;
+  oldestQueuedAt: number | null;
+  oldestQueuedAgeMs: number | null;
+  lastSuccessAt: number | null;
+  lastError: string | null;
+  lastErrorAt: number | null;
+  deliveredLastHour: number;
+  /** Failed attempts (retry or dead outcome) in the last hour. */
+  failedLastHour: number;
+  /** Dead letters waiting for `dlq retry` or `dlq drop`. */
+  dead: number;
+}
+
+/** One delivery without its body. */
+export interface DeliverySummary {
+  id: string;
+  eventId: string;
+  destination: string;
+  repoKey: string;
+  label: string;
+  state: DeliveryState;
+  attempts: number;
+  createdAt: number;
+  nextAttemptAt: number;
+  firstAttemptAt: number | null;
+  lastAttemptAt: number | null;
+  lastStatus: number | null;
+  lastError: string | null;
+  deliveredAt: number | null;
+  bodyBytes: number;
+  /** The body was dropped by retention after delivery. */
+  bodyPruned: boolean;
+}
+
+/** One delivery with its request and every recorded attempt. */
+export interface DeliveryDetail extends DeliverySummary {
+  eventTime: string;
+  trigger: string;
+  /** Format headers, redacted (auth and signatures are added at send time and never stored). */
+  headers: Record<string, string>;
+  signatureHeader: string | null;
+  /** Body as UTF-8 text, or null when pruned. */
+  body: string | null;
+  attemptLog: (AttemptRecord & { id: number })[];
+}
+
+/** Filters of listDeliveries. */
+export interface DeliveryFilter {
+  destination?: string;
+  state?: DeliveryState;
+  /** Dead, or queued after at least one failed attempt. */
+  failed?: boolean;
+  /** Created at or after (ms epoch). */
+  since?: number;
+  /** "PROJ/slug" */
+  repo?: string;
+  eventId?: string;
+  /** Default 50. */
+  limit?: number;
+}
+
+const HOUR = 3_600_000;
+
+/** Status of every destination that has state or rows, plus any `names` given (configured ones). */
+export function destinationStatus(store: Store, now: number = Date.now(), names: readonly string[] = []): DestinationStatus[] {
+  const known = (store.statement('SELECT name FROM destination_state ORDER BY name').all() as { name: string }[]).map((r) => r.name);
+  const all = [...new Set([...names, ...known])];
+  const counts = store.statement(`SELECT count(*) AS n, min(created_at) AS oldest, sum(attempts > 0) AS retrying
+    FROM deliveries WHERE destination = ? AND state = ?`);
+  const attempts = store.statement(`SELECT outcome, count(*) AS n FROM attempts WHERE destination = ? AND time >= ? GROUP BY outcome`);
+  const state = store.statement('SELECT * FROM destination_state WHERE name = ?');
+  return all.map((name) => {
+    const c = (s: DeliveryState) => counts.get(name, s) as { n: number; oldest: number | null; retrying: number | null };
+    const pending = c('pending');
+    const inFlight = c('in_flight');
+    const dead = c('dead');
+    const oldest = [pending.oldest, inFlight.oldest].filter((x): x is number => x !== null);
+    const oldestQueuedAt = oldest.length ? Math.min(...oldest) : null;
+    const byOutcome = new Map((attempts.all(name, now - HOUR) as { outcome: string; n: number }[]).map((r) => [r.outcome, r.n]));
+    const st = state.get(name) as Record<string, any> | undefined;
+    return {
+      name,
+      paused: Boolean(st?.paused),
+      circuitOpen: Boolean(st?.circuit_open),
+      consecutiveFailures: st?.consecutive_failures ?? 0,
+      nextProbeAt: st?.circuit_open ? (st?.next_probe_at ?? null) : null,
+      queued: pending.n + inFlight.n,
+      inFlight: inFlight.n,
+      retrying: (pending.retrying ?? 0) + (inFlight.retrying ?? 0),
+      oldestQueuedAt,
+      oldestQueuedAgeMs: oldestQueuedAt === null ? null : Math.max(0, now - oldestQueuedAt),
+      lastSuccessAt: st?.last_success_at ?? null,
+      lastError: st?.last_error ?? null,
+      lastErrorAt: st?.last_error_at ?? null,
+      deliveredLastHour: byOutcome.get('delivered') ?? 0,
+      failedLastHour: (byOutcome.get('retry') ?? 0) + (byOutcome.get('dead') ?? 0),
+      dead: dead.n,
+    };
+  });
+}
+
+/** Summary columns, optionally qualified with a table alias. */
+function summaryColumns(alias = ''): string {
+  const cols = ['id', 'event_id', 'destination', 'repo_key', 'label', 'state', 'attempts', 'created_at', 'next_attempt_at',
+    'first_attempt_at', 'last_attempt_at', 'last_status', 'last_error', 'delivered_at', 'body_bytes'];
+  const p = alias ? alias + '.' : '';
+  return [...cols.map((c) => p + c), `${p}body IS NULL AS body_pruned`].join(', ');
+}
+
+/** Deliveries matching `filter`, newest first. */
+export function listDeliveries(store: Store, filter: DeliveryFilter = {}): DeliverySummary[] {
+  const where: string[] = [];
+  const args: (string | number)[] = [];
+  if (filter.destination !== undefined) {
+    where.push('destination = ?');
+    args.push(filter.destination);
+  }
+  if (filter.state !== undefined) {
+    where.push('state = ?');
+    args.push(filter.state);
+  }
+  if (filter.failed) where.push(`(state = 'dead' OR (state IN ('pending', 'in_flight') AND attempts > 0))`);
+  if (filter.since !== undefined) {
+    where.push('created_at >= ?');
+    args.push(filter.since);
+  }
+  if (filter.repo !== undefined) {
+    where.push('repo_key = ?');
+    args.push(filter.repo);
+  }
+  if (filter.eventId !== undefined) {
+    where.push('event_id = ?');
+    args.push(filter.eventId);
+  }
+  const limit = Math.max(1, Math.min(filter.limit ?? 50, 100_000));
+  const sql = `SELECT ${summaryColumns()} FROM deliveries ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+    ORDER BY created_at DESC, seq DESC LIMIT ${limit}`;
+  return (store.db.prepare(sql).all(...args) as Record<string, any>[]).map(toSummary);
+}
+
+/** Dead letters, oldest first. */
+export function listDeadLetters(store: Store, options: { destination?: string; limit?: number } = {}): DeliverySummary[] {
+  return listDeliveries(store, { destination: options.destination, state: 'dead', limit: options.limit ?? 100 }).reverse();
+}
+
+/** Resolve a full delivery id or a unique prefix (≥ 4 characters); null when nothing matches. */
+export function resolveDeliveryId(store: Store, idOrPrefix: string): string | null {
+  const exact = store.statement('SELECT id FROM deliveries WHERE id = ?').get(idOrPrefix) as { id: string } | undefined;
+  if (exact) return exact.id;
+  if (idOrPrefix.length < 4 || !/^[0-9a-f-]+$/i.test(idOrPrefix)) return null;
+  const lower = idOrPrefix.toLowerCase();
+  const rows = store.statement('SELECT id FROM deliveries WHERE id >= ? AND id < ? LIMIT 2').all(lower, lower + '\uffff') as { id: string }[];
+  if (rows.length > 1) throw new StoreError(`delivery id prefix "${idOrPrefix}" matches several deliveries; give more characters`);
+  return rows[0]?.id ?? null;
+}
+
+/** One delivery with its request and attempts, or null if unknown. */
+export function showDelivery(store: Store, idOrPrefix: string): DeliveryDetail | null {
+  const id = resolveDeliveryId(store, idOrPrefix);
+  if (id === null) return null;
+  const r = store
+    .statement(`SELECT ${summaryColumns('d')}, d.headers, d.signature_header, d.body,
+      e.time AS event_time, e.trigger FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = ?`)
+    .get(id) as Record<string, any>;
+  const attempts = store
+    .statement('SELECT * FROM attempts WHERE delivery_id = ? ORDER BY time, id')
+    .all(id) as Record<string, any>[];
+  const body = r.body as Uint8Array | null;
+  return {
+    ...toSummary(r),
+    eventTime: r.event_time,
+    trigger: r.trigger,
+    headers: redactHeaders(JSON.parse(r.headers)),
+    signatureHeader: r.signature_header,
+    body: body ? Buffer.from(body).toString('utf8') : null,
+    attemptLog: attempts.map((a) => ({
+      id: a.id,
+      deliveryId: a.delivery_id,
+      destination: a.destination,
+      time: a.time,
+      outcome: a.outcome,
+      status: a.status,
+      latencyMs: a.latency_ms,
+      error: a.error,
+      responseExcerpt: a.response_excerpt,
+      location: a.location,
+      url: a.url,
+    })),
+  };
+}
+
+function toSummary(r: Record<string, any>): DeliverySummary {
+  return {
+    id: r.id,
+    eventId: r.event_id,
+    destination: r.destination,
+    repoKey: r.repo_key,
+    label: r.label,
+    state: r.state,
+    attempts: r.attempts,
+    createdAt: r.created_at,
+    nextAttemptAt: r.next_attempt_at,
+    firstAttemptAt: r.first_attempt_at,
+    lastAttemptAt: r.last_attempt_at,
+    lastStatus: r.last_status,
+    lastError: r.last_error,
+    deliveredAt: r.delivered_at,
+    bodyBytes: r.body_bytes,
+    bodyPruned: Boolean(r.body_pruned),
+  };
+}

@@ -1,0 +1,149 @@
+// The store on real SQLite files: migrations, permissions, enqueue (batched,
+// atomic, idempotent), read-only access, queue bookkeeping.
+
+import t from 'tap';
+import { statSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { openStore, StoreError } from '../../src/store/store.ts';
+import { SCHEMA_VERSION, MIGRATIONS } from '../../src/store/migrations.ts';
+import { enqueue } from '../../src/store/enqueue.ts';
+import { deliveryIdFor } from '../../src/store/delivery-id.ts';
+import { applyQueueWrites, laneHead, pendingLanes, recoverInFlight } from '../../src/store/queue.ts';
+import { items, jsonRequest, makeEvent, tempDir } from '../deliver/fixtures.ts';
+
+t.test('migrates an empty file to the current schema, private modes', async (t) => {
+  const dir = tempDir(t);
+  const path = join(dir, 'state', 'relay.db');
+  const store = openStore(path);
+  t.equal(SCHEMA_VERSION, MIGRATIONS.at(-1)!.version);
+  const v = store.db.prepare('PRAGMA user_version').get() as { user_version: number };
+  t.equal(v.user_version, SCHEMA_VERSION, 'user_version bumped');
+  const tables = (store.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as { name: string }[]).map((r) => r.name);
+  t.same(tables, ['attempts', 'deliveries', 'destination_state', 'events', 'meta']);
+  const mode = (store.db.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode;
+  t.equal(mode, 'wal');
+  const sync = (store.db.prepare('PRAGMA synchronous').get() as { synchronous: number }).synchronous;
+  t.equal(sync, 2, 'synchronous=FULL');
+  enqueue(store, items([makeEvent('e1')], ['ci']));
+  t.equal(statSync(path).mode & 0o777, 0o600, 'db file 0600');
+  t.equal(statSync(path + '-wal').mode & 0o777, 0o600, 'WAL inherits 0600');
+  t.equal(statSync(join(dir, 'state')).mode & 0o777, 0o700, 'created dir 0700');
+  store.close();
+  // Reopening runs no migration and keeps data.
+  const again = openStore(path);
+  t.equal((again.db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n, 1);
+  again.close();
+});
+
+t.test('refuses a store from a newer relay, naming the file and the fix', async (t) => {
+  const path = join(tempDir(t), 'relay.db');
+  const raw = new DatabaseSync(path);
+  raw.exec(`PRAGMA user_version = ${SCHEMA_VERSION + 1}`);
+  raw.close();
+  let err: unknown;
+  try {
+    openStore(path);
+  } catch (e) {
+    err = e;
+  }
+  t.ok(err instanceof StoreError, 'StoreError');
+  t.match((err as Error).message, path);
+  t.match((err as Error).message, /newer than this relay understands.*upgrade bitbucket-relay/);
+});
+
+t.test('read-only open: missing file is an actionable error; sees the writer; cannot write', async (t) => {
+  const path = join(tempDir(t), 'relay.db');
+  t.throws(() => openStore(path, { readOnly: true }), /does not exist; start the daemon once/);
+  t.notOk(existsSync(path), 'read-only open did not create the file');
+  const writer = openStore(path);
+  enqueue(writer, items([makeEvent('e1')], ['ci']));
+  const reader = openStore(path, { readOnly: true });
+  t.equal((reader.db.prepare('SELECT count(*) AS n FROM deliveries').get() as { n: number }).n, 1);
+  enqueue(writer, items([makeEvent('e2')], ['ci']));
+  t.equal((reader.db.prepare('SELECT count(*) AS n FROM deliveries').get() as { n: number }).n, 2, 'reader sees later commits');
+  t.throws(() => enqueue(reader, items([makeEvent('e3')], ['ci'])), 'read-only handle cannot enqueue');
+  reader.close();
+  writer.close();
+  // With the writer closed (WAL checkpointed away) a read-only open still works.
+  const late = openStore(path, { readOnly: true });
+  t.equal((late.db.prepare('SELECT count(*) AS n FROM deliveries').get() as { n: number }).n, 2);
+  late.close();
+});
+
+t.test('enqueue: one row per request, stable ids, FIFO seq, idempotent, notifies', async (t) => {
+  const store = openStore(join(tempDir(t), 'relay.db'));
+  t.teardown(() => store.close());
+  const changes: unknown[] = [];
+  store.onChange((c) => changes.push(c));
+  const e1 = makeEvent('e1', { slug: 'a' });
+  const e2 = makeEvent('e2', { slug: 'b' });
+  const r = enqueue(store, [
+    { event: e1, deliveries: [{ destination: 'ci', requests: [jsonRequest(1, 'refs/heads/main'), jsonRequest(2, 'refs/tags/v1')] }, { destination: 'jira', requests: [jsonRequest(3)] }] },
+    { event: e2, deliveries: [{ destination: 'ci', requests: [jsonRequest(4)] }] },
+  ]);
+  t.same(r, { events: 2, deliveries: 4, duplicates: 0 });
+  const rows = store.db.prepare('SELECT id, seq, destination, repo_key, label, request_index FROM deliveries ORDER BY seq').all() as any[];
+  t.same(rows.map((x) => x.id), [deliveryIdFor('e1', 'ci', 0), deliveryIdFor('e1', 'ci', 1), deliveryIdFor('e1', 'jira', 0), deliveryIdFor('e2', 'ci', 0)]);
+  t.match(rows[0].id, /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'UUID-shaped (v8)');
+  t.ok(rows.every((x, i) => i === 0 || x.seq > rows[i - 1].seq), 'seq grows in enqueue order');
+  t.same(rows.map((x) => x.repo_key), ['PROJ/a', 'PROJ/a', 'PROJ/a', 'PROJ/b']);
+  t.equal(deliveryIdFor('e1', 'ci', 0), deliveryIdFor('e1', 'ci', 0), 'deterministic');
+  t.not(deliveryIdFor('e1', 'ci', 0), deliveryIdFor('e1', 'ci', 1));
+  t.same(changes, [{ kind: 'enqueued', lanes: [{ destination: 'ci', repoKey: 'PROJ/a' }, { destination: 'jira', repoKey: 'PROJ/a' }, { destination: 'ci', repoKey: 'PROJ/b' }] }]);
+
+  // A re-processed spool record (crash before removal) writes nothing new.
+  const again = enqueue(store, [{ event: e1, deliveries: [{ destination: 'ci', requests: [jsonRequest(1)] }] }]);
+  t.same(again, { events: 0, deliveries: 0, duplicates: 1 });
+  t.equal((store.db.prepare('SELECT count(*) AS n FROM deliveries').get() as any).n, 4);
+  const names = (store.db.prepare('SELECT name FROM destination_state ORDER BY name').all() as any[]).map((x) => x.name);
+  t.same(names, ['ci', 'jira'], 'destinations registered for status');
+});
+
+t.test('enqueue is atomic for the whole batch', async (t) => {
+  const store = openStore(join(tempDir(t), 'relay.db'));
+  t.teardown(() => store.close());
+  const bad = { headers: {}, body: undefined as unknown as Buffer, signatureHeader: null, label: 'x' };
+  t.throws(() =>
+    enqueue(store, [
+      { event: makeEvent('ok'), deliveries: [{ destination: 'ci', requests: [jsonRequest(1)] }] },
+      { event: makeEvent('broken'), deliveries: [{ destination: 'ci', requests: [bad] }] },
+    ]),
+  );
+  t.equal((store.db.prepare('SELECT count(*) AS n FROM events').get() as any).n, 0, 'first event rolled back too');
+  t.equal((store.db.prepare('SELECT count(*) AS n FROM deliveries').get() as any).n, 0);
+  t.notOk(store.db.isTransaction, 'no transaction left open');
+  enqueue(store, items([makeEvent('ok')], ['ci']));
+  t.equal((store.db.prepare('SELECT count(*) AS n FROM deliveries').get() as any).n, 1, 'store usable afterwards');
+});
+
+t.test('lane heads, in-flight recovery and queued writes', async (t) => {
+  const store = openStore(join(tempDir(t), 'relay.db'));
+  t.teardown(() => store.close());
+  enqueue(store, items([makeEvent('a1', { slug: 'a' }), makeEvent('b1', { slug: 'b' }), makeEvent('a2', { slug: 'a' })], ['ci']), 1000);
+  t.same(pendingLanes(store, 'ci').sort(), ['PROJ/a', 'PROJ/b']);
+  const head = laneHead(store, 'ci', 'PROJ/a', 0)!;
+  t.equal(head.eventId, 'a1');
+  t.equal(head.repoId, 7);
+  t.same(JSON.parse(head.body.toString()), { event: 'a1', repo: 'a' });
+  t.equal(laneHead(store, 'ci', 'PROJ/a', head.seq)!.eventId, 'a2', 'cursor skips finished rows');
+
+  applyQueueWrites(store, [{ kind: 'in_flight', id: head.id }]);
+  t.equal(recoverInFlight(store), 1, 'crash-left in_flight row counted');
+  t.equal((store.db.prepare('SELECT state FROM deliveries WHERE id = ?').get(head.id) as any).state, 'pending');
+
+  const attempt = (outcome: 'delivered' | 'retry' | 'dead', status: number | null) => ({
+    deliveryId: head.id, destination: 'ci', time: 2000, outcome, status, latencyMs: 5, error: status === 200 ? null : 'boom', responseExcerpt: null, location: null, url: 'http://x/',
+  });
+  applyQueueWrites(store, [
+    { kind: 'in_flight', id: head.id },
+    { kind: 'attempt', attempt: attempt('retry', 503), attempts: 1, firstAttemptAt: 2000, nextAttemptAt: 5000 },
+  ]);
+  let row = store.db.prepare('SELECT * FROM deliveries WHERE id = ?').get(head.id) as any;
+  t.match(row, { state: 'pending', attempts: 1, next_attempt_at: 5000, last_status: 503, last_error: 'boom', first_attempt_at: 2000 });
+  applyQueueWrites(store, [{ kind: 'attempt', attempt: { ...attempt('delivered', 200), time: 6000 }, attempts: 2, firstAttemptAt: 2000, nextAttemptAt: 6000 }]);
+  row = store.db.prepare('SELECT * FROM deliveries WHERE id = ?').get(head.id) as any;
+  t.match(row, { state: 'delivered', attempts: 2, delivered_at: 6000, finished_at: 6000, last_error: null });
+  t.equal((store.db.prepare('SELECT count(*) AS n FROM attempts WHERE delivery_id = ?').get(head.id) as any).n, 2, 'both attempts logged');
+  t.same(pendingLanes(store, 'ci').sort(), ['PROJ/a', 'PROJ/b'], 'a2 still pending');
+});
