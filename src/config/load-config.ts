@@ -80,7 +80,7 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
   };
 
   for (const e of doc.errors) {
-    const pos = e.linePos?.[0];
+    const pos = lineCounter.linePos(e.pos[0]);
     problems.push({ file, line: pos?.line ?? null, column: pos?.col ?? null, path: '', message: `YAML: ${e.message.split('\n')[0]}` });
   }
   if (problems.length) throw new ConfigError(problems);
