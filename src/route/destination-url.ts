@@ -27,8 +27,8 @@ export function resolveDestinationUrl(template: string, repository: Pick<Reposit
     if (name === 'repoSlug') return encodeURIComponent(repository.slug);
     if (repository.id === null) {
       throw new UrlTemplateError(
-        `destination URL uses {repoId} but the id of ${repository.projectKey}/${repository.slug} is unknown; ` +
-          'set bitbucket.home so the relay can read <home>/shared/data/repositories/<id>, or use {projectKey}/{repoSlug}',
+        `destination URL uses {repoId} but the numeric id of ${repository.projectKey}/${repository.slug} is unknown ` +
+          '(its path does not end in .../shared/data/repositories/<id>); use {projectKey}/{repoSlug} in this url instead',
       );
     }
     return String(repository.id);

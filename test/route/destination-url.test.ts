@@ -20,6 +20,6 @@ t.test('no placeholders, or other braces: unchanged', async (t) => {
 
 t.test('{repoId} of a repository without a known id is an error that says what to do', async (t) => {
   t.throws(() => resolveDestinationUrl('https://x/{repoId}', { ...repo, id: null }), UrlTemplateError);
-  t.throws(() => resolveDestinationUrl('https://x/{repoId}', { ...repo, id: null }), /PLAT\/api-gateway is unknown; set bitbucket\.home/);
+  t.throws(() => resolveDestinationUrl('https://x/{repoId}', { ...repo, id: null }), /PLAT\/api-gateway is unknown .*use \{projectKey\}\/\{repoSlug\}/);
   t.equal(resolveDestinationUrl('https://x/{repoSlug}', { ...repo, id: null }), 'https://x/api-gateway', 'fine without {repoId}');
 });
