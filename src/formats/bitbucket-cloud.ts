@@ -140,8 +140,23 @@ function cloudAuthor(sig: Signature, butterStackAliases: boolean): Record<string
     author.nickname = nickname;
   }
   // No links: which Bitbucket account (if any) owns this e-mail is unknown to the host.
-  author.user = { type: 'user', display_name: sig.name, nickname, uuid: `{${derivedUuid('user', sig.email.toLowerCase())}}` };
+  author.user = { type: 'user', display_name: sig.name, nickname, uuid: userUuid(sig.email) };
   return author;
+}
+
+// A push's commits share few authors: hash each e-mail once (sha1 per commit was most of the render time).
+const userUuids = new Map<string, string>();
+
+/** Cloud-style `{uuid}` of a user, derived from the lower-cased e-mail (or name). */
+function userUuid(emailOrName: string): string {
+  const key = emailOrName.toLowerCase();
+  let uuid = userUuids.get(key);
+  if (uuid === undefined) {
+    uuid = `{${derivedUuid('user', key)}}`;
+    if (userUuids.size > 10_000) userUuids.clear();
+    userUuids.set(key, uuid);
+  }
+  return uuid;
 }
 
 function cloudUser(person: Person, links: BitbucketLinks): Record<string, unknown> {
@@ -150,7 +165,7 @@ function cloudUser(person: Person, links: BitbucketLinks): Record<string, unknow
     type: 'user',
     display_name: person.displayName ?? person.name,
     nickname: person.name,
-    uuid: `{${derivedUuid('user', (person.email ?? person.name).toLowerCase())}}`,
+    uuid: userUuid(person.email ?? person.name),
     links: {
       self: { href: links.userApi(slug) },
       html: { href: links.user(slug) },

@@ -1,0 +1,146 @@
+// Benchmark `format`: cost of rendering one 2,048-commit push (the analysis
+// cap) in each wire format. Goal ≤ 50 ms each. The peer for scale is
+// JSON.stringify of the raw PushEvent. Prints one JSON line:
+//   {"bench":"format","commits":2048,...,"ms":{"bitbucket-server":…},"goalMs":50,"pass":true}
+// Run: node test/bench/format.bench.ts   (RUNS=N to change the sample count)
+
+import { createHash } from 'node:crypto';
+import { renderRequests, FORMAT_NAMES } from '../../src/formats/index.ts';
+import type { CommitInfo, PushEvent } from '../../src/event/push-event.ts';
+import type { FormatName, FormatOptions, HttpDestination } from '../../src/config/config-types.ts';
+
+const COMMITS = 2048;
+const FILES_PER_COMMIT = 5;
+const RUNS = Number(process.env.RUNS ?? 15);
+const GOAL_MS = 50;
+
+/** A synthetic event: one branch update with COMMITS linear commits, a few files each. */
+function bigEvent(): PushEvent {
+  const sha = (s: string): string => createHash('sha1').update(s).digest('hex');
+  const commits: Record<string, CommitInfo> = {};
+  const order: string[] = [];
+  let parent = sha('base');
+  for (let i = 0; i < COMMITS; i++) {
+    const id = sha(`c${i}`);
+    const message = `PLAT-${1000 + i} Change number ${i} of the large push #ci\n\nBody line explaining change ${i} in some detail.`;
+    commits[id] = {
+      id,
+      shortId: id.slice(0, 7),
+      message,
+      messageTruncated: false,
+      title: message.split('\n')[0],
+      tree: sha(`t${i}`),
+      author: { name: 'Jane Doe', email: 'jane.doe@example.com', date: new Date(Date.UTC(2024, 4, 1, 0, 0, i)).toISOString().replace('.000Z', '+00:00') },
+      committer: { name: 'Jane Doe', email: 'jane.doe@example.com', date: new Date(Date.UTC(2024, 4, 1, 0, 0, i)).toISOString().replace('.000Z', '+00:00') },
+      parents: [parent],
+      merge: false,
+      distinct: true,
+      url: `https://bitbucket.example.com/projects/PLAT/repos/api-gateway/commits/${id}`,
+      issueKeys: [`PLAT-${1000 + i}`],
+      triggers: ['#ci'],
+      files: Array.from({ length: FILES_PER_COMMIT }, (_, f) => ({
+        path: `src/module-${i % 50}/file-${f}.ts`,
+        status: f === 0 ? ('added' as const) : ('modified' as const),
+        binary: false,
+        additions: 10 + f,
+        deletions: f,
+      })),
+      filesTruncated: false,
+      totalFiles: FILES_PER_COMMIT,
+    };
+    order.push(id);
+    parent = id;
+  }
+  return {
+    id: '0196b7e2-0000-7000-8000-000000000001',
+    schemaVersion: 1,
+    time: '2024-05-01T01:00:00.000Z',
+    node: 'bb-node-1',
+    trigger: 'push',
+    triggerId: null,
+    actor: { name: 'jdoe', displayName: 'Jane Doe', email: 'jane.doe@example.com' },
+    repository: {
+      projectKey: 'PLAT',
+      slug: 'api-gateway',
+      id: 42,
+      name: 'API Gateway',
+      path: '/var/atlassian/application-data/bitbucket/shared/data/repositories/42',
+      baseUrl: 'https://bitbucket.example.com',
+      links: { self: 'https://bitbucket.example.com/projects/PLAT/repos/api-gateway/browse', clone: 'https://bitbucket.example.com/scm/plat/api-gateway.git' },
+      public: false,
+      fork: false,
+      identitySource: 'env',
+    },
+    refs: [
+      {
+        ref: 'refs/heads/main',
+        name: 'main',
+        kind: 'branch',
+        change: 'update',
+        before: sha('base'),
+        after: parent,
+        forced: false,
+        removedCommits: 0,
+        commits: order,
+        totalCommits: COMMITS,
+        truncated: false,
+      },
+    ],
+    commits,
+    totalCommits: COMMITS,
+    truncated: false,
+    errors: [],
+  };
+}
+
+function destination(format: FormatName, formatOptions: FormatOptions = {}): HttpDestination {
+  return {
+    name: `bench-${format}`, type: 'http', enabled: true, url: 'https://x.example/hook', method: 'POST', format, formatOptions, headers: {},
+    timeout: { connectMs: 1000, responseMs: 1000 }, concurrency: 1, tls: { verify: true },
+    retry: { baseDelayMs: 1000, maxDelayMs: 2000, horizonMs: 3000 }, followRedirects: false,
+  };
+}
+
+/** Median wall time of `fn` over RUNS runs after two warm-ups, and the bytes it produced. */
+function measure(fn: () => number): { ms: number; bytes: number } {
+  let bytes = 0;
+  for (let i = 0; i < 2; i++) bytes = fn();
+  const times: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t0 = process.hrtime.bigint();
+    bytes = fn();
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  times.sort((a, b) => a - b);
+  return { ms: Math.round(times[Math.floor(times.length / 2)] * 100) / 100, bytes };
+}
+
+const event = bigEvent();
+const ms: Record<string, number> = {};
+const bytes: Record<string, number> = {};
+const cases: [string, HttpDestination][] = [
+  ...FORMAT_NAMES.map((f): [string, HttpDestination] => [f, destination(f)]),
+  // Every commit listed and the per-commit files added: the heaviest bitbucket-server body.
+  ['bitbucket-server.extended-all', destination('bitbucket-server', { extended: true, commitLimit: COMMITS })],
+];
+for (const [label, dest] of cases) {
+  const r = measure(() => renderRequests(event, dest, 'bench-seed').reduce((n, req) => n + req.body.length, 0));
+  ms[label] = r.ms;
+  bytes[label] = r.bytes;
+}
+const raw = measure(() => Buffer.byteLength(JSON.stringify(event)));
+const worst = Math.max(...Object.values(ms));
+console.log(
+  JSON.stringify({
+    bench: 'format',
+    commits: COMMITS,
+    filesPerCommit: FILES_PER_COMMIT,
+    runs: RUNS,
+    ms,
+    bytes,
+    rawStringifyMs: raw.ms,
+    rawBytes: raw.bytes,
+    goalMs: GOAL_MS,
+    pass: worst <= GOAL_MS,
+  }),
+);
