@@ -1,0 +1,47 @@
+// Where a push event goes: for each enabled destination, route the event
+// (its `match`), then either render the requests an http destination receives
+// or note the copy a local sink (file, log) takes. Pure.
+
+import type { DestinationConfig, FileDestination, LogDestination } from '../config/config-types.ts';
+import type { PushEvent } from '../event/push-event.ts';
+import { renderRequests } from '../formats/index.ts';
+import { routeEvent } from '../route/match-event.ts';
+import { renderSeedFor } from '../store/delivery-id.ts';
+import type { DestinationRequests } from '../store/enqueue.ts';
+
+/** A local sink's copy of an event. */
+export interface LocalDelivery {
+  destination: FileDestination | LogDestination;
+  event: PushEvent;
+}
+
+/** Everything one event fans out to. */
+export interface DeliveryPlan {
+  /** http destinations' rendered requests (go to the store in one transaction). */
+  queued: DestinationRequests[];
+  /** file / log copies, written before the spool record is removed. */
+  local: LocalDelivery[];
+  /** Destinations whose `match` left nothing of this event. */
+  unmatched: string[];
+}
+
+/** Route and render `event` for every enabled destination. */
+export function planDeliveries(event: PushEvent, destinations: readonly DestinationConfig[]): DeliveryPlan {
+  const plan: DeliveryPlan = { queued: [], local: [], unmatched: [] };
+  for (const dest of destinations) {
+    if (!dest.enabled) continue;
+    const routed = routeEvent(event, dest.match);
+    if (!routed) {
+      plan.unmatched.push(dest.name);
+      continue;
+    }
+    if (dest.type === 'http') {
+      const requests = renderRequests(routed, dest, renderSeedFor(event.id, dest.name));
+      if (requests.length) plan.queued.push({ destination: dest.name, requests });
+      else plan.unmatched.push(dest.name);
+    } else {
+      plan.local.push({ destination: dest, event: routed });
+    }
+  }
+  return plan;
+}

@@ -1,0 +1,270 @@
+// The daemon: wires intake → analysis → route/format → store → dispatch.
+// A spool record is removed only after its event is durable everywhere it
+// goes: file sinks fsync'd, and the event plus every http delivery row
+// committed (group commit: concurrent records share one transaction).
+
+import { watch, type FSWatcher } from 'chokidar';
+import { loadConfig, ConfigError } from '../config/load-config.ts';
+import type { RelayConfig, FileDestination } from '../config/config-types.ts';
+import type { PushEvent } from '../event/push-event.ts';
+import { analyzePushWithStats } from '../git/analyze-push.ts';
+import { analysisOptionsFromConfig } from '../git/analysis-options.ts';
+import type { AnalysisOptions } from '../git/analysis-options.ts';
+import { SpoolIntake } from '../intake/spool-intake.ts';
+import type { SpoolRecord } from '../intake/spool-record.ts';
+import { createLogger, type Log } from '../log/logger.ts';
+import { configSecrets, redactUrl } from '../log/redact.ts';
+import { openStore, enqueue, isFull, setStoreLimits, startMaintenance, type Store, type EnqueueItem, type Maintenance } from '../store/index.ts';
+import { startDispatcher, type Dispatcher } from '../deliver/dispatcher.ts';
+import { openFileSink, type FileSink } from '../deliver/file-sink.ts';
+import { assertLocalFilesystem } from '../install/filesystem-check.ts';
+import { startHookAutoInstaller, type HookAutoInstaller } from '../install/auto-install.ts';
+import { GroupCommit } from './group-commit.ts';
+import { planDeliveries, type LocalDelivery } from './plan-deliveries.ts';
+import { summarizeEvent } from './event-summary.ts';
+
+/** How to start the daemon. */
+export interface DaemonOptions {
+  configFile: string;
+  env?: NodeJS.ProcessEnv;
+  /** Override the logger (tests); default from config `log`. */
+  log?: Log;
+  /** `--allow-network-fs`. */
+  allowNetworkFs?: boolean;
+  /** Watch the config file for changes (default true). */
+  watchConfig?: boolean;
+}
+
+/** Counters since start, for status and metrics. */
+export interface DaemonCounters {
+  events: number;
+  unmatched: number;
+  analysisErrors: number;
+  recordFailures: number;
+  reloads: number;
+  reloadFailures: number;
+}
+
+/** A running daemon. */
+export class RelayDaemon {
+  readonly startedAt = Date.now();
+  readonly counters: DaemonCounters = { events: 0, unmatched: 0, analysisErrors: 0, recordFailures: 0, reloads: 0, reloadFailures: 0 };
+  config: RelayConfig;
+  readonly log: Log;
+  readonly store: Store;
+  readonly dispatcher: Dispatcher;
+  intake!: SpoolIntake;
+  storeFull = false;
+
+  private readonly options: DaemonOptions;
+  private analysis: AnalysisOptions;
+  private readonly sinks = new Map<string, FileSink>();
+  private readonly commits: GroupCommit<EnqueueItem>;
+  private maintenance!: Maintenance;
+  private fullTimer: NodeJS.Timeout | null = null;
+  private configWatcher: FSWatcher | null = null;
+  private autoInstaller: HookAutoInstaller | null = null;
+  private stopping: Promise<void> | null = null;
+
+  private constructor(options: DaemonOptions, config: RelayConfig, log: Log) {
+    this.options = options;
+    this.config = config;
+    this.log = log;
+    this.analysis = analysisOptionsFromConfig(config);
+    assertLocalFilesystem({
+      paths: [
+        { key: 'spool.dir', path: config.spool.dir },
+        { key: 'store.path', path: config.store.path },
+      ],
+      allowNetworkFs: options.allowNetworkFs || config.spool.allowNetworkFs,
+      log,
+    });
+    this.store = openStore(config.store.path, { limits: storeLimits(config) });
+    this.commits = new GroupCommit((items) => {
+      enqueue(this.store, items);
+      if (isFull(this.store)) this.maintenance.runNow();
+    });
+    this.dispatcher = startDispatcher({ store: this.store, destinations: config.destinations, log, env: options.env });
+  }
+
+  /** Load the config, open the store, start dispatch and intake. Throws ConfigError / StoreError / SpoolIntakeError with operator-facing messages. */
+  static async start(options: DaemonOptions): Promise<RelayDaemon> {
+    const config = loadConfig(options.configFile, options.env);
+    const log = options.log ?? createLogger({ level: config.log.level, format: config.log.format });
+    log.setSecrets(configSecrets(config));
+    const daemon = new RelayDaemon(options, config, log);
+    try {
+      await daemon.startRest();
+    } catch (err) {
+      await daemon.stop();
+      throw err;
+    }
+    return daemon;
+  }
+
+  private async startRest(): Promise<void> {
+    const { config, log } = this;
+    this.warnAboutConfig(config);
+    await this.openSinks(config);
+    this.maintenance = startMaintenance(this.store, {
+      log,
+      onFullChange: (full) => this.setStoreFull(full),
+    });
+    this.maintenance.runNow();
+    this.intake = new SpoolIntake({
+      dir: config.spool.dir,
+      onRecord: (record) => this.handleRecord(record),
+      concurrency: config.intake.concurrency,
+      graceMs: config.spool.incompleteGraceMs,
+      log: log.child({ component: 'intake' }),
+    });
+    await this.intake.start();
+    if (this.storeFull) this.intake.pause();
+    if (config.hooks.autoInstall && config.bitbucket.home) {
+      this.autoInstaller = await startHookAutoInstaller({ bitbucketHome: config.bitbucket.home, log: log.child({ component: 'hooks' }) });
+    } else if (config.hooks.autoInstall) {
+      log.warn('hooks.autoInstall is on but bitbucket.home is not set; new repositories will not get the hook');
+    }
+    if (this.options.watchConfig !== false && config.file) {
+      this.configWatcher = watch(config.file, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 200, pollInterval: 50 } });
+      this.configWatcher.on('all', (kind) => {
+        if (kind === 'change' || kind === 'add') void this.reload('config file changed');
+      });
+    }
+    log.info('relay daemon started', {
+      pid: process.pid,
+      config: config.file,
+      node: config.node,
+      spool: config.spool.dir,
+      store: config.store.path,
+      destinations: config.destinations.map((d) => d.name),
+    });
+  }
+
+  /** One spool record → one event, durable at every destination. Rejects to make intake retry later. */
+  async handleRecord(record: SpoolRecord): Promise<void> {
+    const { event, stats } = await analyzePushWithStats(
+      { repoPath: record.repoPath, refLines: record.refLines, env: record.env, timeNs: record.timeNs, host: record.host || this.config.node },
+      this.analysis,
+    );
+    const plan = planDeliveries(event, this.config.destinations);
+    await this.writeLocal(plan.local);
+    await this.commits.add({ event, deliveries: plan.queued });
+    this.counters.events++;
+    if (event.errors.length) this.counters.analysisErrors++;
+    if (plan.queued.length === 0 && plan.local.length === 0) this.counters.unmatched++;
+    this.log.info('push event', {
+      ...summarizeEvent(event),
+      queued: plan.queued.map((q) => `${q.destination}×${q.requests.length}`),
+      unmatched: plan.unmatched,
+      gitSpawns: stats.spawns,
+      analysisMs: Math.round(stats.totalMs),
+    });
+    if (event.errors.length) this.log.warn('push analyzed with errors', { eventId: event.id, errors: event.errors.map((e) => e.message) });
+  }
+
+  private async writeLocal(local: LocalDelivery[]): Promise<void> {
+    const byFile = new Map<FileSink, PushEvent[]>();
+    for (const { destination, event } of local) {
+      if (destination.type === 'log') {
+        this.log.info('event', { destination: destination.name, eventId: event.id, event });
+        continue;
+      }
+      const sink = this.sinks.get(destination.name);
+      if (!sink) throw new Error(`file destination ${destination.name} is not open`);
+      byFile.set(sink, [...(byFile.get(sink) ?? []), event]);
+    }
+    await Promise.all([...byFile].map(([sink, events]) => sink.append(events)));
+  }
+
+  private async openSinks(config: RelayConfig): Promise<void> {
+    const wanted = config.destinations.filter((d): d is FileDestination => d.type === 'file' && d.enabled);
+    for (const [name, sink] of this.sinks) {
+      if (!wanted.some((d) => d.name === name && d.path === sink.path)) {
+        this.sinks.delete(name);
+        await sink.close();
+      }
+    }
+    for (const d of wanted) {
+      if (!this.sinks.has(d.name)) this.sinks.set(d.name, await openFileSink(d.path));
+    }
+  }
+
+  private setStoreFull(full: boolean): void {
+    this.storeFull = full;
+    if (!this.intake) return;
+    if (full) {
+      this.intake.pause();
+      // While full, keep pruning and checking; resume as soon as space frees.
+      this.fullTimer ??= setInterval(() => this.maintenance.runNow(), 2000);
+    } else {
+      if (this.fullTimer) clearInterval(this.fullTimer);
+      this.fullTimer = null;
+      this.intake.resume();
+    }
+  }
+
+  private warnAboutConfig(config: RelayConfig): void {
+    for (const d of config.destinations) {
+      if (d.type === 'http' && !d.tls.verify) {
+        this.log.warn('TLS verification is OFF for this destination (tls.verify: false): anyone on the path can read and alter its webhooks', {
+          destination: d.name,
+          url: redactUrl(d.url),
+        });
+      }
+    }
+  }
+
+  /** Re-read the config; a config that fails validation is rejected and the running one kept. */
+  async reload(reason: string): Promise<boolean> {
+    let next: RelayConfig;
+    try {
+      next = loadConfig(this.options.configFile, this.options.env);
+    } catch (err) {
+      this.counters.reloadFailures++;
+      const problems = err instanceof ConfigError ? err.problems.length : 1;
+      this.log.error(`config reload rejected, the running config stays: ${(err as Error).message}`, { reason, problems });
+      return false;
+    }
+    const prev = this.config;
+    for (const [key, a, b] of [
+      ['spool.dir', prev.spool.dir, next.spool.dir],
+      ['store.path', prev.store.path, next.store.path],
+      ['admin.socket', prev.admin.socket, next.admin.socket],
+    ] as const) {
+      if (a !== b) this.log.warn(`${key} changed in the config; it takes effect at the next restart`, { running: a, configured: b });
+    }
+    this.log.setSecrets(configSecrets(next));
+    await this.openSinks(next);
+    this.config = next;
+    this.analysis = analysisOptionsFromConfig(next);
+    setStoreLimits(this.store, storeLimits(next));
+    this.dispatcher.updateDestinations(next.destinations);
+    this.warnAboutConfig(next);
+    this.counters.reloads++;
+    const removed = prev.destinations.filter((d) => !next.destinations.some((n) => n.name === d.name)).map((d) => d.name);
+    this.log.info('config reloaded', { reason, destinations: next.destinations.map((d) => d.name), removed });
+    if (removed.length) this.log.warn('removed destinations keep their queued deliveries until dropped with `relay dlq drop --dest NAME`', { removed });
+    return true;
+  }
+
+  /** SIGTERM: finish the records in hand, stop dispatch (bounded), close everything. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.configWatcher?.close();
+      await this.autoInstaller?.stop();
+      await this.intake?.stop();
+      if (this.fullTimer) clearInterval(this.fullTimer);
+      this.maintenance?.stop();
+      await this.dispatcher.stop();
+      for (const sink of this.sinks.values()) await sink.close();
+      this.store.close();
+      this.log.info('relay daemon stopped', { pid: process.pid });
+    })();
+    return this.stopping;
+  }
+}
+
+function storeLimits(config: RelayConfig): { maxBytes: number; logMaxAgeMs: number; logMaxRows: number } {
+  return { maxBytes: config.store.maxBytes, logMaxAgeMs: config.store.logMaxAgeMs, logMaxRows: config.store.logMaxRows };
+}
