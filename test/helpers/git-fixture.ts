@@ -190,7 +190,11 @@ export interface FastImportOptions {
   filesPerCommit: number;
   /** Revision the first commit continues from (default: the ref's current tip, or a root commit). */
   from?: string;
-  /** First commit's time (s); one second per commit after it. */
+  /**
+   * First commit's time (s); one second per commit after it. Default: well
+   * before the fixture's commit clock, so dates increase along history (git's
+   * walks stop early only without clock skew).
+   */
   startTime?: number;
   /** Distinguishes file names and messages of separate imports. */
   label?: string;
@@ -202,7 +206,7 @@ export interface FastImportOptions {
  */
 export function fastImportHistory(cwd: string, env: NodeJS.ProcessEnv, options: FastImportOptions): void {
   const label = options.label ?? 'f';
-  const start = options.startTime ?? BASE_TIME;
+  const start = options.startTime ?? BASE_TIME - 10_000_000;
   const chunks: string[] = [];
   const data = (text: string) => `data ${Buffer.byteLength(text)}\n${text}\n`;
   for (let i = 0; i < options.commits; i++) {

@@ -1,0 +1,42 @@
+// The streaming log parser against real git output, fed in every chunking.
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { LogParser, logArguments, type LoggedCommit } from '../../src/git/commit-log.ts';
+import { createGitFixture } from '../helpers/git-fixture.ts';
+
+t.test('same result whatever the chunk boundaries', async (t) => {
+  const fx = createGitFixture('relay-log-');
+  t.teardown(() => fx.cleanup());
+  fx.write('a.txt', 'one\n');
+  fx.write('bin', Buffer.from([0, 1, 2]));
+  const c1 = fx.commit('root\n\nwith body\n');
+  fx.rename('a.txt', 'dir/b\tc.txt');
+  fx.write('new:file', 'x\ny\n');
+  const c2 = fx.commit('second');
+  const c3 = fx.commit('empty', { allowEmpty: true });
+  const output = execFileSync('git', logArguments({ renames: true, copies: true, withFiles: true }), { cwd: fx.work, env: fx.env, input: `${c3}\n${c1}\n${c2}\n` });
+
+  const parse = (chunkSize: number, maxFiles = 100): LoggedCommit[] => {
+    const commits: LoggedCommit[] = [];
+    const parser = new LogParser({ maxFiles, fallbackEncoding: null, onCommit: (c) => commits.push(c) });
+    for (let i = 0; i < output.length; i += chunkSize) parser.push(output.subarray(i, i + chunkSize));
+    parser.end();
+    return commits;
+  };
+  const whole = parse(output.length);
+  t.same(whole.map((c) => c.id), [c3, c1, c2], 'input order kept');
+  t.same(whole[1].files, [
+    { path: 'a.txt', status: 'added', binary: false, additions: 1, deletions: 0 },
+    { path: 'bin', status: 'added', binary: true, additions: 0, deletions: 0 },
+  ]);
+  t.equal(whole[1].message, 'root\n\nwith body\n');
+  t.same(whole[0].files, [], 'empty commit');
+  t.same(whole[2].files, [
+    { path: 'dir/b\tc.txt', status: 'renamed', oldPath: 'a.txt', binary: false, additions: 0, deletions: 0 },
+    { path: 'new:file', status: 'added', binary: false, additions: 2, deletions: 0 },
+  ]);
+  for (const size of [1, 2, 3, 7, 64]) t.same(parse(size), whole, `chunks of ${size} bytes`);
+  const capped = parse(5, 1);
+  t.same(capped[2].files.map((f) => f.path), ['dir/b\tc.txt']);
+  t.equal(capped[2].totalFiles, 2, 'files beyond the cap are counted');
+});
