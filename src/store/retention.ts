@@ -59,10 +59,12 @@ export function pruneStore(store: Store, now: number = Date.now()): PruneResult 
   const result: PruneResult = { attempts: 0, bodies: 0, deliveries: 0, events: 0 };
 
   result.attempts += chunked(store, `DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE time < ? LIMIT ?)`, logCutoff);
-  // Attempt ids only grow and deletions happen at the old end, so max(id) - rows bounds the count.
-  const maxId = Number((store.statement('SELECT coalesce(max(id), 0) AS m FROM attempts').get() as { m: number }).m);
-  result.attempts += chunked(store, `DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE id <= ? ORDER BY id LIMIT ?)`, maxId - logMaxRows);
-
+  // Row bound: ids only grow, so max-min+1 ≥ count is a cheap test; only then find the exact cutoff.
+  const span = store.statement('SELECT coalesce(max(id) - min(id) + 1, 0) AS n FROM attempts').get() as { n: number };
+  if (Number(span.n) > logMaxRows) {
+    const nth = store.statement('SELECT id FROM attempts ORDER BY id DESC LIMIT 1 OFFSET ?').get(Math.max(0, logMaxRows - 1)) as { id: number } | undefined;
+    if (nth) result.attempts += chunked(store, `DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE id < ? ORDER BY id LIMIT ?)`, nth.id);
+  }
   result.bodies += chunked(
     store,
     `UPDATE deliveries SET body = NULL WHERE id IN (SELECT id FROM deliveries WHERE finished_at < ?
