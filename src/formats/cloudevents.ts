@@ -14,8 +14,8 @@ import { refsLabel } from './select.ts';
 export const CLOUDEVENTS_PUSH_TYPE = 'dev.bitbucket-relay.push';
 /** CloudEvents `type` of the ping `relay test` sends. */
 export const CLOUDEVENTS_PING_TYPE = 'dev.bitbucket-relay.ping';
-/** `dataschema` of the push event: the PushEvent JSON Schema, version 1. */
-export const PUSH_EVENT_DATASCHEMA = 'urn:bitbucket-relay:schema:push-event:1';
+/** `dataschema` of the push event: the `$id` of src/event/push-event.schema.json (version 1). */
+export const PUSH_EVENT_DATASCHEMA = 'https://bitbucket-relay.invalid/schemas/push-event-v1.json';
 /** Content-Type of a structured-mode CloudEvent. */
 export const CLOUDEVENTS_CONTENT_TYPE = 'application/cloudevents+json; charset=utf-8';
 

@@ -4,6 +4,7 @@
 // PushEvent carried as data.
 
 import t from 'tap';
+import { readFileSync } from 'node:fs';
 import { FIXTURE_NAMES, fixtureEvent } from '../fixtures/events/index.ts';
 import { cloudEventsFormat, PUSH_EVENT_DATASCHEMA } from '../../src/formats/cloudevents.ts';
 
@@ -72,6 +73,11 @@ t.test('pull-request merge context travels in data and as the trigger attribute'
   const ce = JSON.parse(cloudEventsFormat.render(fixtureEvent('pr-merge'), { seed: 's', destination: 'd', options: {} })[0].body.toString('utf8'));
   t.equal(ce.trigger, 'pull-request-merge');
   t.equal(ce.data.pullRequest.id, 57);
+});
+
+t.test('dataschema is the $id of the PushEvent JSON Schema', async (t) => {
+  const schema = JSON.parse(readFileSync(new URL('../../src/event/push-event.schema.json', import.meta.url), 'utf8'));
+  t.equal(PUSH_EVENT_DATASCHEMA, schema.$id);
 });
 
 t.test('ping is a valid CloudEvent too', async (t) => {
