@@ -101,34 +101,37 @@ function destination(format: FormatName, formatOptions: FormatOptions = {}): Htt
   };
 }
 
-/** Median wall time of `fn` over RUNS runs after two warm-ups, and the bytes it produced. */
-function measure(fn: () => number): { ms: number; bytes: number } {
-  let bytes = 0;
-  for (let i = 0; i < 2; i++) bytes = fn();
-  const times: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const t0 = process.hrtime.bigint();
-    bytes = fn();
-    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  times.sort((a, b) => a - b);
-  return { ms: Math.round(times[Math.floor(times.length / 2)] * 100) / 100, bytes };
+/** Median of `times`, rounded to 0.01 ms. */
+function median(times: number[]): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  return Math.round(sorted[Math.floor(sorted.length / 2)] * 100) / 100;
 }
 
 const event = bigEvent();
-const ms: Record<string, number> = {};
-const bytes: Record<string, number> = {};
-const cases: [string, HttpDestination][] = [
-  ...FORMAT_NAMES.map((f): [string, HttpDestination] => [f, destination(f)]),
+const cases: [string, () => number][] = [
+  ...FORMAT_NAMES.map((f): [string, () => number] => [f, render(destination(f))]),
   // Every commit listed and the per-commit files added: the heaviest bitbucket-server body.
-  ['bitbucket-server.extended-all', destination('bitbucket-server', { extended: true, commitLimit: COMMITS })],
+  ['bitbucket-server.extended-all', render(destination('bitbucket-server', { extended: true, commitLimit: COMMITS }))],
+  ['raw', () => Buffer.byteLength(JSON.stringify(event))],
 ];
-for (const [label, dest] of cases) {
-  const r = measure(() => renderRequests(event, dest, 'bench-seed').reduce((n, req) => n + req.body.length, 0));
-  ms[label] = r.ms;
-  bytes[label] = r.bytes;
+function render(dest: HttpDestination): () => number {
+  return () => renderRequests(event, dest, 'bench-seed').reduce((n, req) => n + req.body.length, 0);
 }
-const raw = measure(() => Buffer.byteLength(JSON.stringify(event)));
+
+// Round-robin so every case sees the same machine load and GC pressure.
+const times = new Map<string, number[]>(cases.map(([label]) => [label, []]));
+const bytes: Record<string, number> = {};
+for (let run = -2; run < RUNS; run++) {
+  for (const [label, fn] of cases) {
+    const t0 = process.hrtime.bigint();
+    bytes[label] = fn();
+    if (run >= 0) times.get(label)!.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+}
+const ms: Record<string, number> = {};
+for (const [label] of cases) if (label !== 'raw') ms[label] = median(times.get(label)!);
+const raw = { ms: median(times.get('raw')!), bytes: bytes.raw };
+delete bytes.raw;
 const worst = Math.max(...Object.values(ms));
 console.log(
   JSON.stringify({
@@ -139,6 +142,8 @@ console.log(
     ms,
     bytes,
     rawStringifyMs: raw.ms,
+    // Cost relative to the peer: steadier than ms on a shared machine.
+    xRaw: Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, Math.round((v / raw.ms) * 100) / 100])),
     rawBytes: raw.bytes,
     goalMs: GOAL_MS,
     pass: worst <= GOAL_MS,
