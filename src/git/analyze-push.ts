@@ -109,7 +109,7 @@ export async function analyzePushWithStats(input: PushInput, options: AnalysisOp
   const repo = await openRepository(input.repoPath);
   const git = new GitRunner(repo.gitDir, { gitBinary: options.gitBinary });
   const fallbackEncoding = repo.gitConfig ? gitConfigValue(repo.gitConfig, 'i18n.commitEncoding') : null;
-  const repository = repositoryIdentity({ repoPath: repo.repoPath, env: input.env, repositoryConfig: repo.repositoryConfig, mappings: options.repositories, baseUrl: options.baseUrl });
+  const repository = repositoryIdentity({ repoPath: repo.repoPath, env: input.env, repositoryConfig: repo.repositoryConfig, mappings: options.repositories, baseUrl: options.baseUrl, defaultBranch: repo.defaultBranch });
   const { trigger, triggerId } = triggerFromEnv(input.env, input.trigger);
   const errors: AnalysisError[] = [];
   // Every git failure below is recorded unless the repository as a whole is unreadable.
@@ -248,6 +248,7 @@ export async function analyzePushWithStats(input: PushInput, options: AnalysisOp
       message,
       messageTruncated: truncated,
       title: c.message.split('\n', 1)[0].trim(),
+      tree: c.tree,
       author: c.author,
       committer: c.committer,
       parents: c.parents,

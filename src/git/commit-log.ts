@@ -12,6 +12,8 @@ import type { GitRunner } from './run-git.ts';
 /** One commit as git log reported it (before event-level enrichment). */
 export interface LoggedCommit {
   id: string;
+  /** Root tree of the commit. */
+  tree: string;
   parents: string[];
   /** The commit's `encoding` header, null when absent. */
   encoding: string | null;
@@ -24,7 +26,7 @@ export interface LoggedCommit {
 }
 
 // Header fields, each followed by NUL; -z adds one more NUL after the message.
-const HEADER_FIELDS = ['%H', '%P', '%e', '%an', '%ae', '%aI', '%cn', '%ce', '%cI', '%B'];
+const HEADER_FIELDS = ['%H', '%T', '%P', '%e', '%an', '%ae', '%aI', '%cn', '%ce', '%cI', '%B'];
 const COMMIT_MARK = 0x1e;
 /** The --format argument matching LogParser. */
 export const LOG_FORMAT = `--format=%x1e${HEADER_FIELDS.join('%x00')}`;
@@ -134,12 +136,13 @@ export class LogParser {
   }
 
   #startCommit(): void {
-    const [id, parents, encoding, an, ae, ad, cn, ce, cd, message] = this.#header;
+    const [id, tree, parents, encoding, an, ae, ad, cn, ce, cd, message] = this.#header;
     this.#header = [];
     const enc = encoding.length ? encoding.toString('latin1') : null;
     const decode = (b: Buffer) => decodeCommitText(b, [enc, this.#fallbackEncoding]);
     this.#current = {
       id: id.toString('latin1'),
+      tree: tree.toString('latin1'),
       parents: parents.length ? parents.toString('latin1').split(' ') : [],
       encoding: enc,
       author: { name: decode(an), email: decode(ae), date: ad.toString('latin1') },

@@ -36,6 +36,8 @@ export interface OpenedRepository {
   repositoryConfig: GitConfigEntry[] | null;
   /** Parsed `config` of the repository, null when absent. */
   gitConfig: GitConfigEntry[] | null;
+  /** Branch HEAD names ("main"), null when HEAD is detached or not a branch. */
+  defaultBranch: string | null;
 }
 
 async function isDirectory(p: string): Promise<boolean> {
@@ -87,6 +89,7 @@ export async function openRepository(repoPath: string): Promise<OpenedRepository
     gitDir,
     repositoryConfig: repositoryConfigText === null ? null : parseGitConfig(repositoryConfigText),
     gitConfig: gitConfigText === null ? null : parseGitConfig(gitConfigText),
+    defaultBranch: /^ref: refs\/heads\/(.+?)\s*$/.exec(head)?.[1] ?? null,
   };
 }
 
@@ -97,6 +100,8 @@ export interface IdentityInput {
   repositoryConfig: GitConfigEntry[] | null;
   mappings: readonly RepositoryMappingEntry[];
   baseUrl: string | null;
+  /** HEAD's branch, when known (openRepository reads it). */
+  defaultBranch?: string | null;
 }
 
 /** Bitbucket's numeric repository id from a path ending in ".../repositories/<id>", else null. */
@@ -146,6 +151,7 @@ export function repositoryIdentity(input: IdentityInput): RepositoryInfo {
     path: input.repoPath,
     baseUrl,
     links: { self: repoUrl ? `${repoUrl}/browse` : null, clone },
+    defaultBranch: input.defaultBranch ?? null,
     public: envBoolean(env, 'BB_REPO_IS_PUBLIC'),
     fork: envBoolean(env, 'BB_REPO_IS_FORK', 'STASH_REPO_IS_FORK'),
     identitySource,

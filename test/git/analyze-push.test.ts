@@ -42,6 +42,8 @@ t.test('first push of a branch: create, commits oldest first, details, root agai
   t.same(Object.keys(event.commits), [c1, c2]);
   const root = event.commits[c1];
   t.same(root.parents, []);
+  t.equal(root.tree, fx.rev(`${c1}^{tree}`));
+  t.equal(event.repository.defaultBranch, 'main');
   t.equal(root.merge, false);
   t.equal(root.distinct, true);
   t.equal(root.title, 'Initial import PROJ-1');
@@ -349,13 +351,16 @@ t.test('identity, actor, trigger, pull request and links from the hook environme
   const fx = fixture(t);
   fx.write('a', '1\n');
   const c1 = fx.commit('one');
-  const lines = fx.push(['origin', 'main']);
-  const env = {
+  const hookEnv = {
     BB_PROJECT_KEY: 'CORE', BB_REPO_SLUG: 'api', BB_BASE_URL: 'https://bb.corp.example/', BB_REPO_IS_PUBLIC: 'false', BB_REPO_IS_FORK: 'true',
     BB_USER_NAME: 'jdoe', BB_USER_DISPLAY_NAME: 'Jane "JD" Doe', BB_USER_EMAIL: 'jane@corp.example',
     BB_HOOK_TRIGGER_ID: 'pull-request-merge', BB_PULL_REQUEST_ID: '17', BB_FROM_REF: 'refs/heads/feature', BB_MERGE_HASH: c1,
   };
-  const { event } = await analyze(t, fx, lines, { env });
+  // Through the real hook: the spool record carries the BB_* environment and the repository path.
+  const record = fx.pushRecord(['origin', 'main'], hookEnv);
+  t.equal(record.repoPath, fx.bare);
+  const lines = record.refLines;
+  const { event } = await analyze(t, fx, lines, { env: record.env, repoPath: record.repoPath });
   t.match(event.repository, {
     projectKey: 'CORE', slug: 'api', identitySource: 'env', baseUrl: 'https://bb.corp.example', public: false, fork: true,
     links: { self: 'https://bb.corp.example/projects/CORE/repos/api/browse', clone: 'https://bb.corp.example/scm/core/api.git' },

@@ -25,6 +25,7 @@ t.test('same result whatever the chunk boundaries', async (t) => {
   };
   const whole = parse(output.length);
   t.same(whole.map((c) => c.id), [c3, c1, c2], 'input order kept');
+  t.equal(whole[1].tree, fx.rev(`${c1}^{tree}`));
   t.same(whole[1].files, [
     { path: 'a.txt', status: 'added', binary: false, additions: 1, deletions: 0 },
     { path: 'bin', status: 'added', binary: true, additions: 0, deletions: 0 },

@@ -1,12 +1,15 @@
-// Real repositories for tests: a bare "server" repository with a post-receive
-// hook, a working clone that commits and pushes to it, and the ref lines the
-// hook saw for each push. Everything lives in one temp dir; call cleanup().
+// Real repositories for tests: a bare "server" repository with the project's
+// post-receive hook, a working clone that commits and pushes to it, and the
+// spool record (ref lines, BB_* env) the hook wrote for each push. Everything
+// lives in one temp dir; call cleanup().
 
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseRefLines, type RefLine } from '../../src/git/ref-lines.ts';
+import { fileURLToPath } from 'node:url';
+import { parseSpoolRecord, type SpoolRecord } from '../../src/intake/spool-record.ts';
+import type { RefLine } from '../../src/git/ref-lines.ts';
 
 /** Options of a commit made by the fixture. */
 export interface CommitOptions {
@@ -50,6 +53,8 @@ export interface GitFixture {
   commitBytes(message: Buffer, options?: { encoding?: string; authorName?: Buffer }): string;
   /** `git push <args>` from the clone; returns the ref lines the post-receive hook saw. */
   push(args: string[], env?: NodeJS.ProcessEnv): RefLine[];
+  /** Like push, returning the whole spool record the hook wrote (repo path, env, ref lines). */
+  pushRecord(args: string[], env?: NodeJS.ProcessEnv): SpoolRecord;
   /** Full sha of a revision in the clone. */
   rev(revision: string): string;
   cleanup(): void;
@@ -62,27 +67,35 @@ function runGit(cwd: string, env: NodeJS.ProcessEnv, args: string[], input?: str
   return execFileSync('git', args, { cwd, env, input, stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 1 << 28 }).toString('utf8').trim();
 }
 
+/** The project's post-receive hook (hooks/post-receive). */
+export const PROJECT_HOOK = fileURLToPath(new URL('../../hooks/post-receive', import.meta.url));
+
 /**
- * Installs the hook that records ref lines. Today a minimal capturing hook
- * (stdin → one file per push); when the project's hooks/post-receive lands,
- * this is the one place to switch to it (spool dir + parseSpoolRecord).
+ * Installs the project's real hook (hooks/post-receive) into the bare
+ * repository; pushes made with RELAY_SPOOL_DIR=<spoolDir> leave one spool
+ * record per push in <spoolDir>/incoming.
  */
-export function installCaptureHook(bare: string, captureDir: string): void {
-  mkdirSync(captureDir, { recursive: true });
+export function installCaptureHook(bare: string, spoolDir: string): void {
+  mkdirSync(path.join(spoolDir, 'incoming'), { recursive: true });
   const hook = path.join(bare, 'hooks', 'post-receive');
-  writeFileSync(hook, `#!/bin/sh\ncat > '${captureDir}/push.$$'\n`);
+  copyFileSync(PROJECT_HOOK, hook);
   chmodSync(hook, 0o755);
 }
 
-/** Ref lines recorded by the capture hook since the last call (and forgets them). */
-export function takeCapturedRefLines(captureDir: string): RefLine[] {
-  const lines: RefLine[] = [];
-  for (const name of readdirSync(captureDir).sort()) {
-    const file = path.join(captureDir, name);
-    lines.push(...parseRefLines(readFileSync(file, 'utf8')).lines);
+/** Spool records the hook wrote since the last call, oldest first (and removes them). */
+export function takeSpoolRecords(spoolDir: string): SpoolRecord[] {
+  const incoming = path.join(spoolDir, 'incoming');
+  const records: SpoolRecord[] = [];
+  const names = readdirSync(incoming).filter((n) => n.endsWith('.push'));
+  const stamped = names.map((name) => ({ name, mtimeNs: statSync(path.join(incoming, name), { bigint: true }).mtimeNs })).sort((a, b) => (a.mtimeNs < b.mtimeNs ? -1 : a.mtimeNs > b.mtimeNs ? 1 : 0));
+  for (const { name, mtimeNs } of stamped) {
+    const file = path.join(incoming, name);
+    const parsed = parseSpoolRecord(readFileSync(file), { name, mtimeNs });
+    if (!parsed.ok) throw new Error(`hook wrote an unreadable spool record ${file}: ${parsed.reason}`);
+    records.push(parsed.record);
     unlinkSync(file);
   }
-  return lines;
+  return records;
 }
 
 /** Creates a bare repository (default branch main) with the capture hook, and a working clone. */
@@ -90,7 +103,7 @@ export function createGitFixture(prefix = 'relay-git-'): GitFixture {
   const root = mkdtempSync(path.join(os.tmpdir(), prefix));
   const bare = path.join(root, 'server', 'PROJ', 'repo.git');
   const work = path.join(root, 'work');
-  const captureDir = path.join(root, 'captured');
+  const spoolDir = path.join(root, 'spool');
   const home = path.join(root, 'home');
   mkdirSync(home);
   const env: NodeJS.ProcessEnv = {
@@ -102,10 +115,11 @@ export function createGitFixture(prefix = 'relay-git-'): GitFixture {
     GIT_AUTHOR_EMAIL: 'ada@example.com',
     GIT_COMMITTER_NAME: 'Cy Committer',
     GIT_COMMITTER_EMAIL: 'cy@example.com',
+    RELAY_SPOOL_DIR: spoolDir,
   };
   mkdirSync(bare, { recursive: true });
   runGit(bare, env, ['init', '--quiet', '--bare', '--initial-branch=main']);
-  installCaptureHook(bare, captureDir);
+  installCaptureHook(bare, spoolDir);
   runGit(root, env, ['init', '--quiet', '--initial-branch=main', work]);
   runGit(work, env, ['remote', 'add', 'origin', bare]);
   let clock = BASE_TIME;
@@ -170,9 +184,14 @@ export function createGitFixture(prefix = 'relay-git-'): GitFixture {
       return sha;
     },
     push(args, extraEnv = {}) {
-      takeCapturedRefLines(captureDir);
+      return fixture.pushRecord(args, extraEnv).refLines;
+    },
+    pushRecord(args, extraEnv = {}) {
+      takeSpoolRecords(spoolDir);
       runGit(work, { ...env, ...extraEnv }, ['push', '--quiet', ...args]);
-      return takeCapturedRefLines(captureDir);
+      const records = takeSpoolRecords(spoolDir);
+      if (records.length !== 1) throw new Error(`expected one spool record for git push ${args.join(' ')}, found ${records.length}`);
+      return records[0];
     },
     rev: (revision) => runGit(work, env, ['rev-parse', revision]),
     cleanup() {
