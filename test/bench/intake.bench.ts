@@ -1,0 +1,120 @@
+// intake: sustained pushes per second from spool record to event on disk.
+// 10 repositories; each push brings 1-3 commits. The records are written by
+// the real hook (run directly with hook-style stdin, as git would), while the
+// daemon is down; then the daemon starts and drains the backlog. Measured from
+// its "started" log line to the last event made durable (store + JSONL file).
+// Peer in the same run: the bare cost of the git spawns we make per push.
+//
+// Run: node test/bench/intake.bench.ts [pushesPerRepo=40]
+
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, rmSync, copyFileSync, chmodSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const REPOS = 10;
+const PER_REPO = Number(process.argv[2] ?? 40);
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'relay-bench-intake-'));
+const env = { ...process.env, HOME: tmp, GIT_CONFIG_NOSYSTEM: '1', LC_ALL: 'C' };
+const spool = path.join(tmp, 'spool');
+for (const d of ['incoming', 'quarantine']) mkdirSync(path.join(spool, d), { recursive: true });
+
+/** Build a repo whose main branch is a chain of PER_REPO pushes of 1-3 commits; return each push's [before, after]. */
+function buildRepo(i: number): { bare: string; pushes: [string, string][] } {
+  const bare = path.join(tmp, 'repos', `repo${i}.git`);
+  mkdirSync(bare, { recursive: true });
+  execFileSync('git', ['init', '-q', '--bare', '-b', 'main'], { cwd: bare, env });
+  let stream = '';
+  let mark = 0;
+  const marksAtPush: number[] = [];
+  let t = 1_700_000_000;
+  for (let p = 0; p < PER_REPO; p++) {
+    const n = 1 + ((p * 7 + i) % 3);
+    for (let c = 0; c < n; c++) {
+      mark++;
+      t += 60;
+      const msg = `PROJ-${mark} change ${mark} of repo ${i}\n`;
+      const content = `line ${mark}\n`;
+      stream += `commit refs/heads/main\nmark :${mark}\nauthor A <a@example.com> ${t} +0000\ncommitter A <a@example.com> ${t} +0000\ndata ${Buffer.byteLength(msg)}\n${msg}`;
+      if (mark > 1) stream += `from :${mark - 1}\n`;
+      stream += `M 100644 inline src/file${mark % 5}.txt\ndata ${Buffer.byteLength(content)}\n${content}\n`;
+    }
+    marksAtPush.push(mark);
+  }
+  const marksFile = path.join(tmp, `marks${i}`);
+  execFileSync('git', ['fast-import', '--quiet', `--export-marks=${marksFile}`], { cwd: bare, env, input: stream });
+  const marks = new Map(readFileSync(marksFile, 'utf8').trim().split('\n').map((l) => { const [m, sha] = l.split(' '); return [Number(m.slice(1)), sha] as const; }));
+  const zero = '0'.repeat(40);
+  const pushes: [string, string][] = marksAtPush.map((m, p) => [p === 0 ? zero : marks.get(marksAtPush[p - 1])!, marks.get(m)!]);
+  copyFileSync(path.join(ROOT, 'hooks', 'post-receive'), path.join(bare, 'hooks', 'post-receive'));
+  chmodSync(path.join(bare, 'hooks', 'post-receive'), 0o755);
+  return { bare, pushes };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+async function main(): Promise<void> {
+  const repos = Array.from({ length: REPOS }, (_, i) => buildRepo(i));
+  // Write the records with the real hook, interleaving repositories like real traffic.
+  for (let p = 0; p < PER_REPO; p++) {
+    for (const r of repos) {
+      const [before, after] = r.pushes[p];
+      const res = spawnSync('sh', ['hooks/post-receive'], { cwd: r.bare, env: { ...env, GIT_DIR: '.', RELAY_SPOOL_DIR: spool, RELAY_HOOK_ENV: '/nonexistent' }, input: `${before} ${after} refs/heads/main\n` });
+      if (res.status !== 0 || res.stderr.length) throw new Error(`hook failed: ${res.stderr}`);
+    }
+  }
+  const total = REPOS * PER_REPO;
+  const archive = path.join(tmp, 'events.jsonl');
+  const configFile = path.join(tmp, 'relay.yaml');
+  writeFileSync(configFile, `spool: { dir: ${spool} }\nstore: { path: ${path.join(tmp, 'relay.db')} }\nadmin: { socket: ${path.join(tmp, 'relay.sock')} }\nintake: { concurrency: 4 }\nlog: { format: json, level: info }\ndestinations:\n  - { name: archive, type: file, path: ${archive} }\n`);
+
+  const daemon = spawn(process.execPath, [path.join(ROOT, 'bin', 'relay.js'), 'daemon', '--config', configFile], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  daemon.stdout.on('data', (c) => (out += c));
+  let startedAt = 0;
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    if (!startedAt && out.includes('relay daemon started')) startedAt = performance.now();
+    const n = existsSync(archive) ? readFileSync(archive, 'utf8').split('\n').length - 1 : 0;
+    if (n >= total) break;
+    if (Date.now() > deadline) throw new Error(`only ${n}/${total} events after 300 s`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const elapsedMs = performance.now() - startedAt;
+  daemon.kill('SIGTERM');
+  await new Promise((r) => daemon.on('exit', r));
+  const lines = out.split('\n').filter((l) => l.includes('"push event"')).map((l) => JSON.parse(l));
+  const spawns = lines.map((l) => l.gitSpawns as number);
+
+  // Peer: the same number of bare git spawns, sequentially, on this machine now.
+  const perPush = median(spawns);
+  const peerRuns = Math.min(total * perPush, 600);
+  const t0 = performance.now();
+  for (let i = 0; i < peerRuns; i++) execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repos[0].bare, env });
+  const spawnMs = (performance.now() - t0) / peerRuns;
+
+  const result = {
+    bench: 'intake',
+    pushes: total,
+    repositories: REPOS,
+    elapsedMs: Math.round(elapsedMs),
+    pushesPerSec: Math.round((total / elapsedMs) * 1000),
+    gitSpawnsPerPushMedian: perPush,
+    gitSpawnsPerPushMax: Math.max(...spawns),
+    analysisMsMedian: median(lines.map((l) => l.analysisMs as number)),
+    peer: { gitSpawnMs: Number(spawnMs.toFixed(2)), sequentialSpawnCeilingPushesPerSec: Math.round(1000 / (spawnMs * perPush)) },
+    goalPushesPerSec: 150,
+  };
+  process.stdout.write(JSON.stringify(result) + '\n');
+}
+
+main()
+  .catch((err) => {
+    process.stderr.write(`intake bench failed: ${(err as Error).stack}\n`);
+    process.exitCode = 1;
+  })
+  .finally(() => rmSync(tmp, { recursive: true, force: true }));
