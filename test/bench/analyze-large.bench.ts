@@ -1,0 +1,107 @@
+// Benchmark `analyze-large`: a 10,000-commit new branch (3 files per commit)
+// pushed through the real hook, then analyzed. Goal ≤ 3 s and ≤ 200 MB peak
+// RSS. Each analysis runs in a fresh child process so its peak RSS is its own.
+// Measured twice: with the default caps (2,048 commits detailed per event) and
+// uncapped (all 10,000 detailed). Peer for scale: plain
+// `git log --raw --numstat -M` over the same range.
+// Prints one JSON line: {"bench":"analyze-large",...,"pass":true}
+// Run: node test/bench/analyze-large.bench.ts   (COMMITS=N to change the size)
+
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { analyzePushWithStats } from '../../src/git/analyze-push.ts';
+import { analysisOptions } from '../../src/git/analysis-options.ts';
+import type { RefLine } from '../../src/git/ref-lines.ts';
+import { createGitFixture, fastImportHistory } from '../helpers/git-fixture.ts';
+
+const COMMITS = Number(process.env.COMMITS ?? 10_000);
+const BASE_COMMITS = 1_000;
+const FILES_PER_COMMIT = 3;
+const GOAL_MS = 3_000;
+const GOAL_RSS_MB = 200;
+const SELF = fileURLToPath(import.meta.url);
+
+/** What one analysis in a child process reports. */
+interface ChildResult {
+  ms: number;
+  spawns: number;
+  gitMs: number;
+  detailed: number;
+  refCommits: number;
+  errors: number;
+  peakRssMB: number;
+}
+
+/** Child mode: analyze the given push once and print ChildResult as JSON. */
+async function child(repoPath: string, refLinesJson: string, maxCommits: number): Promise<void> {
+  const refLines = JSON.parse(refLinesJson) as RefLine[];
+  const { event, stats } = await analyzePushWithStats({ repoPath, refLines, env: {}, timeNs: BigInt(Date.now()) * 1_000_000n, host: 'bench' }, analysisOptions({ maxCommits }));
+  // Serializing is part of the job (the event goes to the store as JSON).
+  const json = JSON.stringify(event);
+  const result: ChildResult = {
+    ms: Math.round(stats.totalMs),
+    spawns: stats.spawns,
+    gitMs: Math.round(stats.gitMs),
+    detailed: Object.keys(event.commits).length,
+    refCommits: event.refs[0]?.totalCommits ?? 0,
+    errors: event.errors.length + (json.length > 0 ? 0 : 1),
+    peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+  };
+  process.stdout.write(JSON.stringify(result) + '\n');
+}
+
+/** Runs the child under /usr/bin/time when present, to also see the peak RSS of node and its git processes together. */
+function runChild(repoPath: string, refLines: RefLine[], maxCommits: number): ChildResult & { peakRssWithGitMB: number | null } {
+  const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+  const nodeArgs = [SELF, '--child', repoPath, JSON.stringify(refLines), String(maxCommits)];
+  const proc = timeBin
+    ? spawnSync(timeBin, ['-f', 'maxrss-kb=%M', process.execPath, ...nodeArgs], { encoding: 'utf8' })
+    : spawnSync(process.execPath, nodeArgs, { encoding: 'utf8' });
+  if (proc.status !== 0) throw new Error(`analysis child failed (${proc.status}): ${proc.stderr}`);
+  const result = JSON.parse(proc.stdout.trim().split('\n').at(-1)!) as ChildResult;
+  const rss = /maxrss-kb=(\d+)/.exec(proc.stderr);
+  return { ...result, peakRssWithGitMB: rss ? Math.round(Number(rss[1]) / 1024) : null };
+}
+
+async function main(): Promise<void> {
+  const fx = createGitFixture('relay-bench-analyze-');
+  try {
+    const start = 1_600_000_000;
+    fastImportHistory(fx.work, fx.env, { ref: 'refs/heads/main', commits: BASE_COMMITS, filesPerCommit: FILES_PER_COMMIT, startTime: start, label: 'base' });
+    fx.git(['reset', '--hard', '--quiet', 'main']);
+    fx.push(['origin', 'main']);
+    fastImportHistory(fx.work, fx.env, { ref: 'refs/heads/big', commits: COMMITS, filesPerCommit: FILES_PER_COMMIT, startTime: start + BASE_COMMITS, from: 'refs/heads/main', label: 'big' });
+    const pushStarted = performance.now();
+    const refLines = fx.push(['origin', 'big']);
+    const pushMs = Math.round(performance.now() - pushStarted);
+
+    const capped = runChild(fx.bare, refLines, analysisOptions().maxCommits);
+    const uncapped = runChild(fx.bare, refLines, COMMITS);
+
+    // Peer: what plain git takes to print the same details for the whole range.
+    const peerStarted = performance.now();
+    const peer = spawnSync('git', ['--git-dir', fx.bare, 'log', '--raw', '--numstat', '-M', '-C', '--format=%H%n%an%n%B', 'main..big'], { maxBuffer: 1 << 30 });
+    const gitLogMs = Math.round(performance.now() - peerStarted);
+    if (peer.status !== 0) throw new Error(`peer git log failed: ${peer.stderr}`);
+
+    const ok = (r: ChildResult) => r.ms <= GOAL_MS && r.peakRssMB <= GOAL_RSS_MB && r.errors === 0 && r.refCommits === COMMITS;
+    process.stdout.write(JSON.stringify({
+      bench: 'analyze-large',
+      commits: COMMITS,
+      filesPerCommit: FILES_PER_COMMIT,
+      historyBefore: BASE_COMMITS,
+      pushMs,
+      defaultCaps: capped,
+      uncapped,
+      peer: { gitLogRawNumstatMs: gitLogMs, outputMB: Math.round(peer.stdout.length / 1024 / 1024) },
+      goal: { ms: GOAL_MS, peakRssMB: GOAL_RSS_MB },
+      pass: ok(capped) && ok(uncapped),
+    }) + '\n');
+  } finally {
+    fx.cleanup();
+  }
+}
+
+if (process.argv[2] === '--child') await child(process.argv[3], process.argv[4], Number(process.argv[5]));
+else await main();
