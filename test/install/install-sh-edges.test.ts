@@ -1,0 +1,115 @@
+// install.sh edge cases on staged hosts (--root): old or missing Node.js and
+// git, operator mistakes, --dry-run, install/uninstall round trips, --purge,
+// ownership from the staged /etc/passwd.
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { asRoot, BB_HOME, changes, makeHost, makeRelease, mode, PREFIX, runInstaller, snapshot } from './staged-host.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'relay-install-edges-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+const release = makeRelease(dir);
+const installSh = join(release, 'install.sh');
+
+t.test('a Node.js older than 24 stops the installer with a message saying how to get one', async (t) => {
+  const root = makeHost(dir, 'old-node');
+  const before = snapshot(root);
+  const fakeNode = join(dir, 'node20');
+  writeFileSync(fakeNode, '#!/bin/sh\necho v20.11.1\n', { mode: 0o755 });
+  const r = spawnSync('sh', [installSh, '--root', root, '--offline', '--node', fakeNode], { encoding: 'utf8' });
+  t.equal(r.status, 1);
+  t.match(r.stderr, `Node.js 24 or newer is required; ${fakeNode} is v20.11.1`);
+  t.match(r.stderr, 'https://nodejs.org/dist/latest-v24.x/');
+  t.match(r.stderr, '--node /opt/node-v24/bin/node');
+  const missing = spawnSync('sh', [installSh, '--root', root, '--node', join(dir, 'no-such-node')], { encoding: 'utf8' });
+  t.equal(missing.status, 1);
+  t.match(missing.stderr, 'is not an executable file');
+  t.same(changes(before, snapshot(root)), [], 'nothing written');
+});
+
+t.test('without git the installer says how to get it', async (t) => {
+  // A PATH with every tool of /usr/bin and /bin except git.
+  const bin = join(dir, 'no-git-bin');
+  mkdirSync(bin);
+  for (const d of ['/usr/bin', '/bin']) {
+    for (const name of readdirSync(d)) {
+      if (name.startsWith('git') || existsSync(join(bin, name))) continue;
+      symlinkSync(join(d, name), join(bin, name));
+    }
+  }
+  const root = makeHost(dir, 'no-git');
+  const r = spawnSync('sh', [installSh, '--root', root, '--offline', '--node', process.execPath], { encoding: 'utf8', env: { ...process.env, PATH: bin } });
+  t.equal(r.status, 1);
+  t.match(r.stderr, /git is required.*not on PATH.*apt-get install git/);
+});
+
+t.test('operator mistakes are refused before anything is written', async (t) => {
+  const root = makeHost(dir, 'mistakes');
+  const before = snapshot(root);
+  t.match(runInstaller(release, root, '--purge').stderr, '--purge only goes with --uninstall');
+  t.match(runInstaller(release, root, '--prefix', 'opt/relay').stderr, '--prefix must be an absolute path');
+  t.match(runInstaller(release, root, '--bitbucket-home', '/srv/bitbucket').stderr, '/srv/bitbucket/shared/data/repositories does not exist');
+  t.match(runInstaller(release, root, '--user', 'bad user').stderr, 'is not a user name');
+  t.match(runInstaller(release, root, '--frobnicate').stderr, 'unknown option: --frobnicate');
+  t.same(changes(before, snapshot(root)), []);
+});
+
+t.test('--dry-run prints every action and changes nothing', async (t) => {
+  const root = makeHost(dir, 'dry');
+  const before = snapshot(root);
+  const r = runInstaller(release, root, '--dry-run', '--bitbucket-home', BB_HOME);
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stdout, `would: install bitbucket-relay`);
+  t.match(r.stdout, `would: mkdir -p ${root}/var/spool/bitbucket-relay`);
+  t.match(r.stdout, `would: chmod 2770 ${root}/var/spool/bitbucket-relay/incoming`);
+  t.match(r.stdout, `would: ln -s ${PREFIX}/bin/relay ${root}/usr/local/bin/relay`);
+  t.match(r.stdout, 'repository 2: would be installed', 'asks the hook installer what it would do');
+  t.match(r.stdout, 'dry run: nothing was changed');
+  t.same(changes(before, snapshot(root)), [], 'tree unchanged');
+});
+
+t.test('install then uninstall restores the tree except kept data; --purge restores it exactly', async (t) => {
+  const root = makeHost(dir, 'roundtrip');
+  const pristine = snapshot(root);
+  t.equal(runInstaller(release, root, '--bitbucket-home', BB_HOME).status, 0);
+  t.ok(changes(pristine, snapshot(root)).length > 100, 'the install wrote things');
+  const un = runInstaller(release, root, '--uninstall', '--bitbucket-home', BB_HOME);
+  t.equal(un.status, 0, un.stderr);
+  const kept = /^(etc\/bitbucket-relay|var\/spool\/bitbucket-relay|var\/lib\/bitbucket-relay)(\/|$)/;
+  const diff = changes(pristine, snapshot(root));
+  t.same(diff.filter((p) => !kept.test(p)), [], 'only kept data differs');
+  t.ok(diff.includes('etc/bitbucket-relay/relay.yaml') && diff.includes('var/spool/bitbucket-relay/incoming'), 'config and spool are kept');
+
+  t.equal(runInstaller(release, root, '--bitbucket-home', BB_HOME).status, 0, 'reinstall over kept data');
+  const purge = runInstaller(release, root, '--uninstall', '--purge');
+  t.equal(purge.status, 0, purge.stderr);
+  t.same(changes(pristine, snapshot(root)), [], '--purge leaves the host as it was');
+});
+
+t.test('with the Bitbucket user in the staged /etc/passwd, spool and state belong to it', { skip: !asRoot && 'chown needs root' }, async (t) => {
+  const root = makeHost(dir, 'owned');
+  writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\natlbitbucket:x:4242:4343:Bitbucket:/var/atlassian/application-data/bitbucket:/bin/bash\n');
+  const r = runInstaller(release, root, '--bitbucket-home', BB_HOME);
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stdout, `user: atlbitbucket (4242:4343 from ${root}/etc/passwd)`);
+  const owner = (p: string): string => {
+    const st = statSync(join(root, p));
+    return `${st.uid}:${st.gid}`;
+  };
+  for (const p of ['var/spool/bitbucket-relay', 'var/spool/bitbucket-relay/incoming', 'var/spool/bitbucket-relay/quarantine', 'var/lib/bitbucket-relay']) {
+    t.equal(owner(p), '4242:4343', p);
+  }
+  t.equal(owner('etc/bitbucket-relay'), '0:4343', 'config dir: root, readable by the Bitbucket group');
+  t.equal(owner('etc/bitbucket-relay/relay.yaml'), '0:4343');
+  t.equal(owner(`${PREFIX}/bin/relay.js`), '0:0', 'the app is not writable by the service user');
+  const before = snapshot(root);
+  t.equal(runInstaller(release, root, '--bitbucket-home', BB_HOME).status, 0);
+  t.same(changes(before, snapshot(root)), [], 'idempotent with owners too');
+  chmodSync(join(root, 'var/spool/bitbucket-relay/incoming'), 0o755);
+  const repair = runInstaller(release, root, '--bitbucket-home', BB_HOME);
+  t.match(repair.stdout, `+ chmod 2770 ${root}/var/spool/bitbucket-relay/incoming`, 'drift is repaired');
+  t.equal(mode(join(root, 'var/spool/bitbucket-relay/incoming')), '2770');
+});
+
