@@ -1,8 +1,13 @@
 // What is in <spool>/incoming and how to read it safely: never follow a
 // symlink, never open a FIFO or device, read each file once.
+//
+// The hot path uses synchronous calls on purpose: records are small files on
+// node-local disk, just written and in the page cache, so lstat/open/read take
+// microseconds, while each async call waits for an event-loop turn (slow when
+// the daemon is busy spawning git). Long scans yield to the loop.
 
-import { constants, type BigIntStats } from 'node:fs';
-import { lstat, open, readdir } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, type BigIntStats } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { SPOOL_RECORD_SUFFIX } from './spool-record.ts';
 
@@ -45,25 +50,31 @@ export interface SpoolDirEntry {
   stats: BigIntStats;
 }
 
-/** lstat of one name in `dir`; null when it vanished. */
-export async function lstatEntry(dir: string, name: string): Promise<SpoolDirEntry | null> {
-  try {
-    const st = await lstat(path.join(dir, name), { bigint: true });
-    return { name, kind: spoolNameKind(name), mtimeNs: st.mtimeNs, regular: st.isFile(), stats: st };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
+/** lstat of one name in `dir`; null when it vanished or cannot be inspected. */
+export function lstatEntry(dir: string, name: string): SpoolDirEntry | null {
+  const st = lstatSync(path.join(dir, name), { bigint: true, throwIfNoEntry: false });
+  if (!st) return null;
+  return { name, kind: spoolNameKind(name), mtimeNs: st.mtimeNs, regular: st.isFile(), stats: st };
 }
 
-/** All entries of `dir`, lstat'ed (a few at a time), in processing order. */
+/** Yields to the event loop (between chunks of synchronous work). */
+export function yieldToLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** All entries of `dir`, lstat'ed, in processing order. Rejects if `dir` cannot be read. */
 export async function scanSpoolDir(dir: string): Promise<SpoolDirEntry[]> {
   const names = await readdir(dir);
   const out: SpoolDirEntry[] = [];
-  const batch = 64;
-  for (let i = 0; i < names.length; i += batch) {
-    const got = await Promise.all(names.slice(i, i + batch).map((n) => lstatEntry(dir, n)));
-    for (const e of got) if (e) out.push(e);
+  for (let i = 0; i < names.length; i++) {
+    if (i % 512 === 511) await yieldToLoop();
+    let e: SpoolDirEntry | null = null;
+    try {
+      e = lstatEntry(dir, names[i]);
+    } catch {
+      // unreadable entry: counted by nobody, judged by the intake
+    }
+    if (e) out.push(e);
   }
   return out.sort(compareSpoolOrder);
 }
@@ -81,37 +92,54 @@ const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBL
 
 /**
  * Reads a regular file without following symlinks: lstat (refuses links,
- * FIFOs, devices before opening), open O_NOFOLLOW, fstat (same inode?),
- * read, and the mtime as of after the read.
+ * FIFOs, devices before opening), open O_NOFOLLOW|O_NONBLOCK, fstat (same
+ * inode?), read to EOF, and the mtime as of after the read. Synchronous (see
+ * the file comment); never throws.
  */
-export async function readSpoolFile(file: string, maxBytes: number): Promise<SpoolFileRead> {
+export function readSpoolFile(file: string, maxBytes: number): SpoolFileRead {
   let before: BigIntStats;
   try {
-    before = await lstat(file, { bigint: true });
+    before = lstatSync(file, { bigint: true });
   } catch (err) {
     return errnoOutcome(err);
   }
   if (!before.isFile()) return { kind: 'not-regular', what: fileTypeName(before) };
   if (before.size > BigInt(maxBytes)) return { kind: 'too-large', size: before.size };
-  let fh;
+  let fd: number;
   try {
-    fh = await open(file, OPEN_FLAGS);
+    fd = openSync(file, OPEN_FLAGS);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ELOOP') return { kind: 'not-regular', what: 'a symbolic link (never followed)' };
     return errnoOutcome(err);
   }
   try {
-    const bytes = await fh.readFile();
-    const after = await fh.stat({ bigint: true });
+    const chunks: Buffer[] = [];
+    let total = 0;
+    // Usually one read: the buffer is sized from lstat; the loop covers a writer still appending.
+    let chunk = Buffer.allocUnsafe(Math.max(4096, Number(before.size) + 1));
+    for (;;) {
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      chunks.push(chunk.subarray(0, n));
+      total += n;
+      if (total > maxBytes) return { kind: 'too-large', size: BigInt(total) };
+      if (n === chunk.length) chunk = Buffer.allocUnsafe(chunk.length * 2);
+      else chunk = chunk.subarray(n);
+    }
+    const after = fstatSync(fd, { bigint: true });
     if (!after.isFile() || after.ino !== before.ino || after.dev !== before.dev) {
       return { kind: 'not-regular', what: 'replaced while being read' };
     }
-    if (bytes.length > maxBytes) return { kind: 'too-large', size: BigInt(bytes.length) };
+    const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
     return { kind: 'bytes', bytes, mtimeNs: after.mtimeNs, size: after.size };
   } catch (err) {
     return errnoOutcome(err);
   } finally {
-    await fh.close().catch(() => {});
+    try {
+      closeSync(fd);
+    } catch {
+      // nothing to do: the descriptor is gone either way
+    }
   }
 }
 

@@ -14,13 +14,14 @@
 //   records in hand and takes no new ones.
 
 import { watch, type FSWatcher } from 'chokidar';
-import { readdir, unlink } from 'node:fs/promises';
+import { unlinkSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Log } from '../log/logger.ts';
 import { DirSync } from './dir-sync.ts';
 import { countQuarantined, quarantineEntry } from './quarantine.ts';
 import { prepareSpoolDirs, type SpoolDirs } from './spool-dirs.ts';
-import { compareSpoolOrder, lstatEntry, readSpoolFile, type SpoolDirEntry } from './spool-files.ts';
+import { compareSpoolOrder, lstatEntry, readSpoolFile, yieldToLoop, type SpoolDirEntry } from './spool-files.ts';
 import { parseSpoolRecord, type SpoolRecord } from './spool-record.ts';
 
 /** The logging the intake needs (the daemon's Log fits). */
@@ -115,6 +116,12 @@ export class SpoolIntake {
   private readonly beingWritten = new Set<Entry>();
   private readonly retrying = new Set<Entry>();
   private readonly inflight = new Set<Promise<void>>();
+  /**
+   * Paths this intake just removed or moved away → expiry (ms). chokidar is
+   * told to ignore them: reconciling each unlink costs it ~0.3 ms, and after
+   * a large backlog drains new records would queue behind thousands of them.
+   */
+  private readonly removed = new Map<string, number>();
 
   private active = 0;
   private processed = 0;
@@ -161,6 +168,7 @@ export class SpoolIntake {
     if (this.opts.watch) {
       // Watch before scanning: a record landing in between is seen by one or the other.
       const watcher = watch(dirs.incoming, {
+        ignored: (p: string) => this.removed.has(p),
         depth: 0,
         ignoreInitial: true,
         followSymlinks: false,
@@ -247,6 +255,7 @@ export class SpoolIntake {
     if (this.stopping || !this.dirs) return;
     const names = await readdir(this.dirs.incoming);
     const now = Date.now();
+    this.expireRemoved(now);
     for (const name of names) {
       if (this.entries.has(name)) continue;
       const stuck = this.stuck.get(name);
@@ -285,20 +294,25 @@ export class SpoolIntake {
     const dirs = this.dirs!;
     const now = Date.now();
     const added: Entry[] = [];
+    let count = 0;
     while (this.pendingNames.size && !this.stopping) {
-      const names = [...this.pendingNames].slice(0, 64);
-      for (const n of names) this.pendingNames.delete(n);
-      const seen = await Promise.all(names.map((n) => lstatEntry(dirs.incoming, n).catch(() => null)));
-      for (const st of seen) {
-        if (!st) continue;
-        const known = this.entries.get(st.name);
-        if (known) {
-          if (known.state === 'incomplete') known.dueAt = 0; // changed: look now
-          continue;
-        }
-        const e = await this.judgeNew(st, now);
-        if (e) added.push(e);
+      const name: string = this.pendingNames.values().next().value!;
+      this.pendingNames.delete(name);
+      if (++count % 512 === 0) await yieldToLoop(); // a big start-up backlog must not starve the loop
+      let st: SpoolDirEntry | null = null;
+      try {
+        st = lstatEntry(dirs.incoming, name);
+      } catch {
+        st = null; // cannot even lstat it: the periodic rescan tries again
       }
+      if (!st) continue;
+      const known = this.entries.get(st.name);
+      if (known) {
+        if (known.state === 'incomplete') known.dueAt = 0; // changed: look now
+        continue;
+      }
+      const e = await this.judgeNew(st, now);
+      if (e) added.push(e);
     }
     // A big start-up backlog is sorted once; a few new records are inserted in place.
     if (added.length > 32) {
@@ -346,7 +360,12 @@ export class SpoolIntake {
       if (e.state !== 'incomplete' || this.stopping) continue;
       let due = e.dueAt <= now;
       if (!due) {
-        const st = await lstatEntry(dirs.incoming, e.name).catch(() => null);
+        let st: SpoolDirEntry | null = null;
+        try {
+          st = lstatEntry(dirs.incoming, e.name);
+        } catch {
+          st = null;
+        }
         due = !st || `${st.stats.size}:${st.mtimeNs}` !== e.seen;
       }
       if (due) await this.load(e);
@@ -375,7 +394,7 @@ export class SpoolIntake {
   /** Reads and parses one entry; moves it to ready / incomplete / quarantine / gone. */
   private async load(e: Entry): Promise<void> {
     const dirs = this.dirs!;
-    const r = await readSpoolFile(path.join(dirs.incoming, e.name), this.opts.maxRecordBytes);
+    const r = readSpoolFile(path.join(dirs.incoming, e.name), this.opts.maxRecordBytes);
     switch (r.kind) {
       case 'gone':
         this.forget(e);
@@ -409,6 +428,7 @@ export class SpoolIntake {
         return;
       }
       this.setState(e, 'incomplete');
+      this.log.debug('spool record still being written', { record: e.name, bytes: r.bytes.length, recheckInMs: e.checkDelayMs });
       e.seen = `${r.size}:${r.mtimeNs}`;
       e.dueAt = Math.min(Date.now() + e.checkDelayMs, Number(r.mtimeNs / 1_000_000n) + this.opts.graceMs + 1);
       e.checkDelayMs = Math.min(e.checkDelayMs * 2, 1_000);
@@ -459,7 +479,8 @@ export class SpoolIntake {
   private async finish(e: Entry): Promise<void> {
     const dirs = this.dirs!;
     try {
-      await unlink(path.join(dirs.incoming, e.name));
+      // Synchronous: the next record of this repository waits for it (see spool-files.ts).
+      unlinkSync(path.join(dirs.incoming, e.name));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT') {
@@ -467,6 +488,7 @@ export class SpoolIntake {
         this.markStuck(e.name, `processed ${e.name} but cannot remove it (${code}); remove it by hand once the daemon can write ${dirs.incoming}`, Infinity);
       }
     }
+    this.noteRemoved(e.name);
     this.forget(e);
     this.active--;
     this.processed++;
@@ -498,6 +520,7 @@ export class SpoolIntake {
   private async quarantine(name: string, reason: string): Promise<void> {
     const out = await quarantineEntry(this.dirs!, name, reason);
     if (out.ok) {
+      this.noteRemoved(name);
       this.quarantined++;
       this.log.warn('spool record quarantined', { record: name, reason, movedTo: out.path });
     } else {
@@ -512,6 +535,19 @@ export class SpoolIntake {
   }
 
   // --- bookkeeping ----------------------------------------------------------
+
+  private noteRemoved(name: string): void {
+    const now = Date.now();
+    this.removed.set(path.join(this.dirs!.incoming, name), now + 10_000);
+    if (this.removed.size > 4096) this.expireRemoved(now);
+  }
+
+  private expireRemoved(now: number): void {
+    for (const [p, until] of this.removed) {
+      if (until > now) break; // insertion order = expiry order
+      this.removed.delete(p);
+    }
+  }
 
   private insertOrdered(e: Entry): void {
     let lo = 0;
