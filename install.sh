@@ -22,6 +22,7 @@ DRY_RUN=0
 UNINSTALL=0
 PURGE=0
 OFFLINE=0
+NO_HOOKS=0
 
 DEFAULT_BB_HOME=/var/atlassian/application-data/bitbucket
 UNIT_NAME=bitbucket-relay.service
@@ -45,6 +46,9 @@ options:
   --node PATH           Node.js 24+ to run the relay with (default: node on PATH)
   --offline             copy the production dependencies from this tree's
                         node_modules instead of running npm ci (no network)
+  --no-hooks            do not put the hook into the repositories (when it is
+                        wired as a Bitbucket hook script or External Hooks
+                        executable instead); hooks.autoInstall is then off
   --root DIR            install into DIR as if it were / (packaging, tests):
                         every path, --bitbucket-home included, is taken inside
                         it; file contents keep the target paths; no systemctl
@@ -87,6 +91,7 @@ while [ $# -gt 0 ]; do
     --root) need_value "$@"; ROOT=$2; shift 2 ;;
     --root=*) ROOT=${1#*=}; shift ;;
     --offline) OFFLINE=1; shift ;;
+    --no-hooks) NO_HOOKS=1; shift ;;
     --dry-run) DRY_RUN=1; shift ;;
     --uninstall) UNINSTALL=1; shift ;;
     --purge) PURGE=1; shift ;;
@@ -378,8 +383,13 @@ render_config() {
       echo "  home: $BB_HOME"
       echo '  # baseUrl: https://bitbucket.example.com   # for links when BB_BASE_URL is not passed'
       echo 'hooks:'
-      echo '  # Put the hook into every repository Bitbucket creates from now on.'
-      echo '  autoInstall: true'
+      if [ "$NO_HOOKS" = 1 ]; then
+        echo '  # install.sh --no-hooks: the hook is wired through Bitbucket instead.'
+        echo '  autoInstall: false'
+      else
+        echo '  # Put the hook into every repository Bitbucket creates from now on.'
+        echo '  autoInstall: true'
+      fi
     fi
     echo ''
     echo 'destinations:'
@@ -415,7 +425,7 @@ render_unit() {
   protect_home=$(protect_home_value)
   [ "$protect_home" = yes ] || say "unit: ProtectHome=read-only, because the Bitbucket home, Node.js or the prefix is under /home or /root"
   rw_repos='s|^$||'
-  [ -z "$BB_HOME" ] || rw_repos="s|^#ReadWritePaths=-.*/shared/data/repositories\$|ReadWritePaths=-$BB_HOME/shared/data/repositories|"
+  [ -z "$BB_HOME" ] || [ "$NO_HOOKS" = 1 ] || rw_repos="s|^#ReadWritePaths=-.*/shared/data/repositories\$|ReadWritePaths=-$BB_HOME/shared/data/repositories|"
   sed -e "s|^User=.*|User=$SVC_USER|" \
       -e "s|/opt/bitbucket-relay|$PREFIX|g" \
       -e "s|^ProtectHome=.*|ProtectHome=$protect_home|" \
@@ -448,6 +458,10 @@ install_link() {
 }
 
 install_hooks() {
+  if [ "$NO_HOOKS" = 1 ]; then
+    say "--no-hooks: the hook is not put into the repositories; wire $PREFIX/hooks/post-receive as a Bitbucket hook script or External Hooks executable (docs/install.md)"
+    return 0
+  fi
   if [ -z "$BB_HOME" ]; then
     warn "no Bitbucket home (--bitbucket-home): the hook is not installed in any repository; later run: relay hooks install --bitbucket-home DIR"
     return 0
@@ -528,7 +542,7 @@ main_install() {
     say "done: bitbucket-relay $(pkg_version "$APP/package.json") in $APP"
     say "  config: $ETC_DIR/relay.yaml (add your destinations, then: systemctl reload bitbucket-relay)"
     say "  logs:   journalctl -u bitbucket-relay -f"
-    [ -z "$BB_HOME" ] || say "  hooks:  relay hooks verify --bitbucket-home $BB_HOME"
+    [ -z "$BB_HOME" ] || [ "$NO_HOOKS" = 1 ] || say "  hooks:  relay hooks verify --bitbucket-home $BB_HOME"
   fi
 }
 

@@ -3,9 +3,10 @@
 // ownership from the staged /etc/passwd.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadConfig } from '../../src/config/load-config.ts';
 import { asRoot, BB_HOME, changes, makeHost, makeRelease, mode, PREFIX, runInstaller, snapshot } from './staged-host.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'relay-install-edges-'));
@@ -113,3 +114,22 @@ t.test('with the Bitbucket user in the staged /etc/passwd, spool and state belon
   t.equal(mode(join(root, 'var/spool/bitbucket-relay/incoming')), '2770');
 });
 
+
+t.test('--no-hooks leaves the repositories alone; a Bitbucket home under /home gets ProtectHome=read-only', async (t) => {
+  const root = makeHost(dir, 'no-hooks');
+  mkdirSync(join(root, 'home'));
+  renameSync(join(root, BB_HOME), join(root, 'home/bitbucket'));
+  const r = runInstaller(release, root, '--no-hooks', '--bitbucket-home', '/home/bitbucket');
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stdout, '--no-hooks: the hook is not put into the repositories');
+  t.match(r.stdout, 'ProtectHome=read-only, because the Bitbucket home');
+  for (const id of ['1', '2', '3']) {
+    t.notOk(existsSync(join(root, 'home/bitbucket/shared/data/repositories', id, 'hooks/post-receive.d/90_bitbucket_relay')), `repository ${id} untouched`);
+  }
+  const config = loadConfig(join(root, 'etc/bitbucket-relay/relay.yaml'), {});
+  t.equal(config.bitbucket.home, '/home/bitbucket');
+  t.equal(config.hooks.autoInstall, false);
+  const unit = readFileSync(join(root, 'etc/systemd/system/bitbucket-relay.service'), 'utf8');
+  t.match(unit, /^ProtectHome=read-only$/m);
+  t.match(unit, /^#ReadWritePaths=-/m, 'no write access to the repositories without autoInstall');
+});
