@@ -230,6 +230,10 @@ ensure_dir() {
 
 # put_file CONTENT DEST MODE [UID:GID]: write atomically (temp + rename).
 put_file() {
+  if [ "$DRY_RUN" = 1 ]; then
+    printf 'would: write %s (mode %s%s)\n' "$2" "$3" "${4:+, owner $4}"
+    return 0
+  fi
   run cp "$1" "$2.tmp.$$"
   run chmod "$3" "$2.tmp.$$"
   [ -z "${4-}" ] || run chown "$4" "$2.tmp.$$"

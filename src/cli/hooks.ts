@@ -170,7 +170,9 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       }
     }
     out(
-      `hooks install: ${counts.installed} installed, ${counts.updated} updated, ${counts.unchanged} unchanged, ${counts.skipped} skipped of ${repos.length} repositories${dry}`,
+      args.dryRun
+        ? `hooks install (dry run, nothing changed): would install ${counts.installed}, would update ${counts.updated}; ${counts.unchanged} unchanged, ${counts.skipped} skipped of ${repos.length} repositories`
+        : `hooks install: ${counts.installed} installed, ${counts.updated} updated, ${counts.unchanged} unchanged, ${counts.skipped} skipped of ${repos.length} repositories`,
     );
     return counts.skipped || counts.noTrampoline ? EXIT.attention : EXIT.ok;
   } catch (err) {

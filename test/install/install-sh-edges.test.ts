@@ -67,6 +67,8 @@ t.test('--dry-run prints every action and changes nothing', async (t) => {
   t.match(r.stdout, `would: chmod 2770 ${root}/var/spool/bitbucket-relay/incoming`);
   t.match(r.stdout, `would: ln -s ${PREFIX}/bin/relay ${root}/usr/local/bin/relay`);
   t.match(r.stdout, 'repository 2: would be installed', 'asks the hook installer what it would do');
+  t.match(r.stdout, 'would install 3, would update 0; 0 unchanged');
+  t.match(r.stdout, `would: write ${root}/etc/bitbucket-relay/relay.yaml (mode 640)`);
   t.match(r.stdout, 'dry run: nothing was changed');
   t.same(changes(before, snapshot(root)), [], 'tree unchanged');
 });
