@@ -6,9 +6,9 @@
 //   +1 per tag-ref push: cat-file --batch (annotated? tagger, target)
 //   +1 per updated ref that is not a plain fast-forward of new commits
 //      (forced, or fast-forward onto commits the repository already had)
-//   +1 per deleted ref: rev-list --count of commits it orphaned
+//   +1 if refs were deleted: rev-list of the commits they left behind
 //   1  log: details of every listed commit (message, files, line counts)
-// so a typical one-branch push costs 2, a new branch 2, a force-push 3.
+// so a typical one-branch push costs 2, a new branch 2, a force-push 3, a delete 1.
 // Anything missing or unreadable becomes an `errors[]` entry; only a
 // repository that cannot be opened at all throws (RepositoryUnreadableError).
 
@@ -22,7 +22,7 @@ import { DEFAULT_ANALYSIS_OPTIONS, type AnalysisOptions } from './analysis-optio
 import { logCommits, type LoggedCommit } from './commit-log.ts';
 import { truncateUtf8 } from './decode-text.ts';
 import { gitConfigValue } from './git-config-file.ts';
-import { compareRefValues, countOrphanedCommits, findMissingObjects, listNewCommits, oldestFirst, walkNewCommits, type NewCommitGraph } from './new-commits.ts';
+import { compareRefValues, findMissingObjects, listNewCommits, listOrphanedCommits, oldestFirst, walkWithin, type CommitGraph } from './new-commits.ts';
 import { changeOf, describeRef, isZeroSha, matchesAnyRefGlob, type RefLine } from './ref-lines.ts';
 import { commitUrl, openRepository, repositoryIdentity, RepositoryUnreadableError } from './repository-identity.ts';
 import { GitCommandError, GitRunner, type GitStats } from './run-git.ts';
@@ -153,56 +153,78 @@ export async function analyzePushWithStats(input: PushInput, options: AnalysisOp
     }
   }
 
-  // Commits new to the repository (and their parents): one rev-list.
+  // A walk that survives pruned objects: on failure, one cat-file finds which
+  // named objects are gone; the walk is retried without them.
+  const tolerantWalk = async (names: string[], walk: (missing: ReadonlySet<string>) => Promise<CommitGraph>): Promise<{ graph: CommitGraph | null; missing: Set<string>; failure: string | null }> => {
+    const none = new Set<string>();
+    try {
+      return { graph: await walk(none), missing: none, failure: null };
+    } catch (error) {
+      rethrowIfRepositoryUnreadable(error, repo.repoPath);
+      const missing = (await attempt({ message: 'could not check which objects exist' }, () => findMissingObjects(git, names))) ?? none;
+      // Nothing named is missing: history itself is damaged.
+      if (missing.size === 0) return { graph: null, missing, failure: errorText(error) };
+      try {
+        return { graph: await walk(missing), missing, failure: null };
+      } catch (retryError) {
+        rethrowIfRepositoryUnreadable(retryError, repo.repoPath);
+        return { graph: null, missing, failure: errorText(retryError) };
+      }
+    }
+  };
+  const present = (names: readonly string[], missing: ReadonlySet<string>) => names.filter((n) => !missing.has(n));
+
+  // Commits new to the repository (and their parents): one rev-list for all refs.
   const tips = [...new Set(work.map((w) => w.tip).filter((t): t is string => t !== null))];
   const oldValues = [...new Set(input.refLines.map((l) => l.before).filter((b) => !isZeroSha(b)))];
   const updatedRefs = [...new Set(input.refLines.map((l) => l.ref))];
-  let graph: NewCommitGraph | null = { parents: new Map(), topoOrder: [] };
-  if (tips.length > 0) {
-    try {
-      graph = await listNewCommits(git, tips, oldValues, updatedRefs);
-    } catch (error) {
-      rethrowIfRepositoryUnreadable(error, repo.repoPath);
-      // Find which named objects are gone, report them per ref, and retry without them.
-      const missing = (await attempt({ message: 'could not check which objects exist' }, () => findMissingObjects(git, [...tips, ...oldValues]))) ?? new Set<string>();
-      for (const w of work) {
-        if (w.tip && missing.has(w.tip)) {
-          errors.push({ ref: w.line.ref, message: `new value ${w.tip} is missing from the repository (pruned before analysis?); its commits are not listed` });
-          w.tip = null;
-        }
-        if (!isZeroSha(w.line.before) && missing.has(w.line.before)) {
-          w.beforeMissing = true;
-          errors.push({ ref: w.line.ref, message: `old value ${w.line.before} is missing from the repository; commits are those new to the repository, forced/removed unknown` });
-        }
-      }
-      if (missing.size === 0) {
-        // Nothing named is missing: history itself is damaged. Refs keep no commits.
-        errors.push({ message: `could not list the commits new with this push: ${errorText(error)}` });
-        graph = null;
-      } else {
-        const liveTips = tips.filter((t) => !missing.has(t));
-        const liveOld = oldValues.filter((o) => !missing.has(o));
-        graph = (await attempt({ message: 'could not list the commits new with this push' }, () => listNewCommits(git, liveTips, liveOld, updatedRefs))) ?? null;
-      }
+  const fresh = tips.length === 0
+    ? { graph: { parents: new Map(), topoOrder: [] } as CommitGraph, missing: new Set<string>(), failure: null }
+    : await tolerantWalk([...tips, ...oldValues], (missing) => listNewCommits(git, present(tips, missing), present(oldValues, missing), updatedRefs));
+  if (fresh.failure) errors.push({ message: `could not list the commits new with this push: ${fresh.failure}` });
+  const graph = fresh.graph;
+
+  // Commits deleted refs took with them: one rev-list for all deletes (annotated tags peeled).
+  const deletes = work.filter((w) => w.change === 'delete');
+  const deletedFrom = (w: RefWork) => (w.tag?.annotated && w.tag.target ? w.tag.target : w.line.before);
+  const deletedStarts = [...new Set(deletes.map(deletedFrom))];
+  const orphans = deletes.length === 0
+    ? { graph: null, missing: new Set<string>(), failure: null }
+    : await tolerantWalk(deletedStarts, (missing) => listOrphanedCommits(git, present(deletedStarts, missing)));
+  if (orphans.failure) errors.push({ message: `could not count the commits deleted refs left behind: ${orphans.failure}` });
+
+  for (const w of work) {
+    if (w.tip && fresh.missing.has(w.tip)) {
+      errors.push({ ref: w.line.ref, message: `new value ${w.tip} is missing from the repository (pruned before analysis?); its commits are not listed` });
+      w.tip = null;
+    }
+    const before = w.line.before;
+    if (!isZeroSha(before) && (fresh.missing.has(before) || orphans.missing.has(deletedFrom(w)))) {
+      w.beforeMissing = true;
+      errors.push({
+        ref: w.line.ref,
+        message: w.change === 'delete'
+          ? `old value ${before} is missing from the repository; the commits it held cannot be counted`
+          : `old value ${before} is missing from the repository; commits are those new to the repository, forced/removed unknown`,
+      });
     }
   }
 
   // Per ref: commits gained (oldest first), forced, commits removed.
   for (const w of work) {
     if (w.change === 'delete') {
-      const orphaned = await attempt({ ref: w.line.ref, message: 'could not count the commits the delete orphaned' }, () => countOrphanedCommits(git, w.line.before));
-      w.removed = orphaned ?? 0;
+      if (orphans.graph && !w.beforeMissing) w.removed = walkWithin(orphans.graph, deletedFrom(w)).members.size;
       continue;
     }
     if (!w.tip) continue;
-    const walked = graph ? walkNewCommits(graph, w.tip) : null;
+    const walked = graph ? walkWithin(graph, w.tip) : null;
     if (w.change === 'create' || w.beforeMissing) {
       if (walked) w.added = oldestFirst(graph!, walked.members);
       else errors.push({ ref: w.line.ref, message: 'commits of this ref could not be determined' });
       continue;
     }
     // Fast path: the new tip's new commits all sit on the old value → plain fast-forward, nothing removed.
-    const fastForward = w.kind === 'branch' && walked !== null && walked.members.size > 0 && walked.boundary.size === 1 && walked.boundary.has(w.line.before);
+    const fastForward = walked !== null && walked.members.size > 0 && walked.boundary.size === 1 && walked.boundary.has(w.line.before);
     if (fastForward) {
       w.added = oldestFirst(graph!, walked.members);
       continue;

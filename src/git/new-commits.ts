@@ -1,4 +1,6 @@
-// The commits a push made new to the repository, as a small in-memory graph:
+// Which commits a push brought, and took away, as small in-memory graphs.
+//
+// New commits:
 //   git rev-list --topo-order --parents --stdin \
 //       --not --exclude=HEAD --exclude=<each updated ref> --all
 // with the pushed tips on stdin and the updated refs' OLD values as ^sha.
@@ -10,15 +12,15 @@
 
 import type { GitRunner } from './run-git.ts';
 
-/** Commits new with this push: parents of each, and a topological order (children first). */
-export interface NewCommitGraph {
+/** A set of commits with their parents and a topological order (children first). */
+export interface CommitGraph {
   parents: Map<string, string[]>;
   /** Newest first; parents always after their children. */
   topoOrder: string[];
 }
 
 /** Parses `rev-list --parents` output ("sha parent…" per line). */
-export function parseRevListParents(text: string): NewCommitGraph {
+export function parseRevListParents(text: string): CommitGraph {
   const parents = new Map<string, string[]>();
   const topoOrder: string[] = [];
   for (const line of text.split('\n')) {
@@ -30,22 +32,52 @@ export function parseRevListParents(text: string): NewCommitGraph {
   return { parents, topoOrder };
 }
 
-/** Runs the rev-list above; rejects (GitCommandError) when an object is missing. */
-export async function listNewCommits(git: GitRunner, tips: readonly string[], oldValues: readonly string[], updatedRefs: readonly string[]): Promise<NewCommitGraph> {
+/** Above this many bytes of `--exclude=` arguments, the refs are listed instead (argv has limits). */
+export const MAX_EXCLUDE_BYTES = 64 * 1024;
+
+/**
+ * Runs the rev-list above; rejects (GitCommandError) when a named object is
+ * missing. A push of very many refs (a mirror) would overflow the command
+ * line with --exclude, so then the unchanged refs are listed once
+ * (for-each-ref) and passed as ^sha on stdin instead.
+ */
+export async function listNewCommits(git: GitRunner, tips: readonly string[], oldValues: readonly string[], updatedRefs: readonly string[], maxExcludeBytes = MAX_EXCLUDE_BYTES): Promise<CommitGraph> {
   if (tips.length === 0) return { parents: new Map(), topoOrder: [] };
-  const input = [...tips, ...oldValues.map((sha) => `^${sha}`)].join('\n') + '\n';
-  const args = ['rev-list', '--topo-order', '--parents', '--stdin', '--not', '--exclude=HEAD', ...updatedRefs.map((r) => `--exclude=${r}`), '--all'];
+  const excludeBytes = updatedRefs.reduce((n, ref) => n + ref.length + 11, 0);
+  let negatives: readonly string[] = oldValues;
+  let args = ['rev-list', '--topo-order', '--parents', '--stdin', '--not', '--exclude=HEAD', ...updatedRefs.map((r) => `--exclude=${r}`), '--all'];
+  if (excludeBytes > maxExcludeBytes) {
+    const updated = new Set(updatedRefs);
+    const { stdout } = await git.run(['for-each-ref', '--format=%(objectname) %(refname)']);
+    const unchanged = stdout.toString('latin1').split('\n').filter((l) => l !== '' && !updated.has(l.slice(l.indexOf(' ') + 1))).map((l) => l.slice(0, l.indexOf(' ')));
+    negatives = [...new Set([...oldValues, ...unchanged])];
+    args = ['rev-list', '--topo-order', '--parents', '--stdin'];
+  }
+  const input = [...tips, ...negatives.map((sha) => `^${sha}`)].join('\n') + '\n';
   const { stdout } = await git.run(args, { input });
   return parseRevListParents(stdout.toString('latin1'));
 }
 
 /**
- * Commits reachable from tip without leaving the new-commit graph, and the
- * parents where the walk left it (known history). A created ref's commits are
- * exactly `members`; for an update, `boundary` = {before} proves a plain
- * fast-forward whose added commits are `members` (no git call needed).
+ * Commits that deleted refs held and no remaining ref reaches (refs already
+ * hold their values after the push), with parents, for all deletes at once:
+ * `git rev-list --parents --stdin --not --all` with the old values on stdin.
+ * A HEAD left dangling by a delete is skipped by git.
  */
-export function walkNewCommits(graph: NewCommitGraph, tip: string): { members: Set<string>; boundary: Set<string> } {
+export async function listOrphanedCommits(git: GitRunner, oldValues: readonly string[]): Promise<CommitGraph> {
+  if (oldValues.length === 0) return { parents: new Map(), topoOrder: [] };
+  const { stdout } = await git.run(['rev-list', '--parents', '--stdin', '--not', '--all'], { input: oldValues.join('\n') + '\n' });
+  return parseRevListParents(stdout.toString('latin1'));
+}
+
+/**
+ * Commits reachable from tip without leaving the graph, and the parents where
+ * the walk left it. On the new-commit graph: a created ref's commits are
+ * exactly `members`; for an update, `boundary` = {before} proves a plain
+ * fast-forward whose added commits are `members` (no git call needed). On the
+ * orphan graph: `members` are the commits a deleted ref took with it.
+ */
+export function walkWithin(graph: CommitGraph, tip: string): { members: Set<string>; boundary: Set<string> } {
   const members = new Set<string>();
   const boundary = new Set<string>();
   if (!graph.parents.has(tip)) {
@@ -66,7 +98,7 @@ export function walkNewCommits(graph: NewCommitGraph, tip: string): { members: S
 }
 
 /** The members in oldest-first (reverse topological) order. */
-export function oldestFirst(graph: NewCommitGraph, members: ReadonlySet<string>): string[] {
+export function oldestFirst(graph: CommitGraph, members: ReadonlySet<string>): string[] {
   const ordered: string[] = [];
   for (let i = graph.topoOrder.length - 1; i >= 0; i--) {
     if (members.has(graph.topoOrder[i])) ordered.push(graph.topoOrder[i]);
@@ -84,16 +116,6 @@ export async function compareRefValues(git: GitRunner, before: string, after: st
     else if (line.startsWith('<')) removed++;
   }
   return { added: added.reverse(), removed };
-}
-
-/**
- * Commits a deleted ref leaves unreachable from every remaining ref:
- * `git rev-list --count <old> --not --all` (refs already hold their values
- * after the push; a HEAD left dangling by the delete is skipped by git).
- */
-export async function countOrphanedCommits(git: GitRunner, before: string): Promise<number> {
-  const { stdout } = await git.run(['rev-list', '--count', '--stdin', '--not', '--all'], { input: `${before}\n` });
-  return Number(stdout.toString('latin1').trim()) || 0;
 }
 
 /** Which of the given object names the repository does not have: one `cat-file --batch-check`. */

@@ -77,7 +77,9 @@ export async function openRepository(repoPath: string): Promise<OpenedRepository
   if (await isDirectory(dotGit)) gitDir = dotGit;
   else if (dotGitText !== null && /^gitdir: (.+)$/m.test(dotGitText)) gitDir = path.resolve(absolute, /^gitdir: (.+)$/m.exec(dotGitText)![1].trim());
   const head = await readOptional(path.join(gitDir, 'HEAD'));
-  if (head === null || !(await isDirectory(path.join(gitDir, 'objects'))) && !(await readOptional(path.join(gitDir, 'commondir')))) {
+  // A linked worktree's git dir has no objects/ of its own, only a commondir pointer.
+  const hasObjects = (await isDirectory(path.join(gitDir, 'objects'))) || (await readOptional(path.join(gitDir, 'commondir'))) !== null;
+  if (head === null || !hasObjects) {
     throw new RepositoryUnreadableError(absolute, `${absolute} is not a git repository (no readable HEAD and objects/ in ${gitDir}): check the repository path and the relay user's permissions`);
   }
   const [repositoryConfigText, gitConfigText] = await Promise.all([

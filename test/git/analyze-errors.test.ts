@@ -84,7 +84,7 @@ t.test('tag pointing at a missing object, and a deleted ref whose object is gone
   t.equal(event.refs[0].tag, undefined);
   t.match(event.errors, [
     { ref: 'refs/tags/ghost', message: /tag object .* missing/ },
-    { ref: 'refs/heads/ghost-branch', message: /could not count/ },
+    { ref: 'refs/heads/ghost-branch', message: /old value .* missing.*cannot be counted/ },
   ]);
 });
 
