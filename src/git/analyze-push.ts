@@ -19,8 +19,9 @@ import { actorFromEnv, pullRequestFromEnv, triggerFromEnv } from '../event/hook-
 import { compileIssueKeyMatcher } from '../event/issue-keys.ts';
 import { compileTriggerTagMatcher } from '../event/trigger-tags.ts';
 import { DEFAULT_ANALYSIS_OPTIONS, type AnalysisOptions } from './analysis-options.ts';
-import { logCommits, type LoggedCommit } from './commit-log.ts';
-import { truncateUtf8 } from './decode-text.ts';
+import { capCommitLists } from './commit-caps.ts';
+import { toCommitInfo, type CommitInfoContext } from './commit-info.ts';
+import { logCommits } from './commit-log.ts';
 import { gitConfigValue } from './git-config-file.ts';
 import { compareRefValues, findMissingObjects, listNewCommits, listOrphanedCommits, oldestFirst, walkWithin, type CommitGraph } from './new-commits.ts';
 import { changeOf, describeRef, isZeroSha, matchesAnyRefGlob, type RefLine } from './ref-lines.ts';
@@ -238,68 +239,33 @@ export async function analyzePushWithStats(input: PushInput, options: AnalysisOp
   }
 
   // Caps: each ref keeps its newest commits while the event has room; every listed commit gets details.
-  const detailed = new Set<string>();
-  const everyCommit = new Set<string>();
-  const kept = new Map<RefWork, string[]>();
-  for (const w of work) {
-    for (const sha of w.added) everyCommit.add(sha);
-    const keep: string[] = [];
-    let room = options.maxCommits - detailed.size;
-    for (let i = w.added.length - 1; i >= 0; i--) {
-      const sha = w.added[i];
-      if (!detailed.has(sha)) {
-        if (room <= 0) break;
-        room--;
-      }
-      keep.push(sha);
-    }
-    keep.reverse();
-    for (const sha of keep) detailed.add(sha);
-    kept.set(w, keep);
-  }
+  const capped = capCommitLists(work.map((w) => w.added), options.maxCommits);
 
   // Details: one git log for all listed commits.
-  const issueKeys = compileIssueKeyMatcher(options.issueKeys);
-  const triggerTags = compileTriggerTagMatcher(options.triggerTags);
-  const commits = new Map<string, CommitInfo>();
-  const toCommitInfo = (c: LoggedCommit): CommitInfo => {
-    const { text: message, truncated } = truncateUtf8(c.message, options.maxMessageBytes);
-    return {
-      id: c.id,
-      shortId: c.id.slice(0, 11),
-      message,
-      messageTruncated: truncated,
-      title: c.message.split('\n', 1)[0].trim(),
-      tree: c.tree,
-      author: c.author,
-      committer: c.committer,
-      parents: c.parents,
-      merge: c.parents.length > 1,
-      distinct: graph?.parents.has(c.id) ?? false,
-      url: commitUrl(repository, c.id),
-      issueKeys: issueKeys(c.message),
-      triggers: triggerTags(c.message),
-      files: c.files,
-      filesTruncated: c.totalFiles > c.files.length,
-      totalFiles: c.totalFiles,
-    };
+  const context: CommitInfoContext = {
+    maxMessageBytes: options.maxMessageBytes,
+    issueKeys: compileIssueKeyMatcher(options.issueKeys),
+    triggerTags: compileTriggerTagMatcher(options.triggerTags),
+    isDistinct: (sha) => graph?.parents.has(sha) ?? false,
+    urlOf: (sha) => commitUrl(repository, sha),
   };
+  const commits = new Map<string, CommitInfo>();
   const logOptions = { renames: options.renames, copies: options.copies, maxFiles: options.maxFilesPerCommit, fallbackEncoding };
-  const wanted = [...detailed];
+  const wanted = capped.detailed;
   await attempt({ message: 'could not read commit details' }, () =>
-    logCommits(git, wanted, { ...logOptions, withFiles: true, onCommit: (c) => commits.set(c.id, toCommitInfo(c)) }));
+    logCommits(git, wanted, { ...logOptions, withFiles: true, onCommit: (c) => commits.set(c.id, toCommitInfo(c, context)) }));
   const undetailed = wanted.filter((sha) => !commits.has(sha));
   if (undetailed.length > 0) {
     // Changed files could not be read for some (e.g. a tree pruned): keep their metadata at least.
     await attempt({ message: 'could not read commit metadata' }, () =>
-      logCommits(git, undetailed, { ...logOptions, withFiles: false, onCommit: (c) => commits.set(c.id, { ...toCommitInfo(c), filesTruncated: true }) }));
+      logCommits(git, undetailed, { ...logOptions, withFiles: false, onCommit: (c) => commits.set(c.id, { ...toCommitInfo(c, context), filesTruncated: true }) }));
     const lost = undetailed.filter((sha) => !commits.has(sha));
     if (lost.length > 0) errors.push({ message: `${lost.length} commit(s) could not be read and are left out, e.g. ${lost[0]}` });
     else errors.push({ message: `changed files of ${undetailed.length} commit(s) could not be read; those commits list no files` });
   }
 
-  const refs: RefChange[] = work.map((w) => {
-    const listed = kept.get(w)!.filter((sha) => commits.has(sha));
+  const refs: RefChange[] = work.map((w, i) => {
+    const listed = capped.kept[i].filter((sha) => commits.has(sha));
     const ref: RefChange = {
       ref: w.line.ref,
       name: w.name,
@@ -327,9 +293,10 @@ export async function analyzePushWithStats(input: PushInput, options: AnalysisOp
     actor: actorFromEnv(input.env),
     repository,
     refs,
-    commits: Object.fromEntries(commits),
-    totalCommits: everyCommit.size,
-    truncated: commits.size < everyCommit.size,
+    // In listing order (a metadata-only retry may have filled some in late).
+    commits: Object.fromEntries(wanted.filter((sha) => commits.has(sha)).map((sha) => [sha, commits.get(sha)!])),
+    totalCommits: capped.total,
+    truncated: commits.size < capped.total,
     errors,
   };
   const pullRequest = pullRequestFromEnv(input.env, trigger);

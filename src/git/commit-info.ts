@@ -1,0 +1,43 @@
+// A logged commit → the event's CommitInfo: caps, title, issue keys, trigger
+// tags, distinct flag, link. Pure.
+
+import type { CommitInfo } from '../event/push-event.ts';
+import type { IssueKeyMatcher } from '../event/issue-keys.ts';
+import type { TriggerTagMatcher } from '../event/trigger-tags.ts';
+import type { LoggedCommit } from './commit-log.ts';
+import { truncateUtf8 } from './decode-text.ts';
+
+/** What turning a logged commit into CommitInfo needs to know. */
+export interface CommitInfoContext {
+  maxMessageBytes: number;
+  issueKeys: IssueKeyMatcher;
+  triggerTags: TriggerTagMatcher;
+  /** New to the repository with this push? */
+  isDistinct: (sha: string) => boolean;
+  /** Link to the commit, null without a base URL. */
+  urlOf: (sha: string) => string | null;
+}
+
+/** Builds CommitInfo; keys and tags come from the full message, the message itself is capped. */
+export function toCommitInfo(c: LoggedCommit, context: CommitInfoContext): CommitInfo {
+  const { text: message, truncated } = truncateUtf8(c.message, context.maxMessageBytes);
+  return {
+    id: c.id,
+    shortId: c.id.slice(0, 11),
+    message,
+    messageTruncated: truncated,
+    title: c.message.split('\n', 1)[0].trim(),
+    tree: c.tree,
+    author: c.author,
+    committer: c.committer,
+    parents: c.parents,
+    merge: c.parents.length > 1,
+    distinct: context.isDistinct(c.id),
+    url: context.urlOf(c.id),
+    issueKeys: context.issueKeys(c.message),
+    triggers: context.triggerTags(c.message),
+    files: c.files,
+    filesTruncated: c.totalFiles > c.files.length,
+    totalFiles: c.totalFiles,
+  };
+}
