@@ -36,8 +36,10 @@ export async function quarantineEntry(dirs: SpoolDirs, name: string, reason: str
     `quarantined: ${now.toISOString()}\n` +
     `to retry once the cause is fixed: mv '${to}' '${path.join(dirs.incoming, name)}'\n`;
   // Reason first: a crash in between leaves the entry in incoming/, to be judged again.
+  let created = false;
   try {
     const fh = await open(reasonPath, 'wx', 0o640);
+    created = true;
     try {
       await fh.writeFile(text);
       await fh.sync();
@@ -45,7 +47,10 @@ export async function quarantineEntry(dirs: SpoolDirs, name: string, reason: str
       await fh.close();
     }
   } catch (err) {
-    return { ok: false, error: `quarantine: cannot write ${reasonPath} (${(err as NodeJS.ErrnoException).code}); check that the daemon can write ${dirs.quarantine}` };
+    // No half-written reason files left behind (e.g. disk full): the next attempt starts clean.
+    if (created) await unlink(reasonPath).catch(() => {});
+    const code = (err as NodeJS.ErrnoException).code;
+    return { ok: false, error: `quarantine: cannot write ${reasonPath} (${code}); ${code === 'ENOSPC' ? 'free space on the spool filesystem' : `check that the daemon can write ${dirs.quarantine}`}` };
   }
   try {
     await rename(from, to);

@@ -51,6 +51,13 @@ export interface SpoolIntakeOptions {
   watch?: boolean;
   /** Create missing spool directories (default true). */
   createDirs?: boolean;
+  /**
+   * When set, a record whose repository path is not inside one of these
+   * directories (e.g. the Bitbucket home) is quarantined, not processed.
+   */
+  repoRoots?: string[];
+  /** How long an entry that could be neither read nor quarantined waits before another try. Default 60 s. */
+  stuckRetryMs?: number;
 }
 
 /** Live counts for status. */
@@ -97,7 +104,8 @@ const noopLog: IntakeLog = { error() {}, warn() {}, info() {}, debug() {} };
 
 /** Reads the spool and hands records to onRecord (see the file comment for the guarantees). */
 export class SpoolIntake {
-  private readonly opts: Required<Omit<SpoolIntakeOptions, 'log'>>;
+  private readonly opts: Required<Omit<SpoolIntakeOptions, 'log' | 'repoRoots'>>;
+  private readonly repoRoots: string[] | null;
   private readonly log: IntakeLog;
   private dirs: SpoolDirs | null = null;
   private dirSync: DirSync | null = null;
@@ -151,7 +159,9 @@ export class SpoolIntake {
       window: Math.max(1, options.window ?? 256),
       watch: options.watch ?? true,
       createDirs: options.createDirs ?? true,
+      stuckRetryMs: options.stuckRetryMs ?? 60_000,
     };
+    this.repoRoots = options.repoRoots?.length ? options.repoRoots.map((r) => path.resolve(r)) : null;
   }
 
   /** Prepares the directories, starts watching, scans the backlog. Rejects with SpoolIntakeError. */
@@ -187,13 +197,13 @@ export class SpoolIntake {
       });
       await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
     }
-    await this.rescan();
+    const found = await this.rescan();
     if (this.opts.rescanMs > 0) {
       this.rescanTimer = setInterval(() => {
         this.rescan().catch((err) => this.log.warn('spool intake: rescan failed', { error: String(err) }));
       }, this.opts.rescanMs);
     }
-    this.log.info('spool intake started', { incoming: dirs.incoming, backlog: this.pendingNames.size });
+    this.log.info('spool intake started', { incoming: dirs.incoming, entries: found });
   }
 
   /** Stop handing out records (in-flight ones finish); they wait in the spool. */
@@ -251,8 +261,9 @@ export class SpoolIntake {
     this.kick();
   }
 
-  private async rescan(): Promise<void> {
-    if (this.stopping || !this.dirs) return;
+  /** Reads incoming/ and queues unknown names; returns how many entries it holds. */
+  private async rescan(): Promise<number> {
+    if (this.stopping || !this.dirs) return 0;
     const names = await readdir(this.dirs.incoming);
     const now = Date.now();
     this.expireRemoved(now);
@@ -263,6 +274,7 @@ export class SpoolIntake {
       this.pendingNames.add(name);
     }
     this.kick();
+    return names.length;
   }
 
   // --- the pump: discover → re-read records being written → parse ahead → dispatch
@@ -409,13 +421,19 @@ export class SpoolIntake {
         return;
       case 'error':
         this.forget(e);
-        this.markStuck(e.name, `cannot read ${path.join(dirs.incoming, e.name)} (${r.code}); make it readable by the daemon user`, Date.now() + 60_000);
+        this.markStuck(e.name, `cannot read ${path.join(dirs.incoming, e.name)} (${r.code}); make it readable by the daemon user`, Date.now() + this.opts.stuckRetryMs);
         return;
     }
     this.stuck.delete(e.name);
     const parsed = parseSpoolRecord(r.bytes, { name: e.name, mtimeNs: r.mtimeNs });
     this.reorder(e, r.mtimeNs);
     if (parsed.ok) {
+      const outside = this.outsideRepoRoots(parsed.record.repoPath);
+      if (outside) {
+        this.forget(e);
+        await this.quarantine(e.name, outside);
+        return;
+      }
       e.record = parsed.record;
       this.setState(e, 'ready');
       return;
@@ -436,6 +454,14 @@ export class SpoolIntake {
     }
     this.forget(e);
     await this.quarantine(e.name, `cannot parse ${e.name}: ${parsed.reason}`);
+  }
+
+  /** Why `repoPath` is refused (outside every configured root), or null. */
+  private outsideRepoRoots(repoPath: string): string | null {
+    if (!this.repoRoots) return null;
+    const p = path.resolve(repoPath); // a crafted "/home/../etc" is judged by where it really points
+    if (this.repoRoots.some((root) => p === root || p.startsWith(root.endsWith('/') ? root : root + '/'))) return null;
+    return `repository path ${p} is outside the configured repository roots (${this.repoRoots.join(', ')}); not processed`;
   }
 
   private dispatch(): void {
@@ -524,7 +550,7 @@ export class SpoolIntake {
       this.quarantined++;
       this.log.warn('spool record quarantined', { record: name, reason, movedTo: out.path });
     } else {
-      this.markStuck(name, `${reason}; and it could not be quarantined: ${out.error}`, Date.now() + 60_000);
+      this.markStuck(name, `${reason}; and it could not be quarantined: ${out.error}`, Date.now() + this.opts.stuckRetryMs);
     }
   }
 

@@ -2,7 +2,7 @@
 // with the hook installed, real `git push`, and running the hook directly.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, mkdirSync, copyFileSync, chmodSync, writeFileSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, mkdirSync, copyFileSync, chmodSync, writeFileSync, readdirSync, readFileSync, statSync, openSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -150,4 +150,49 @@ export function chmod(p: string, mode: number): void {
 export function copyHook(to: string): void {
   copyFileSync(HOOK_PATH, to);
   chmodSync(to, 0o755);
+}
+
+/** Whether tests run as root (modes do not stop root; mounts can). */
+export const isRoot = process.getuid?.() === 0;
+
+/** Whether this process can mount a tmpfs (root with CAP_SYS_ADMIN): probed once. */
+export const canMount = ((): boolean => {
+  if (!isRoot) return false;
+  const probe = mkdtempSync(path.join(tmpdir(), 'relay-mount-probe-'));
+  try {
+    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=16k', 'tmpfs', probe]);
+    if (m.status !== 0) return false;
+    spawnSync('umount', [probe]);
+    return true;
+  } finally {
+    rmSync(probe, { recursive: true, force: true });
+  }
+})();
+
+/**
+ * Mounts a small tmpfs at `dir` (root only; "ro" in options remounts it
+ * read-only after mounting); unmounted at teardown. False when not possible.
+ */
+export function mountTmpfs(t: { teardown(fn: () => void): void }, dir: string, options: string): boolean {
+  if (!canMount) return false;
+  const parts = options.split(',');
+  const rw = parts.filter((o) => o !== 'ro').join(',');
+  const m = spawnSync('mount', ['-t', 'tmpfs', '-o', rw, 'tmpfs', dir], { encoding: 'utf8' });
+  if (m.status !== 0) return false;
+  t.teardown(() => { spawnSync('umount', [dir]); });
+  if (parts.includes('ro') && spawnSync('mount', ['-o', 'remount,ro', dir]).status !== 0) return false;
+  return true;
+}
+
+/** Writes to `file` until the filesystem reports ENOSPC (a real full disk). */
+export function fillUp(file: string): void {
+  const fd = openSync(file, 'w');
+  const chunk = Buffer.alloc(4096, 1);
+  try {
+    for (;;) writeSync(fd, chunk);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -4,29 +4,14 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, statSync, symlinkSync, writeFileSync, openSync, writeSync, closeSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, realpathSync, statSync, symlinkSync, writeFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { parseSpoolRecord, type SpoolRecord } from '../../src/intake/spool-record.ts';
 import {
-  SHELLS, baseEnv, commit, git, incomingFiles, makeBareRepo, makeSpool, makeWorkRepo, push, readRecordFile, runHook, tempDir,
+  SHELLS, baseEnv, canMount, commit, fillUp, git, incomingFiles, isRoot, makeBareRepo, makeSpool, makeWorkRepo, mountTmpfs, push, readRecordFile, runHook, tempDir,
 } from './hook-helpers.ts';
 
-const isRoot = process.getuid?.() === 0;
 
-/** Whether this process can mount a tmpfs (root with CAP_SYS_ADMIN): probed once. */
-const canMount = ((): boolean => {
-  if (!isRoot) return false;
-  const probe = mkdtempSync(path.join(tmpdir(), 'relay-mount-probe-'));
-  try {
-    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=16k', 'tmpfs', probe]);
-    if (m.status !== 0) return false;
-    spawnSync('umount', [probe]);
-    return true;
-  } finally {
-    rmSync(probe, { recursive: true, force: true });
-  }
-})();
 
 /** Parses the only record in the spool (fails the test if there is not exactly one). */
 function onlyRecord(t: Test, spool: string): SpoolRecord {
@@ -200,7 +185,7 @@ t.test('unwritable incoming/: push succeeds, one "relay:" line naming the permis
   const incoming = path.join(spool, 'incoming');
   if (isRoot) {
     // root ignores modes; a read-only mount is the honest equivalent.
-    if (!mount(t, incoming, 'ro,size=64k')) throw new Error('mounting a read-only tmpfs failed');
+    if (!mountTmpfs(t, incoming, 'ro,size=64k')) throw new Error('mounting a read-only tmpfs failed');
   } else {
     spawnSync('chmod', ['0555', incoming]);
     t.teardown(() => { spawnSync('chmod', ['0755', incoming]); });
@@ -219,7 +204,7 @@ t.test('disk full (a small tmpfs): push succeeds, one "relay:" line; works again
   const work = makeWorkRepo(root, 'work', env);
   const spool = path.join(root, 'spool');
   mkdirSync(spool);
-  if (!mount(t, spool, 'size=64k,mode=0755')) throw new Error('mounting a small tmpfs failed');
+  if (!mountTmpfs(t, spool, 'size=64k,mode=0755')) throw new Error('mounting a small tmpfs failed');
   mkdirSync(path.join(spool, 'incoming'));
   const filler = path.join(spool, 'filler');
   fillUp(filler);
@@ -242,30 +227,3 @@ t.test('disk full (a small tmpfs): push succeeds, one "relay:" line; works again
   t.same(remoteLines(r2.stderr), [], 'no message once space is back');
   t.equal(onlyRecord(t, spool).refLines.length, 1);
 });
-
-/** Mounts a tmpfs at `dir` (root only); unmounted at teardown. False when not possible. */
-function mount(t: Test, dir: string, options: string): boolean {
-  if (!isRoot) return false;
-  const rw = options.includes('ro') ? options.replace(/(^|,)ro(,|$)/, '$1rw$2') : options;
-  const m = spawnSync('mount', ['-t', 'tmpfs', '-o', rw, 'tmpfs', dir], { encoding: 'utf8' });
-  if (m.status !== 0) return false;
-  t.teardown(() => { spawnSync('umount', [dir]); });
-  if (options.split(',').includes('ro')) {
-    const ro = spawnSync('mount', ['-o', 'remount,ro', dir]);
-    if (ro.status !== 0) return false;
-  }
-  return true;
-}
-
-/** Writes to `file` until the filesystem reports ENOSPC. */
-function fillUp(file: string): void {
-  const fd = openSync(file, 'w');
-  const chunk = Buffer.alloc(4096, 1);
-  try {
-    for (;;) writeSync(fd, chunk);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-  } finally {
-    closeSync(fd);
-  }
-}

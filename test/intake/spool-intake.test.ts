@@ -4,12 +4,12 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync, appendFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, appendFileSync, chmodSync } from 'node:fs';
 import path from 'node:path';
 import { SpoolIntake, SpoolIntakeError, type SpoolIntakeOptions } from '../../src/intake/spool-intake.ts';
 import type { SpoolRecord } from '../../src/intake/spool-record.ts';
 import { spoolStats } from '../../src/intake/spool-stats.ts';
-import { baseEnv, makeSpool, runHook, SHELLS, tempDir } from '../hook/hook-helpers.ts';
+import { baseEnv, canMount, fillUp, makeSpool, mountTmpfs, runHook, SHELLS, tempDir } from '../hook/hook-helpers.ts';
 import { recordBytes, recordingLog, refLine, sleep, waitFor, writeRecord } from './intake-helpers.ts';
 
 /** Starts an intake that is stopped when the test ends. */
@@ -310,4 +310,48 @@ t.test('an unreadable record is left in place and logged once (non-root only)', 
   t.same(incoming(spool), ['locked.push']);
   t.equal(log.lines.filter((l) => l.level === 'error').length, 1);
   t.equal(intake.stats().stuck, 1);
+});
+
+t.test('repoRoots: records naming a repository outside them are quarantined', async (t) => {
+  const spool = makeSpool(tempDir(t));
+  const base = Date.now() - 60_000;
+  writeRecord(spool, '1.push', recordBytes({ repo: '/srv/bitbucket/shared/data/repositories/1' }), base);
+  writeRecord(spool, '2.push', recordBytes({ repo: '/etc' }), base + 1);
+  writeRecord(spool, '3.push', recordBytes({ repo: '/srv/bitbucket/../../etc/ssh' }), base + 2);
+  writeRecord(spool, '4.push', recordBytes({ repo: '/srv/bitbucket-evil/x' }), base + 3);
+  const seen: string[] = [];
+  await startIntake(t, { dir: spool, repoRoots: ['/srv/bitbucket'], onRecord: async (r) => { seen.push(r.id); } });
+  await waitFor(() => incoming(spool).length === 0, 'all handled');
+  t.same(seen, ['1']);
+  t.same(quarantine(spool).filter((n) => !n.endsWith('.reason.txt')), ['2.push', '3.push', '4.push']);
+  t.match(readFileSync(path.join(spool, 'quarantine', '3.push.reason.txt'), 'utf8'), /repository path \/etc\/ssh is outside/);
+});
+
+t.test('disk full: the intake survives and recovers by itself when space returns', { skip: canMount ? false : 'needs root with mount permission for a real ENOSPC on a small tmpfs' }, async (t) => {
+  const root = tempDir(t);
+  const spool = path.join(root, 'spool');
+  mkdirSync(spool);
+  if (!mountTmpfs(t, spool, 'size=64k,mode=0755')) throw new Error('mounting a small tmpfs failed');
+  mkdirSync(path.join(spool, 'incoming'));
+  mkdirSync(path.join(spool, 'quarantine'));
+  const log = recordingLog();
+  const seen: string[] = [];
+  const intake = await startIntake(t, { dir: spool, log, graceMs: 200, stuckRetryMs: 200, rescanMs: 50, onRecord: async (r) => { seen.push(r.refLines[0]?.ref ?? ''); } });
+  const filler = path.join(spool, 'filler');
+  fillUp(filler);
+  const hookEnv = baseEnv(root, { RELAY_SPOOL_DIR: spool, BB_LONG: 'x'.repeat(8192) });
+  const r1 = runHook(SHELLS.dash, { env: hookEnv, stdin: `${refLine('lost')}\n`, cwd: root });
+  t.equal(r1.status, 0);
+  t.match(r1.stderr, /^relay: .*disk full/);
+  // The partial record outlives its grace period but cannot be quarantined (no space for the reason).
+  await waitFor(() => intake.stats().stuck === 1, 'partial record stuck while the disk is full', 3000);
+  t.same(seen, []);
+  t.equal(log.lines.filter((l) => l.level === 'error').length, 1, 'logged once');
+  rmSync(filler);
+  await waitFor(() => quarantine(spool).some((n) => n.endsWith('.reason.txt')), 'quarantined once space returns', 3000);
+  t.match(readFileSync(path.join(spool, 'quarantine', quarantine(spool).find((n) => n.endsWith('.reason.txt'))!), 'utf8'), /end marker/);
+  const r2 = runHook(SHELLS.dash, { env: hookEnv, stdin: `${refLine('after')}\n`, cwd: root });
+  t.equal(r2.stderr, '');
+  await waitFor(() => seen.length === 1, 'new pushes flow again');
+  t.same(seen, ['refs/heads/after']);
 });
