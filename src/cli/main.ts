@@ -9,6 +9,16 @@ const COMMANDS: Record<string, { module: string; summary: string }> = {
   daemon: { module: './daemon.ts', summary: 'run the relay daemon (systemd runs this)' },
   analyze: { module: './analyze.ts', summary: 'print the PushEvent for hook-style ref lines on stdin' },
   hooks: { module: './hooks.ts', summary: 'install, uninstall or verify the post-receive hook in Bitbucket repositories' },
+  status: { module: './status.ts', summary: 'health of daemon, intake, destinations and store (exit 1 when something needs attention)' },
+  deliveries: { module: './deliveries.ts', summary: 'recent deliveries, newest first (filter by destination, repository, time, failures)' },
+  show: { module: './show.ts', summary: 'one delivery: request (secrets redacted), body, every attempt' },
+  redeliver: { module: './redeliver.ts', summary: 'send a delivery again, or a destination\'s deliveries since a time' },
+  dlq: { module: './dlq.ts', summary: 'dead letters: list, retry or drop' },
+  pause: { module: './pause.ts', summary: 'stop sending to a destination (deliveries keep queueing)' },
+  resume: { module: './resume.ts', summary: 'resume sending to a paused destination' },
+  test: { module: './test.ts', summary: 'check DNS, TCP, proxy, TLS and HTTP to a destination and send it a ping' },
+  backfill: { module: './backfill.ts', summary: 'replay a branch\'s history as backfill events through the queue' },
+  config: { module: './config.ts', summary: 'config check [FILE]: validate and print the effective config (secrets redacted)' },
 };
 
 /** Register a command (used as the CLI grows; keeps --help in one place). */

@@ -22,6 +22,8 @@ import { startHookAutoInstaller, type HookAutoInstaller } from '../install/auto-
 import { GroupCommit } from './group-commit.ts';
 import { planDeliveries, type LocalDelivery } from './plan-deliveries.ts';
 import { summarizeEvent } from './event-summary.ts';
+import { startAdminServices, type AdminServices } from '../admin/admin-services.ts';
+import { claimStoreLock, type StoreLock } from '../admin/store-lock.ts';
 
 /** How to start the daemon. */
 export interface DaemonOptions {
@@ -65,6 +67,8 @@ export class RelayDaemon {
   private configWatcher: FSWatcher | null = null;
   private autoInstaller: HookAutoInstaller | null = null;
   private stopping: Promise<void> | null = null;
+  private admin: AdminServices | null = null;
+  private storeLock: StoreLock | null = null;
 
   private constructor(options: DaemonOptions, config: RelayConfig, log: Log) {
     this.options = options;
@@ -92,7 +96,16 @@ export class RelayDaemon {
     const config = loadConfig(options.configFile, options.env);
     const log = options.log ?? createLogger({ level: config.log.level, format: config.log.format });
     log.setSecrets(configSecrets(config));
-    const daemon = new RelayDaemon(options, config, log);
+    // One writer per store: refuse while another daemon or a `relay` command writes it.
+    const lock = claimStoreLock(config.store.path, 'daemon');
+    let daemon: RelayDaemon;
+    try {
+      daemon = new RelayDaemon(options, config, log);
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+    daemon.storeLock = lock;
     try {
       await daemon.startRest();
     } catch (err) {
@@ -131,6 +144,7 @@ export class RelayDaemon {
         if (kind === 'change' || kind === 'add') void this.reload('config file changed');
       });
     }
+    this.admin = await startAdminServices(this);
     log.info('relay daemon started', {
       pid: process.pid,
       config: config.file,
@@ -251,6 +265,7 @@ export class RelayDaemon {
   /** SIGTERM: finish the records in hand, stop dispatch (bounded), close everything. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      await this.admin?.stop();
       await this.configWatcher?.close();
       await this.autoInstaller?.stop();
       await this.intake?.stop();
@@ -259,6 +274,7 @@ export class RelayDaemon {
       await this.dispatcher.stop();
       for (const sink of this.sinks.values()) await sink.close();
       this.store.close();
+      this.storeLock?.release();
       this.log.info('relay daemon stopped', { pid: process.pid });
     })();
     return this.stopping;

@@ -1,0 +1,395 @@
+// What each control operation does, over an open store and the config. The
+// daemon runs these for its control socket; with the daemon down, the CLI runs
+// the very same functions on the store it opened itself (read-only for
+// questions, read-write under the store lock for actions).
+
+import type { DestinationConfig, HttpDestination, RelayConfig } from '../config/config-types.ts';
+import type { PushEvent } from '../event/push-event.ts';
+import { planDeliveries } from '../daemon/plan-deliveries.ts';
+import { requestHeaders, destinationUrl } from '../deliver/http-sender.ts';
+import { spoolStats } from '../intake/spool-stats.ts';
+import type { Log } from '../log/logger.ts';
+import { configSecrets, redactHeaders, redactText, redactUrl } from '../log/redact.ts';
+import {
+  dropDeadLetters,
+  enqueue,
+  isFull,
+  isPaused,
+  listDeadLetters,
+  listDeliveries,
+  pauseDestination,
+  redeliver,
+  resolveDeliveryId,
+  resumeDestination,
+  retryDeadLetters,
+  showDelivery,
+  type DeliveryDetail,
+  type DeliveryFilter,
+  type DeliveryState,
+  type DeliverySummary,
+  type EnqueueItem,
+  type Store,
+} from '../store/index.ts';
+import { RELAY_VERSION } from '../version.ts';
+import { CONTROL_PROTOCOL_VERSION, ControlError, MUTATING_OPS, type ControlOp } from './control-protocol.ts';
+import { collectStatus, type LiveDaemonState, type StatusReport } from './status-report.ts';
+
+/** What the operations work on. */
+export interface OpsContext {
+  store: Store;
+  /** The config in force (the daemon's running one, or the CLI's file). */
+  config: RelayConfig;
+  /** Live daemon state; absent when the CLI runs an operation itself. */
+  live?: () => LiveDaemonState;
+  log?: Log;
+  now?: () => number;
+}
+
+/** `hello`: who answers. */
+export interface HelloResult {
+  protocol: number;
+  version: string;
+  pid: number;
+  node: string;
+  configFile: string | null;
+}
+
+/** `show`: the stored delivery plus the request as it would be sent now (secrets redacted). */
+export interface ShowResult {
+  delivery: DeliveryDetail;
+  request: { method: string; url: string; headers: Record<string, string> } | null;
+}
+
+/** Requeue outcome of redeliver / dlq-retry. */
+export interface RequeueSummary {
+  requeued: number;
+  skipped: { id: string; reason: string }[];
+  /** Ids requeued, when asked for (bulk redeliver progress). */
+  ids?: string[];
+}
+
+/** `dlq-drop` outcome. */
+export interface DropSummary {
+  dropped: number;
+  byDestination: Record<string, number>;
+}
+
+/** `pause` / `resume` outcome. */
+export interface PauseSummary {
+  destination: string;
+  paused: boolean;
+  queued: number;
+}
+
+/** `delivery-progress`: where a set of deliveries stands. */
+export interface ProgressSummary {
+  total: number;
+  queued: number;
+  delivered: number;
+  dead: number;
+  dropped: number;
+  /** Ids no longer in the store (pruned). */
+  missing: number;
+}
+
+/** `backfill-enqueue` outcome. */
+export interface BackfillEnqueueSummary {
+  events: number;
+  deliveries: number;
+  /** Events already in the store (an earlier run of the same backfill). */
+  duplicates: number;
+  /** Events no selected destination took (their `match` filters). */
+  unmatched: number;
+}
+
+// ---- argument checks ------------------------------------------------------
+
+type Args = Record<string, unknown>;
+
+function asArgs(args: unknown): Args {
+  if (args === null || typeof args !== 'object' || Array.isArray(args)) throw new ControlError('bad-request', 'arguments must be a JSON object');
+  return args as Args;
+}
+
+function optString(a: Args, key: string): string | undefined {
+  const v = a[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string' || v === '') throw new ControlError('bad-request', `"${key}" must be a non-empty string`);
+  return v;
+}
+
+function needString(a: Args, key: string): string {
+  const v = optString(a, key);
+  if (v === undefined) throw new ControlError('bad-request', `"${key}" is required`);
+  return v;
+}
+
+function optNumber(a: Args, key: string): number | undefined {
+  const v = a[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ControlError('bad-request', `"${key}" must be a number`);
+  return v;
+}
+
+// ---- helpers ----------------------------------------------------------------
+
+/** Names the store knows (rows or state), configured or not. */
+function storedDestinations(store: Store): string[] {
+  const rows = store.statement(`SELECT name FROM destination_state UNION SELECT DISTINCT destination FROM deliveries ORDER BY 1`).all() as { name: string }[];
+  return rows.map((r) => r.name);
+}
+
+function knownDestination(ctx: OpsContext, name: string): void {
+  if (ctx.config.destinations.some((d) => d.name === name)) return;
+  if (storedDestinations(ctx.store).includes(name)) return;
+  const names = ctx.config.destinations.map((d) => d.name);
+  throw new ControlError('not-found', `no destination named "${name}"; configured: ${names.length ? names.join(', ') : 'none'}`);
+}
+
+function queuedCount(store: Store, destination: string): number {
+  const r = store.statement(`SELECT count(*) AS n FROM deliveries WHERE destination = ? AND state IN ('pending', 'in_flight')`).get(destination) as { n: number };
+  return Number(r.n);
+}
+
+function deadDestinations(store: Store): string[] {
+  return (store.statement(`SELECT DISTINCT destination FROM deliveries WHERE state = 'dead' ORDER BY destination`).all() as { destination: string }[]).map((r) => r.destination);
+}
+
+function secretsRedactor(config: RelayConfig): (text: string) => string {
+  const secrets = configSecrets(config);
+  return (text) => redactText(text, secrets);
+}
+
+/** Every printable text field of a summary, redacted (error texts may quote a receiver). */
+function redactSummary<T extends DeliverySummary>(d: T, redact: (t: string) => string): T {
+  return { ...d, lastError: d.lastError === null ? null : redact(d.lastError) };
+}
+
+function filterFrom(a: Args): DeliveryFilter {
+  const state = optString(a, 'state');
+  if (state !== undefined && !['pending', 'in_flight', 'delivered', 'dead', 'dropped'].includes(state)) {
+    throw new ControlError('bad-request', `"state" must be one of pending, in_flight, delivered, dead, dropped`);
+  }
+  return {
+    destination: optString(a, 'destination'),
+    state: state as DeliveryState | undefined,
+    failed: a.failed === true,
+    since: optNumber(a, 'since'),
+    repo: optString(a, 'repo'),
+    eventId: optString(a, 'eventId'),
+    limit: optNumber(a, 'limit'),
+  };
+}
+
+function requestPreview(config: RelayConfig, d: DeliveryDetail): ShowResult['request'] {
+  const dest = config.destinations.find((x): x is HttpDestination => x.name === d.destination && x.type === 'http');
+  if (!dest) return null;
+  const [projectKey, repoSlug] = d.repoKey.split('/');
+  const headers = requestHeaders(dest, {
+    id: d.id,
+    headers: d.headers,
+    body: Buffer.from(d.body ?? ''),
+    signatureHeader: d.signatureHeader,
+    projectKey,
+    repoSlug,
+    repoId: null,
+  });
+  const lastUrl = d.attemptLog.length ? d.attemptLog[d.attemptLog.length - 1].url : null;
+  return { method: dest.method, url: lastUrl ?? redactUrl(destinationUrl(dest.url, { projectKey, repoSlug, repoId: null })), headers: redactHeaders(headers) };
+}
+
+function progress(store: Store, ids: readonly string[]): ProgressSummary {
+  const out: ProgressSummary = { total: ids.length, queued: 0, delivered: 0, dead: 0, dropped: 0, missing: 0 };
+  let found = 0;
+  for (let i = 0; i < ids.length; i += 500) {
+    const chunk = ids.slice(i, i + 500);
+    const rows = store.db
+      .prepare(`SELECT state, count(*) AS n FROM deliveries WHERE id IN (${chunk.map(() => '?').join(',')}) GROUP BY state`)
+      .all(...chunk) as { state: string; n: number }[];
+    for (const r of rows) {
+      const n = Number(r.n);
+      found += n;
+      if (r.state === 'pending' || r.state === 'in_flight') out.queued += n;
+      else if (r.state === 'delivered') out.delivered += n;
+      else if (r.state === 'dead') out.dead += n;
+      else if (r.state === 'dropped') out.dropped += n;
+    }
+  }
+  out.missing = ids.length - found;
+  return out;
+}
+
+function validEvent(e: unknown, i: number): PushEvent {
+  const ev = e as Partial<PushEvent> | null;
+  if (!ev || typeof ev.id !== 'string' || !ev.repository || typeof ev.repository.projectKey !== 'string' || !Array.isArray(ev.refs) || typeof ev.commits !== 'object') {
+    throw new ControlError('bad-request', `events[${i}] is not a PushEvent`);
+  }
+  return ev as PushEvent;
+}
+
+/** The http destinations a backfill goes to: the named ones (each must be an enabled http destination), else all enabled http ones. */
+export function backfillDestinations(config: RelayConfig, names: readonly string[] | undefined): HttpDestination[] {
+  const http = (d: DestinationConfig): d is HttpDestination => d.type === 'http' && d.enabled;
+  if (!names || names.length === 0) return config.destinations.filter(http);
+  return names.map((name) => {
+    const d = config.destinations.find((x) => x.name === name);
+    if (!d) throw new ControlError('not-found', `no destination named "${name}"; configured: ${config.destinations.map((x) => x.name).join(', ') || 'none'}`);
+    if (!http(d)) throw new ControlError('bad-request', `destination "${name}" is ${(d as DestinationConfig).type !== 'http' ? `type ${d.type}; backfill goes through the delivery queue, which only http destinations have` : 'disabled (enabled: false)'}`);
+    return d;
+  });
+}
+
+// ---- the operations -----------------------------------------------------
+
+/** Run one control operation. Throws ControlError (or StoreError) with operator-facing messages. */
+export async function runControlOp(ctx: OpsContext, op: ControlOp, rawArgs: unknown): Promise<unknown> {
+  const a = asArgs(rawArgs ?? {});
+  const { store, config } = ctx;
+  const now = ctx.now?.() ?? Date.now();
+  const redact = secretsRedactor(config);
+  if (MUTATING_OPS.has(op)) {
+    if (store.readOnly) throw new ControlError('refused', `${op} needs write access to the store, which is open read-only`);
+    ctx.log?.info(`operator: ${op}`, { component: 'admin', args: summarizeArgs(a) });
+  }
+  switch (op) {
+    case 'hello':
+      return { protocol: CONTROL_PROTOCOL_VERSION, version: RELAY_VERSION, pid: process.pid, node: config.node, configFile: config.file } satisfies HelloResult;
+
+    case 'status': {
+      const live = ctx.live?.() ?? null;
+      const spool = live?.intake ? null : await spoolStats(config.spool.dir, now);
+      return collectStatus({ config, store, live, spool, now }) satisfies StatusReport;
+    }
+
+    case 'deliveries':
+      return listDeliveries(store, filterFrom(a)).map((d) => redactSummary(d, redact));
+
+    case 'dlq-list':
+      return listDeadLetters(store, { destination: optString(a, 'destination'), limit: optNumber(a, 'limit') }).map((d) => redactSummary(d, redact));
+
+    case 'show': {
+      const id = needString(a, 'id');
+      const d = showDelivery(store, id);
+      if (!d) throw new ControlError('not-found', `no delivery with id "${id}"; list them with \`relay deliveries\``);
+      const delivery: DeliveryDetail = {
+        ...redactSummary(d, redact),
+        body: d.body === null ? null : redact(d.body),
+        attemptLog: d.attemptLog.map((x) => ({
+          ...x,
+          error: x.error === null ? null : redact(x.error),
+          responseExcerpt: x.responseExcerpt === null ? null : redact(x.responseExcerpt),
+          url: redactUrl(x.url),
+        })),
+      };
+      return { delivery, request: requestPreview(config, delivery) } satisfies ShowResult;
+    }
+
+    case 'delivery-progress': {
+      const ids = a.ids;
+      if (!Array.isArray(ids) || !ids.every((x) => typeof x === 'string')) throw new ControlError('bad-request', '"ids" must be a list of delivery ids');
+      return progress(store, ids as string[]);
+    }
+
+    case 'redeliver': {
+      const id = optString(a, 'id');
+      if (id !== undefined) {
+        const full = resolveDeliveryId(store, id);
+        if (full === null) throw new ControlError('not-found', `no delivery with id "${id}"; list them with \`relay deliveries\``);
+        const r = redeliver(store, { id: full }, now);
+        return { ...r, ids: r.requeued ? [full] : [] } satisfies RequeueSummary;
+      }
+      const destination = needString(a, 'destination');
+      knownDestination(ctx, destination);
+      const since = optNumber(a, 'since') ?? 0;
+      // Which rows the requeue will touch, for progress reporting (same selection as redeliver()).
+      const candidates = a.withIds
+        ? (store.statement(`SELECT id FROM deliveries WHERE destination = ? AND state IN ('delivered', 'dead') AND created_at >= ? ORDER BY seq`).all(destination, since) as { id: string }[]).map((r) => r.id)
+        : undefined;
+      const r = redeliver(store, { destination, since }, now);
+      const skipped = new Set(r.skipped.map((s) => s.id));
+      return { ...r, ids: candidates?.filter((x) => !skipped.has(x)) } satisfies RequeueSummary;
+    }
+
+    case 'dlq-retry': {
+      const id = optString(a, 'id');
+      if (id !== undefined) return retryDeadLetters(store, { id }, now) satisfies RequeueSummary;
+      const destination = optString(a, 'destination');
+      if (destination !== undefined) knownDestination(ctx, destination);
+      const out: RequeueSummary = { requeued: 0, skipped: [] };
+      for (const name of destination ? [destination] : deadDestinations(store)) {
+        const r = retryDeadLetters(store, { destination: name }, now);
+        out.requeued += r.requeued;
+        out.skipped.push(...r.skipped);
+      }
+      return out;
+    }
+
+    case 'dlq-drop': {
+      const id = optString(a, 'id');
+      if (id !== undefined) {
+        const full = resolveDeliveryId(store, id);
+        if (full === null) throw new ControlError('not-found', `no delivery with id "${id}"; list them with \`relay dlq list\``);
+        const n = dropDeadLetters(store, { id: full }, now);
+        if (n === 0) throw new ControlError('refused', `delivery ${full} is not a dead letter; only dead letters can be dropped`);
+        const dest = (store.statement('SELECT destination FROM deliveries WHERE id = ?').get(full) as { destination: string }).destination;
+        return { dropped: n, byDestination: { [dest]: n } } satisfies DropSummary;
+      }
+      const destination = optString(a, 'destination');
+      if (destination !== undefined) knownDestination(ctx, destination);
+      const out: DropSummary = { dropped: 0, byDestination: {} };
+      for (const name of destination ? [destination] : deadDestinations(store)) {
+        let n = dropDeadLetters(store, { destination: name }, now);
+        // A destination removed from the config has nobody to send its queue: drop that too.
+        if (!config.destinations.some((d) => d.name === name)) n += dropQueued(store, name, now);
+        if (n) out.byDestination[name] = n;
+        out.dropped += n;
+      }
+      return out;
+    }
+
+    case 'pause':
+    case 'resume': {
+      const destination = needString(a, 'destination');
+      knownDestination(ctx, destination);
+      if (op === 'pause') pauseDestination(store, destination);
+      else resumeDestination(store, destination);
+      return { destination, paused: isPaused(store, destination), queued: queuedCount(store, destination) } satisfies PauseSummary;
+    }
+
+    case 'backfill-enqueue': {
+      if (!Array.isArray(a.events)) throw new ControlError('bad-request', '"events" must be a list of PushEvents');
+      const names = a.destinations;
+      if (names !== undefined && (!Array.isArray(names) || !names.every((n) => typeof n === 'string'))) throw new ControlError('bad-request', '"destinations" must be a list of names');
+      const destinations = backfillDestinations(config, names as string[] | undefined);
+      if (destinations.length === 0) throw new ControlError('refused', 'no enabled http destination to backfill to; backfill goes through the delivery queue');
+      if (isFull(store)) throw new ControlError('refused', `store ${store.path} is full (store.maxBytes); free space before backfilling (relay status)`);
+      const items: EnqueueItem[] = [];
+      let unmatched = 0;
+      (a.events as unknown[]).forEach((e, i) => {
+        const plan = planDeliveries(validEvent(e, i), destinations);
+        if (plan.queued.length === 0) unmatched++;
+        else items.push({ event: e as PushEvent, deliveries: plan.queued });
+      });
+      const r = enqueue(store, items, now);
+      return { events: r.events, deliveries: r.deliveries, duplicates: r.duplicates, unmatched } satisfies BackfillEnqueueSummary;
+    }
+  }
+}
+
+/** Mark a (removed) destination's queued deliveries dropped. Returns how many. */
+function dropQueued(store: Store, destination: string, now: number): number {
+  return Number(
+    store.transaction(() => store.statement(`UPDATE deliveries SET state = 'dropped', finished_at = ? WHERE destination = ? AND state IN ('pending', 'in_flight')`).run(now, destination)).changes,
+  );
+}
+
+/** Arguments worth logging (never event bodies). */
+function summarizeArgs(a: Args): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(a)) {
+    if (k === 'events' && Array.isArray(v)) out.events = v.length;
+    else if (k === 'ids' && Array.isArray(v)) out.ids = v.length;
+    else out[k] = v;
+  }
+  return out;
+}

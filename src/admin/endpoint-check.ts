@@ -1,0 +1,372 @@
+// `relay test <dest>`: walk the path to a destination one step at a time —
+// DNS, TCP (to the proxy when one is set), the proxy's CONNECT tunnel, TLS
+// (who the certificate is for, who signed it, when it expires, whether we
+// trust it) — then send a real ping through the daemon's own HTTP sender
+// (same agents, proxy, TLS settings, auth and signature), and say in plain
+// words what is wrong. The diagnostic steps use bare sockets only to look;
+// the request that counts goes through src/deliver/http-sender.ts.
+
+import dns from 'node:dns/promises';
+import net from 'node:net';
+import tls from 'node:tls';
+import { performance } from 'node:perf_hooks';
+import type { HttpDestination } from '../config/config-types.ts';
+import { createAgents, proxyEnvFor, proxyFor, DestinationSetupError } from '../deliver/agents.ts';
+import { createHttpSender, destinationUrl, type SendResult } from '../deliver/http-sender.ts';
+import { renderPingRequest } from '../formats/index.ts';
+import { destinationSecrets, redactText, redactUrl } from '../log/redact.ts';
+import { formatDuration } from '../config/units.ts';
+import { deliveryIdFor } from '../store/delivery-id.ts';
+
+/** One step of the check. */
+export interface CheckStep {
+  step: 'setup' | 'dns' | 'tcp' | 'proxy' | 'tls' | 'http';
+  /** ok, failed, warning (works but is risky), or skipped (an earlier step failed). */
+  result: 'ok' | 'failed' | 'warning' | 'skipped';
+  ms: number | null;
+  detail: string;
+}
+
+/** The certificate the server presented. */
+export interface CertificateInfo {
+  subject: string;
+  issuer: string;
+  validFrom: string;
+  validTo: string;
+  daysLeft: number;
+  /** Names it is valid for (subjectAltName). */
+  altNames: string[];
+  trusted: boolean;
+  /** Why not trusted (OpenSSL code), null when trusted. */
+  trustError: string | null;
+}
+
+/** What `relay test` found. */
+export interface EndpointCheck {
+  destination: string;
+  format: string;
+  method: string;
+  /** Redacted URL tested. */
+  url: string;
+  /** Redacted proxy used, null for direct. */
+  proxy: string | null;
+  steps: CheckStep[];
+  certificate: CertificateInfo | null;
+  /** HTTP status of the ping, null when none arrived. */
+  status: number | null;
+  responseExcerpt: string | null;
+  ok: boolean;
+  /** Plain-language findings, most important first. */
+  diagnosis: string[];
+}
+
+/** Options of checkEndpoint. */
+export interface CheckOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Node name put in the ping. */
+  node: string;
+  /** Overrides the destination's connect and response timeouts. */
+  timeoutMs?: number;
+  /** Fills {projectKey}/{repoSlug}/{repoId} placeholders in the URL. */
+  repo?: { projectKey: string; repoSlug: string; repoId: number | null };
+}
+
+const elapsed = (t0: number): number => Math.round(performance.now() - t0);
+
+function errCode(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  return e.code ?? e.message ?? String(err);
+}
+
+function connectTcp(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(Object.assign(new Error(`no answer within ${formatDuration(timeoutMs)}`), { code: 'ETIMEDOUT' }));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      resolve(socket);
+    });
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+/** Send CONNECT through an http proxy; resolves with the status line's code. */
+function proxyConnect(socket: net.Socket, target: string, proxyUrl: URL, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const auth = proxyUrl.username ? `Proxy-Authorization: Basic ${Buffer.from(`${decodeURIComponent(proxyUrl.username)}:${decodeURIComponent(proxyUrl.password)}`).toString('base64')}\r\n` : '';
+    let buf = '';
+    const timer = setTimeout(() => {
+      socket.off('data', onData);
+      reject(Object.assign(new Error(`the proxy did not answer CONNECT within ${formatDuration(timeoutMs)}`), { code: 'ETIMEDOUT' }));
+    }, timeoutMs);
+    const onData = (chunk: Buffer): void => {
+      buf += chunk.toString('latin1');
+      const end = buf.indexOf('\r\n\r\n');
+      if (end === -1) return;
+      clearTimeout(timer);
+      socket.off('data', onData);
+      const m = /^HTTP\/1\.[01] (\d{3})/.exec(buf);
+      if (!m) reject(new Error('the proxy answered CONNECT with something that is not HTTP'));
+      else resolve(Number(m[1]));
+    };
+    socket.on('data', onData);
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    socket.write(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n${auth}\r\n`);
+  });
+}
+
+function certName(fields: Record<string, string | string[]> | undefined): string {
+  if (!fields) return '?';
+  const pick = (k: string): string | null => (fields[k] === undefined ? null : `${k}=${Array.isArray(fields[k]) ? (fields[k] as string[]).join('+') : fields[k]}`);
+  return ['CN', 'O', 'OU'].map(pick).filter(Boolean).join(', ') || '?';
+}
+
+function tlsHandshake(options: tls.ConnectionOptions, timeoutMs: number): Promise<tls.TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect(options);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(Object.assign(new Error(`TLS handshake did not finish within ${formatDuration(timeoutMs)}`), { code: 'ETIMEDOUT' }));
+    }, timeoutMs);
+    socket.once('secureConnect', () => {
+      clearTimeout(timer);
+      resolve(socket);
+    });
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+/** Plain words for an untrusted certificate. */
+function trustAdvice(code: string, host: string): string {
+  switch (code) {
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+      return `untrusted: the certificate of ${host} is signed by a CA this host does not trust (${code}); add tls.ca: /path/to/that-ca.pem (the corporate or private CA bundle) to the destination`;
+    case 'CERT_HAS_EXPIRED':
+      return `the certificate of ${host} has expired (${code}); the receiver must renew it`;
+    case 'CERT_NOT_YET_VALID':
+      return `the certificate of ${host} is not valid yet (${code}); check this host's clock`;
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      return `the certificate is not for ${host}; use the host name it was issued for in the url`;
+    default:
+      return `untrusted certificate (${code}); if the receiver uses a private CA, add tls.ca: /path/to/ca.pem`;
+  }
+}
+
+/** Plain words for an HTTP answer (or its absence). */
+export function diagnoseHttp(result: Pick<SendResult, 'status' | 'error' | 'location'>, dest: Pick<HttpDestination, 'format' | 'method' | 'followRedirects'>, proxied: boolean): string {
+  const s = result.status;
+  if (s === null) {
+    const e = result.error ?? 'no response';
+    if (/timeout waiting for (response|request)/.test(e)) {
+      return `connected, but no HTTP response (${e}): the receiver hangs, or a firewall/VPN/proxy holds the request; check the receiver${proxied ? ' and the proxy' : ', or try a proxy'}`;
+    }
+    if (/timeout/.test(e)) return `could not connect (${e}): firewall/VPN? ${proxied ? 'check that the proxy can reach the receiver' : 'try a proxy (destination proxy: or HTTPS_PROXY)'}`;
+    if (/ECONNREFUSED/.test(e)) return `nothing listening (${e}): is the receiver running, is the port right?`;
+    if (/ECONNRESET|socket hang up/.test(e)) return `the connection was cut (${e}): a firewall, proxy or the receiver drops it`;
+    return `the request failed: ${e}`;
+  }
+  if (s >= 200 && s < 300) return `OK: the receiver accepted the ping (HTTP ${s})`;
+  if (s === 401 || s === 403) return `the receiver refuses us (HTTP ${s}): check secret / auth (auth.bearer, auth.username/password, or the secret it verifies signatures with)`;
+  if (s === 404) return 'not found (HTTP 404): check the path in url';
+  if (s === 405) return `method not allowed (HTTP 405): check url and method (${dest.method})`;
+  if (s === 407) return 'the proxy wants credentials (HTTP 407): put them in the proxy URL';
+  if (s >= 300 && s < 400) {
+    return `redirected (HTTP ${s}${result.location ? ` to ${result.location}` : ''}): set url to the final address${dest.followRedirects ? '' : ', or set followRedirects: true'}`;
+  }
+  if (s === 408 || s === 429 || s >= 500) return `the receiver is in trouble (HTTP ${s}); queued deliveries will be retried with backoff`;
+  return `the receiver rejected the ping (HTTP ${s}): some receivers reject pings but accept pushes; check that format: ${dest.format} is what it expects`;
+}
+
+/** Check every step to `dest` and send it a ping. Never throws for network trouble. */
+export async function checkEndpoint(destIn: HttpDestination, options: CheckOptions): Promise<EndpointCheck> {
+  const env = options.env ?? process.env;
+  const dest: HttpDestination = options.timeoutMs ? { ...destIn, timeout: { connectMs: options.timeoutMs, responseMs: options.timeoutMs } } : destIn;
+  const secrets = destinationSecrets(dest);
+  const redact = (t: string): string => redactText(t, secrets);
+  const repo = options.repo ?? { projectKey: 'PROJ', repoSlug: 'repo', repoId: 1 };
+  const url = new URL(destinationUrl(dest.url, repo));
+  const https = url.protocol === 'https:';
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(url.port || (https ? 443 : 80));
+  const proxyText = proxyFor(url.toString(), proxyEnvFor(dest, env));
+  const proxy = proxyText ? new URL(proxyText) : null;
+  const steps: CheckStep[] = [];
+  const diagnosis: string[] = [];
+  const check: EndpointCheck = {
+    destination: dest.name, format: dest.format, method: dest.method, url: redactUrl(url.toString()), proxy: proxy ? redactUrl(proxy.toString()) : null,
+    steps, certificate: null, status: null, responseExcerpt: null, ok: false, diagnosis,
+  };
+  const skip = (...names: CheckStep['step'][]): void => {
+    for (const step of names) steps.push({ step, result: 'skipped', ms: null, detail: 'an earlier step failed' });
+  };
+  const connectMs = dest.timeout.connectMs;
+
+  // Agents first: unreadable tls files stop everything and say which.
+  let agents;
+  try {
+    agents = createAgents(dest, env);
+    agents.destroy();
+  } catch (err) {
+    steps.push({ step: 'setup', result: 'failed', ms: null, detail: (err as Error).message });
+    diagnosis.push(err instanceof DestinationSetupError ? (err as Error).message : `cannot set up the destination: ${(err as Error).message}`);
+    return check;
+  }
+
+  // DNS: the proxy's name when proxied (the proxy resolves the receiver's).
+  const dialHost = proxy ? proxy.hostname.replace(/^\[|\]$/g, '') : host;
+  const dialPort = proxy ? Number(proxy.port || (proxy.protocol === 'https:' ? 443 : 80)) : port;
+  let address = dialHost;
+  if (net.isIP(dialHost)) {
+    steps.push({ step: 'dns', result: 'ok', ms: 0, detail: `${dialHost} is an address (no lookup)${proxy ? `; the proxy resolves ${host}` : ''}` });
+  } else {
+    const t0 = performance.now();
+    try {
+      const found = await dns.lookup(dialHost, { all: true });
+      address = found[0].address;
+      steps.push({ step: 'dns', result: 'ok', ms: elapsed(t0), detail: `${dialHost} → ${found.map((a) => a.address).join(', ')}${proxy ? `; the proxy resolves ${host}` : ''}` });
+    } catch (err) {
+      const code = errCode(err);
+      steps.push({ step: 'dns', result: 'failed', ms: elapsed(t0), detail: `${dialHost}: ${code}` });
+      diagnosis.push(code === 'EAI_AGAIN'
+        ? `DNS did not answer for ${dialHost} (${code}): check this host's resolver (/etc/resolv.conf) and network`
+        : `cannot resolve ${dialHost} (${code}): check the host name in ${proxy ? 'the proxy URL' : 'url'}${proxy ? '' : '; if only a proxy can reach it, set proxy: (or HTTPS_PROXY)'}`);
+      skip('tcp', ...(proxy && https ? (['proxy'] as const) : []), ...(https ? (['tls'] as const) : []), 'http');
+      return check;
+    }
+  }
+
+  // TCP.
+  let socket: net.Socket;
+  {
+    const t0 = performance.now();
+    const what = `${proxy ? 'proxy ' : ''}${address}:${dialPort}`;
+    try {
+      socket = await connectTcp(address, dialPort, connectMs);
+      steps.push({ step: 'tcp', result: 'ok', ms: elapsed(t0), detail: `connected to ${what}` });
+    } catch (err) {
+      const code = errCode(err);
+      steps.push({ step: 'tcp', result: 'failed', ms: elapsed(t0), detail: `${what}: ${code}` });
+      const target = proxy ? `the proxy ${dialHost}:${dialPort}` : `${host}:${port}`;
+      if (code === 'ECONNREFUSED') diagnosis.push(`nothing is listening on ${target} (connection refused): is ${proxy ? 'the proxy' : 'the receiver'} running, and is the port right?`);
+      else if (code === 'ETIMEDOUT') diagnosis.push(`no answer from ${target} within ${formatDuration(connectMs)}: a firewall or VPN is probably dropping the traffic; check the route${proxy ? '' : ', or try a proxy (destination proxy: or HTTPS_PROXY)'}`);
+      else if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') diagnosis.push(`no route to ${target} (${code}): VPN down? check routing${proxy ? '' : ', or try a proxy'}`);
+      else if (code === 'ECONNRESET') diagnosis.push(`${target} reset the connection: a firewall rejects it`);
+      else diagnosis.push(`cannot connect to ${target}: ${code}`);
+      skip(...(proxy && https ? (['proxy'] as const) : []), ...(https ? (['tls'] as const) : []), 'http');
+      return check;
+    }
+  }
+
+  try {
+    // The proxy's tunnel (https through an http proxy).
+    if (proxy && https) {
+      const t0 = performance.now();
+      try {
+        const code = await proxyConnect(socket, `${host}:${port}`, proxy, dest.timeout.responseMs);
+        if (code !== 200) {
+          steps.push({ step: 'proxy', result: 'failed', ms: elapsed(t0), detail: `CONNECT ${host}:${port} → HTTP ${code}` });
+          diagnosis.push(code === 407
+            ? 'the proxy wants credentials (HTTP 407): put them in the proxy URL (http://user:password@proxy:3128)'
+            : `the proxy refuses to connect to ${host}:${port} (HTTP ${code}): ask for the destination to be allowed, or check the url`);
+          skip('tls', 'http');
+          return check;
+        }
+        steps.push({ step: 'proxy', result: 'ok', ms: elapsed(t0), detail: `tunnel to ${host}:${port} open` });
+      } catch (err) {
+        steps.push({ step: 'proxy', result: 'failed', ms: elapsed(t0), detail: redact((err as Error).message) });
+        diagnosis.push(`the proxy did not open a tunnel to ${host}:${port}: ${redact((err as Error).message)}`);
+        skip('tls', 'http');
+        return check;
+      }
+    }
+
+    // TLS: look at the certificate ourselves, trusting what the sender trusts.
+    if (https) {
+      const t0 = performance.now();
+      const a = createAgents(dest, env);
+      a.destroy();
+      try {
+        const secure = await tlsHandshake({
+          socket,
+          host,
+          servername: net.isIP(host) ? undefined : host,
+          ca: a.tls.ca,
+          cert: a.tls.cert,
+          key: a.tls.key,
+          rejectUnauthorized: false,
+        }, connectMs);
+        const peer = secure.getPeerCertificate();
+        const identityError = secure.authorized ? tls.checkServerIdentity(host, peer) : undefined;
+        const trustError = secure.authorized ? (identityError ? (identityError as NodeJS.ErrnoException).code ?? 'ERR_TLS_CERT_ALTNAME_INVALID' : null) : String(secure.authorizationError);
+        const validTo = new Date(peer.valid_to);
+        const daysLeft = Math.floor((validTo.getTime() - Date.now()) / 86_400_000);
+        check.certificate = {
+          subject: certName(peer.subject as unknown as Record<string, string>),
+          issuer: certName(peer.issuer as unknown as Record<string, string>),
+          validFrom: new Date(peer.valid_from).toISOString(),
+          validTo: validTo.toISOString(),
+          daysLeft,
+          altNames: (peer.subjectaltname ?? '').split(/,\s*/).filter(Boolean),
+          trusted: trustError === null,
+          trustError,
+        };
+        const c = check.certificate;
+        const summary = `${secure.getProtocol()}; subject ${c.subject}; issuer ${c.issuer}; expires ${c.validTo.slice(0, 10)} (${daysLeft >= 0 ? `in ${daysLeft} days` : `${-daysLeft} days ago`})`;
+        secure.destroy();
+        if (trustError && dest.tls.verify) {
+          steps.push({ step: 'tls', result: 'failed', ms: elapsed(t0), detail: `${summary}; NOT trusted: ${trustError}` });
+          diagnosis.push(trustAdvice(trustError, host));
+          skip('http');
+          return check;
+        }
+        if (trustError) {
+          steps.push({ step: 'tls', result: 'warning', ms: elapsed(t0), detail: `${summary}; not trusted (${trustError}), tls.verify is off` });
+          diagnosis.push(`tls.verify: false hides an untrusted certificate (${trustError}); anyone on the path can read and alter deliveries — add tls.ca instead`);
+        } else {
+          steps.push({ step: 'tls', result: daysLeft < 14 ? 'warning' : 'ok', ms: elapsed(t0), detail: summary });
+          if (daysLeft < 14) diagnosis.push(`the certificate of ${host} expires in ${daysLeft} days; the receiver must renew it`);
+        }
+      } catch (err) {
+        steps.push({ step: 'tls', result: 'failed', ms: elapsed(t0), detail: errCode(err) });
+        diagnosis.push(`TLS handshake with ${host} failed (${errCode(err)}): is it really https on port ${port}? a TLS-intercepting proxy or firewall?`);
+        skip('http');
+        return check;
+      }
+    }
+  } finally {
+    socket.destroy();
+  }
+
+  // HTTP: the real sender, with a real ping.
+  const seed = deliveryIdFor(`relay-test-${Date.now()}`, dest.name, 0);
+  const ping = renderPingRequest(dest, seed, options.node, new Date().toISOString());
+  const sender = createHttpSender(dest, { env });
+  try {
+    const r = await sender.send({ id: seed, headers: ping.headers, body: ping.body, signatureHeader: ping.signatureHeader, ...repo });
+    check.status = r.status;
+    check.responseExcerpt = r.responseExcerpt;
+    const ok = r.status !== null && r.status >= 200 && r.status < 300;
+    const excerpt = r.responseExcerpt ? `: ${JSON.stringify(r.responseExcerpt.slice(0, 120))}` : '';
+    steps.push({ step: 'http', result: ok ? 'ok' : 'failed', ms: r.latencyMs, detail: r.status === null ? (r.error ?? 'no response') : `${dest.method} → HTTP ${r.status}${excerpt}` });
+    diagnosis.unshift(diagnoseHttp(r, dest, Boolean(proxy)));
+    check.ok = ok;
+  } finally {
+    sender.close();
+  }
+  return check;
+}

@@ -1,0 +1,282 @@
+// `relay status` as data: one report built the same way in the daemon (live
+// intake and dispatcher state) and in the CLI with the daemon down (store read
+// only, spool read from disk), then judged by assessStatus. The JSON shape is
+// documented in docs/operations.md; keys are stable within reportVersion 1.
+
+import type { RelayConfig } from '../config/config-types.ts';
+import type { DaemonCounters } from '../daemon/relay-daemon.ts';
+import type { WorkerSnapshot } from '../deliver/dispatcher.ts';
+import type { IntakeStats } from '../intake/spool-intake.ts';
+import type { SpoolStatsResult } from '../intake/spool-stats.ts';
+import { redactUrl } from '../log/redact.ts';
+import { destinationStatus, storeBytes, type Store } from '../store/index.ts';
+import { formatDuration, formatSize } from '../config/units.ts';
+
+/** Version of the report's JSON shape. */
+export const STATUS_REPORT_VERSION = 1;
+
+/** What a destination is doing, worst first: error, circuit-open, paused, retrying, ok; or not configured. */
+export type DestinationState = 'ok' | 'retrying' | 'circuit-open' | 'paused' | 'error' | 'disabled' | 'removed';
+
+/** One destination's line in the report. */
+export interface DestinationReport {
+  name: string;
+  /** null when the destination is no longer configured (removed) but has rows. */
+  type: 'http' | 'file' | 'log' | null;
+  configured: boolean;
+  enabled: boolean;
+  state: DestinationState;
+  /** Redacted URL (http), file path (file), null otherwise. */
+  target: string | null;
+  queued: number;
+  inFlight: number;
+  retrying: number;
+  dead: number;
+  oldestPendingAgeMs: number | null;
+  lastSuccessAt: string | null;
+  lastError: string | null;
+  lastErrorAt: string | null;
+  deliveredLastHour: number;
+  failedLastHour: number;
+  consecutiveFailures: number;
+  /** While the circuit is open: when the next probe may go. */
+  nextProbeAt: string | null;
+  /** Why it cannot send at all (e.g. unreadable tls.ca), null when it can. */
+  setupError: string | null;
+}
+
+/** The whole `relay status` report. */
+export interface StatusReport {
+  reportVersion: number;
+  time: string;
+  /** Filled by assessStatus: false when `attention` is not empty. */
+  healthy: boolean;
+  /** What needs an operator (each item makes the exit status 1). */
+  attention: string[];
+  /** Worth knowing, not alarming (paused destination, version skew …). */
+  notes: string[];
+  daemon: {
+    running: boolean;
+    pid: number | null;
+    startedAt: string | null;
+    uptimeMs: number | null;
+    version: string | null;
+    configFile: string | null;
+    node: string;
+    socket: string;
+    /** Why the daemon is considered down, null when it answered. */
+    message: string | null;
+    counters: DaemonCounters | null;
+  };
+  config: {
+    file: string | null;
+    /** The file on disk validates (as this user reads it). */
+    valid: boolean;
+    problems: string[];
+  };
+  intake: {
+    spoolDir: string;
+    backlog: number;
+    oldestAgeMs: number | null;
+    quarantined: number;
+    /** The daemon stopped taking records (store full). */
+    paused: boolean;
+    stuck: number;
+    error: string | null;
+  };
+  store: {
+    path: string;
+    bytes: number | null;
+    maxBytes: number;
+    full: boolean;
+    error: string | null;
+  };
+  destinations: DestinationReport[];
+}
+
+/** Live daemon state that only the daemon knows. */
+export interface LiveDaemonState {
+  pid: number;
+  startedAt: number;
+  version: string;
+  counters: DaemonCounters;
+  storeFull: boolean;
+  workers: WorkerSnapshot[];
+  intake: IntakeStats | null;
+}
+
+/** Inputs of collectStatus. */
+export interface StatusSources {
+  config: RelayConfig;
+  store: Store | null;
+  /** Why the store could not be opened, when store is null. */
+  storeError?: string | null;
+  /** Present when the report is built inside the daemon. */
+  live?: LiveDaemonState | null;
+  /** Spool counts read from disk (used when there is no live intake). */
+  spool?: SpoolStatsResult | null;
+  /** When the daemon did not answer: why. */
+  daemonDown?: string | null;
+  /** False when the config file did not validate: destinations missing from it are then unknown, not "removed". */
+  configKnown?: boolean;
+  now?: number;
+}
+
+const iso = (ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
+
+/** Build the report (before assessment: healthy/attention/notes empty). */
+export function collectStatus(src: StatusSources): StatusReport {
+  const { config } = src;
+  const now = src.now ?? Date.now();
+  const live = src.live ?? null;
+  const configured = new Map(config.destinations.map((d) => [d.name, d]));
+  const workers = new Map((live?.workers ?? []).map((w) => [w.name, w]));
+
+  let bytes: number | null = null;
+  let storeError = src.storeError ?? null;
+  let rows: ReturnType<typeof destinationStatus> = [];
+  if (src.store) {
+    try {
+      bytes = storeBytes(src.store);
+      rows = destinationStatus(src.store, now, config.destinations.filter((d) => d.type === 'http').map((d) => d.name));
+    } catch (err) {
+      storeError = `cannot read store ${config.store.path}: ${(err as Error).message}`;
+    }
+  }
+  const byName = new Map(rows.map((r) => [r.name, r]));
+  const names = [...config.destinations.map((d) => d.name), ...rows.map((r) => r.name).filter((n) => !configured.has(n))];
+
+  const destinations: DestinationReport[] = names.map((name) => {
+    const d = configured.get(name);
+    const row = byName.get(name);
+    const w = workers.get(name);
+    const circuitOpen = w ? w.circuit.open : (row?.circuitOpen ?? false);
+    const consecutiveFailures = w ? w.circuit.consecutiveFailures : (row?.consecutiveFailures ?? 0);
+    const paused = w ? w.paused : (row?.paused ?? false);
+    const setupError = w?.setupError ?? null;
+    const retrying = row?.retrying ?? 0;
+    let state: DestinationState;
+    if (!d && src.configKnown !== false) state = 'removed';
+    else if (d && !d.enabled) state = 'disabled';
+    else if (setupError) state = 'error';
+    else if (paused) state = 'paused';
+    else if (circuitOpen) state = 'circuit-open';
+    else if (retrying > 0 || consecutiveFailures > 0) state = 'retrying';
+    else state = 'ok';
+    const nextProbe = w ? w.circuit.nextProbeAt : (row?.nextProbeAt ?? null);
+    return {
+      name,
+      type: d?.type ?? null,
+      configured: Boolean(d),
+      enabled: d?.enabled ?? false,
+      state,
+      target: d?.type === 'http' ? redactUrl(d.url) : d?.type === 'file' ? d.path : null,
+      queued: row?.queued ?? 0,
+      inFlight: row?.inFlight ?? 0,
+      retrying,
+      dead: row?.dead ?? 0,
+      oldestPendingAgeMs: row?.oldestQueuedAgeMs ?? null,
+      lastSuccessAt: iso(row?.lastSuccessAt),
+      lastError: row?.lastError ?? null,
+      lastErrorAt: iso(row?.lastErrorAt),
+      deliveredLastHour: row?.deliveredLastHour ?? 0,
+      failedLastHour: row?.failedLastHour ?? 0,
+      consecutiveFailures,
+      nextProbeAt: circuitOpen ? iso(nextProbe) : null,
+      setupError,
+    };
+  });
+
+  const intake = live?.intake;
+  const spool = src.spool;
+  const full = live ? live.storeFull : bytes !== null && bytes >= config.store.maxBytes;
+  return {
+    reportVersion: STATUS_REPORT_VERSION,
+    time: new Date(now).toISOString(),
+    healthy: true,
+    attention: [],
+    notes: [],
+    daemon: {
+      running: Boolean(live),
+      pid: live?.pid ?? null,
+      startedAt: iso(live?.startedAt),
+      uptimeMs: live ? Math.max(0, now - live.startedAt) : null,
+      version: live?.version ?? null,
+      configFile: config.file,
+      node: config.node,
+      socket: config.admin.socket,
+      message: live ? null : (src.daemonDown ?? 'daemon is not running'),
+      counters: live?.counters ? { ...live.counters } : null,
+    },
+    config: { file: config.file, valid: true, problems: [] },
+    intake: {
+      spoolDir: config.spool.dir,
+      backlog: intake ? intake.backlog : spool?.ok ? spool.stats.backlog : 0,
+      oldestAgeMs: intake ? intake.oldestAgeMs : spool?.ok ? spool.stats.oldestAgeMs : null,
+      quarantined: intake ? intake.quarantined : spool?.ok ? spool.stats.quarantined : 0,
+      paused: intake ? intake.paused : false,
+      stuck: intake?.stuck ?? 0,
+      error: spool && !spool.ok ? spool.error : null,
+    },
+    store: { path: config.store.path, bytes, maxBytes: config.store.maxBytes, full, error: storeError },
+    destinations,
+  };
+}
+
+/** Thresholds of assessStatus. */
+export interface StatusThresholds {
+  /** Spool records older than this need attention (default 5 minutes). */
+  maxBacklogAgeMs?: number;
+  /** Version of the `relay` CLI, to spot a daemon not restarted after an upgrade. */
+  cliVersion?: string;
+}
+
+/** Fill attention/notes/healthy from the report's facts. Pure; returns a new report. */
+export function assessStatus(report: StatusReport, thresholds: StatusThresholds = {}): StatusReport {
+  const maxAge = thresholds.maxBacklogAgeMs ?? 5 * 60_000;
+  const attention: string[] = [];
+  const notes: string[] = [];
+  const { daemon, intake, store, config } = report;
+
+  if (!daemon.running) attention.push(daemon.message ?? 'daemon is not running');
+  if (!config.valid) {
+    const where = config.file ?? 'the config';
+    const problems = config.problems.length;
+    // A file the running daemon cannot reload is worth fixing before the next restart.
+    attention.push(`${where} has ${problems} problem${problems === 1 ? '' : 's'}${daemon.running ? ' (the daemon keeps its running config; a restart would fail)' : ''}: run \`relay config check\``);
+  }
+  if (store.error) attention.push(store.error);
+  if (store.full) {
+    attention.push(`store is full (${store.bytes === null ? '?' : formatSize(store.bytes)} of ${formatSize(store.maxBytes)}): intake is paused and pushes wait in the spool; drop dead letters (relay dlq drop), lower store.log.maxAge or raise store.maxBytes`);
+  }
+  if (intake.error) attention.push(intake.error);
+  if (intake.oldestAgeMs !== null && intake.oldestAgeMs > maxAge) {
+    attention.push(`spool backlog: ${intake.backlog} record${intake.backlog === 1 ? '' : 's'}, oldest ${formatDuration(intake.oldestAgeMs)} (over ${formatDuration(maxAge)}): ${daemon.running ? 'the daemon is not keeping up (see its log)' : 'start the daemon'}`);
+  }
+  if (intake.stuck > 0) attention.push(`${intake.stuck} spool entr${intake.stuck === 1 ? 'y' : 'ies'} can be neither processed nor quarantined; see the daemon log`);
+  if (intake.quarantined > 0) {
+    attention.push(`${intake.quarantined} spool record${intake.quarantined === 1 ? '' : 's'} quarantined in ${intake.spoolDir}/quarantine (each has a .reason file; fix and move back to incoming/, or delete)`);
+  }
+  for (const d of report.destinations) {
+    if (d.state === 'error') attention.push(`${d.name}: cannot send: ${d.setupError}`);
+    if (d.state === 'circuit-open') {
+      const probe = d.nextProbeAt ? `, next probe ${relative(Date.parse(d.nextProbeAt), Date.parse(report.time))}` : '';
+      attention.push(`${d.name}: circuit open after ${d.consecutiveFailures} failures${probe}; last error: ${d.lastError ?? 'unknown'} (check with \`relay test ${d.name}\`)`);
+    }
+    if (d.dead > 0) attention.push(`${d.name}: ${d.dead} dead letter${d.dead === 1 ? '' : 's'} (see \`relay dlq list --dest ${d.name}\`, then \`relay dlq retry\` or \`drop\`)`);
+    if (d.state === 'removed' && d.queued > 0) attention.push(`${d.name}: removed from the config with ${d.queued} queued; add it back, or drop them with \`relay dlq drop --dest ${d.name}\``);
+    if (d.state === 'paused') notes.push(`${d.name}: paused with ${d.queued} queued (\`relay resume ${d.name}\`)`);
+    if (d.state === 'disabled' && d.queued > 0) notes.push(`${d.name}: disabled (enabled: false) with ${d.queued} queued`);
+  }
+  if (intake.paused && !store.full) notes.push('intake is paused');
+  if (daemon.running && thresholds.cliVersion && daemon.version && daemon.version !== thresholds.cliVersion) {
+    notes.push(`the daemon runs ${daemon.version} but ${thresholds.cliVersion} is installed: restart it to upgrade`);
+  }
+  return { ...report, healthy: attention.length === 0, attention, notes };
+}
+
+/** "in 12s" / "3m 4s ago" relative to now. */
+export function relative(ms: number, now: number): string {
+  const d = ms - now;
+  return d >= 0 ? `in ${formatDuration(d)}` : `${formatDuration(-d)} ago`;
+}

@@ -1,0 +1,120 @@
+// `relay show <delivery-id>`: one delivery in full — where it goes, the
+// request as it is sent (secrets as ***), the body, and every attempt with
+// its response excerpt. Any unique id prefix of 4+ characters works.
+
+import type { ShowResult } from '../admin/control-ops.ts';
+import { formatDuration } from '../config/units.ts';
+import { parseCommand } from './args.ts';
+import { EXIT, type CliIo } from './cli-io.ts';
+import { deliveryJson, stateWord } from './delivery-text.ts';
+import { loadCliConfig, withTarget } from './open-target.ts';
+import { styleFor, type Style } from './style.ts';
+import { formatAge, formatTimestamp } from './table.ts';
+
+const HELP = `usage: relay show <delivery-id> [--full] [--raw] [--json]
+
+One delivery: destination, request headers (secrets shown as ***), body, and
+every attempt with its response excerpt.
+  <delivery-id>  the full id or a unique prefix (at least 4 characters)
+  --full         the whole body (default: the first 16 KiB)
+  --raw          the body byte for byte (default: JSON is indented)
+  --json         JSON object (keys documented in docs/operations.md)`;
+
+const BODY_PREVIEW = 16 * 1024;
+
+function indent(text: string, by = '  '): string {
+  return text.split('\n').map((l) => by + l).join('\n');
+}
+
+/** The human-readable form of a delivery. */
+export function renderShowText(r: ShowResult, style: Style, now: number, options: { full?: boolean; raw?: boolean } = {}): string {
+  const d = r.delivery;
+  const out: string[] = [];
+  const field = (name: string, value: string): void => void out.push(`${name.padEnd(12)} ${value}`);
+  field('delivery', style.bold(d.id));
+  field('event', `${d.eventId} (${d.trigger}, ${formatTimestamp(d.eventTime)})`);
+  field('destination', d.destination);
+  field('repository', d.repoKey);
+  field('label', d.label);
+  let state = `${stateWord(d.state, style)} after ${d.attempts} ${d.attempts === 1 ? 'try' : 'tries'}`;
+  if (d.state === 'delivered') state += ` at ${formatTimestamp(d.deliveredAt)}`;
+  if ((d.state === 'pending' || d.state === 'in_flight') && d.attempts > 0) state += `, next try ${formatAge(d.nextAttemptAt, now)}`;
+  if (d.state === 'pending' && d.attempts === 0) state = `${stateWord(d.state, style)}, not tried yet`;
+  field('state', state);
+  field('created', formatTimestamp(d.createdAt));
+  out.push('', style.bold('request'));
+  if (r.request) {
+    out.push(`  ${r.request.method} ${r.request.url}`);
+    for (const [k, v] of Object.entries(r.request.headers)) out.push(`  ${k}: ${v}`);
+  } else {
+    out.push(`  (destination ${d.destination} is not an http destination in the config; stored format headers:)`);
+    for (const [k, v] of Object.entries(d.headers)) out.push(`  ${k}: ${v}`);
+  }
+  out.push('', style.bold(`body (${d.bodyBytes} bytes)`));
+  if (d.body === null) out.push('  (pruned by retention after delivery; the attempts below remain)');
+  else {
+    let text = d.body;
+    if (!options.raw) {
+      try {
+        text = JSON.stringify(JSON.parse(d.body), null, 2);
+      } catch {
+        /* not JSON: as is */
+      }
+    }
+    if (!options.full && text.length > BODY_PREVIEW) {
+      const rest = text.length - BODY_PREVIEW;
+      text = `${text.slice(0, BODY_PREVIEW)}\n… ${rest} more characters (--full shows all)`;
+    }
+    out.push(options.raw ? text : indent(text));
+  }
+  out.push('', style.bold(`attempts (${d.attemptLog.length})`));
+  if (d.attemptLog.length === 0) out.push('  none yet');
+  d.attemptLog.forEach((a, i) => {
+    const outcome = a.outcome === 'delivered' ? style.green(a.outcome) : a.outcome === 'dead' ? style.red(a.outcome) : style.yellow(a.outcome);
+    out.push(`  #${i + 1}  ${formatTimestamp(a.time)}  ${outcome}  ${a.status === null ? 'no response' : `HTTP ${a.status}`}  ${formatDuration(a.latencyMs)}  ${a.url}`);
+    if (a.error) out.push(`      error: ${a.error}`);
+    if (a.location) out.push(`      location: ${a.location}`);
+    if (a.responseExcerpt) out.push(`      response: ${a.responseExcerpt.replace(/\n/g, '\n                ')}`);
+  });
+  return out.join('\n') + '\n';
+}
+
+/** The stable JSON form of `relay show`. */
+export function showJson(r: ShowResult): unknown {
+  const d = r.delivery;
+  return {
+    delivery: {
+      ...deliveryJson(d),
+      eventTime: d.eventTime,
+      trigger: d.trigger,
+      headers: d.headers,
+      signatureHeader: d.signatureHeader,
+      body: d.body,
+    },
+    request: r.request,
+    attempts: d.attemptLog.map((a) => ({
+      time: new Date(a.time).toISOString(),
+      outcome: a.outcome,
+      status: a.status,
+      latencyMs: a.latencyMs,
+      error: a.error,
+      responseExcerpt: a.responseExcerpt,
+      location: a.location,
+      url: a.url,
+    })),
+  };
+}
+
+/** Run `relay show`. */
+export async function run(args: string[], io: CliIo): Promise<number> {
+  const parsed = parseCommand('show', args, { full: { type: 'boolean' }, raw: { type: 'boolean' }, json: { type: 'boolean' } }, HELP, io, { min: 1, max: 1 });
+  if (!parsed.ok) return parsed.status;
+  const v = parsed.values;
+  const cli = loadCliConfig(v.config, io.env, v.socket);
+  return withTarget(io, cli, 'read', 'show', async (target) => {
+    const r = await target.call<ShowResult>('show', { id: parsed.positionals[0] });
+    if (v.json) io.stdout.write(JSON.stringify(showJson(r), null, 2) + '\n');
+    else io.stdout.write(renderShowText(r, styleFor(io.stdout, io.env), Date.now(), { full: v.full, raw: v.raw }));
+    return EXIT.ok;
+  });
+}

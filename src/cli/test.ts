@@ -1,0 +1,66 @@
+// `relay test <dest>`: can this host reach the destination, and will it
+// accept what we send? DNS → TCP (through the proxy if set) → TLS → HTTP,
+// each with its time, then a plain-language diagnosis. Sends one ping in the
+// destination's format, signed and authenticated like real deliveries.
+
+import type { HttpDestination } from '../config/config-types.ts';
+import { checkEndpoint, type EndpointCheck } from '../admin/endpoint-check.ts';
+import { parseDuration } from '../config/units.ts';
+import { parseCommand, usageError } from './args.ts';
+import { EXIT, type CliIo } from './cli-io.ts';
+import { loadCliConfig } from './open-target.ts';
+import { styleFor, type Style } from './style.ts';
+
+const HELP = `usage: relay test <destination> [--timeout 10s] [--repo PROJ/slug] [--json]
+
+Checks each step to the destination and sends it a ping in its format:
+DNS → TCP (to the proxy when one is set) → proxy tunnel → TLS (certificate
+subject, issuer, expiry, trust) → HTTP status, with timings and a diagnosis.
+  --timeout D      connect and response timeout (default: the destination's)
+  --repo PROJ/slug fills {projectKey}/{repoSlug} in the url (default PROJ/repo)
+  --json           machine-readable result
+Runs from this shell: its HTTPS_PROXY / NO_PROXY apply, as the daemon's
+environment does for the daemon (a destination's own proxy: wins in both).
+Exit status: 0 the ping was accepted (2xx), 1 a step failed, 2 usage, 3 config invalid.`;
+
+/** The human-readable result. */
+export function renderCheckText(c: EndpointCheck, style: Style): string {
+  const out: string[] = [];
+  out.push(`${style.bold(`relay test ${c.destination}`)}: ${c.method} ${c.url} (format ${c.format})${c.proxy ? ` via proxy ${c.proxy}` : ''}`);
+  for (const s of c.steps) {
+    const word = s.result === 'ok' ? style.green('ok') : s.result === 'failed' ? style.red('FAILED') : s.result === 'warning' ? style.yellow('warning') : style.dim('skipped');
+    const ms = s.ms === null ? '' : `${s.ms}ms`;
+    out.push(`  ${s.step.padEnd(6)} ${word.padEnd(style.enabled ? word.length + (7 - s.result.length) : 7)} ${ms.padStart(7)}  ${s.detail}`);
+  }
+  out.push('', c.ok ? style.green('diagnosis:') : style.red('diagnosis:'));
+  for (const d of c.diagnosis) out.push(`  - ${d}`);
+  return out.join('\n') + '\n';
+}
+
+/** Run `relay test`. */
+export async function run(args: string[], io: CliIo): Promise<number> {
+  const parsed = parseCommand('test', args, { timeout: { type: 'string' }, repo: { type: 'string' }, json: { type: 'boolean' } }, HELP, io, { min: 1, max: 1 });
+  if (!parsed.ok) return parsed.status;
+  const v = parsed.values;
+  const name = parsed.positionals[0];
+  const timeoutMs = v.timeout === undefined ? undefined : parseDuration(v.timeout);
+  if (timeoutMs === null || timeoutMs === 0) return usageError(io, 'test', `--timeout "${v.timeout}" is not a duration (e.g. 5s)`);
+  const repoMatch = v.repo === undefined ? null : /^([^/\s]+)\/([^/\s]+)$/.exec(v.repo);
+  if (v.repo !== undefined && !repoMatch) return usageError(io, 'test', `--repo "${v.repo}" is not PROJECT/slug`);
+  const cli = loadCliConfig(v.config, io.env);
+  if (!cli.valid) {
+    io.stderr.write(`${cli.problems.join('\n')}\nrelay test: fix the config first (relay config check)\n`);
+    return EXIT.config;
+  }
+  const dest = cli.config.destinations.find((d) => d.name === name);
+  if (!dest) return usageError(io, 'test', `no destination named "${name}"; configured: ${cli.config.destinations.map((d) => d.name).join(', ') || 'none'}`);
+  if (dest.type !== 'http') return usageError(io, 'test', `destination "${name}" is type ${dest.type}; only http destinations can be tested`);
+  const result = await checkEndpoint(dest as HttpDestination, {
+    env: io.env,
+    node: cli.config.node,
+    timeoutMs,
+    repo: repoMatch ? { projectKey: repoMatch[1], repoSlug: repoMatch[2], repoId: null } : undefined,
+  });
+  io.stdout.write(v.json ? JSON.stringify(result, null, 2) + '\n' : renderCheckText(result, styleFor(io.stdout, io.env)));
+  return result.ok ? EXIT.ok : EXIT.attention;
+}
