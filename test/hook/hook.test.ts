@@ -227,3 +227,21 @@ t.test('disk full (a small tmpfs): push succeeds, one "relay:" line; works again
   t.same(remoteLines(r2.stderr), [], 'no message once space is back');
   t.equal(onlyRecord(t, spool).refLines.length, 1);
 });
+
+t.test('stdin: a last line without newline is kept; thousands of refs stream into one record', async (t) => {
+  const root = tempDir(t);
+  const Z = '0'.repeat(40);
+  const A = 'a'.repeat(40);
+  for (const [label, shell] of Object.entries(SHELLS)) {
+    const spool = makeSpool(root, `spool-${label.replace(/\W/g, '')}`);
+    const many = Array.from({ length: 3000 }, (_, i) => `${Z} ${A} refs/heads/b${i}`).join('\n'); // no final newline
+    const started = Date.now();
+    const r = runHook(shell, { env: baseEnv(root, { RELAY_SPOOL_DIR: spool }), stdin: many, cwd: root });
+    t.equal(r.status, 0);
+    t.equal(r.stderr, '');
+    const rec = onlyRecord(t, spool);
+    t.equal(rec.refLines.length, 3000, `${label}: every ref line`);
+    t.equal(rec.refLines[2999].ref, 'refs/heads/b2999', `${label}: the unterminated last line too`);
+    t.ok(Date.now() - started < 15_000, `${label}: linear time (${Date.now() - started} ms)`);
+  }
+});
