@@ -329,13 +329,49 @@ exec "\$NODE" "\$APP/bin/relay.js" "\$@"
 EOF
 }
 
+# The dependency set is stamped (node_modules/.bitbucket-relay-deps = sha256
+# of package-lock.json): an upgrade that changes only code reuses the
+# installed dependencies (hard links, no network, no re-copy).
+DEPS_STAMP=.bitbucket-relay-deps
+
+# deps_current APP: true when APP/node_modules matches this release's lock and
+# holds every production package.
+deps_current() {
+  [ -d "$1/node_modules" ] || return 1
+  "$NODE" -e '
+    const fs = require("node:fs"), path = require("node:path"), crypto = require("node:crypto");
+    const [app, lockFile, stampName] = process.argv.slice(1);
+    const lockText = fs.readFileSync(lockFile);
+    let stamp = "";
+    try { stamp = fs.readFileSync(path.join(app, "node_modules", stampName), "utf8").trim(); } catch {}
+    if (stamp !== crypto.createHash("sha256").update(lockText).digest("hex")) process.exit(1);
+    for (const [key, meta] of Object.entries(JSON.parse(lockText).packages ?? {})) {
+      if (!key.startsWith("node_modules/") || meta.dev || meta.link || meta.optional) continue;
+      if (!fs.existsSync(path.join(app, key, "package.json"))) process.exit(1);
+    }
+  ' "$1" "$SRC/package-lock.json" "$DEPS_STAMP"
+}
+
+write_deps_stamp() {
+  "$NODE" -e '
+    const fs = require("node:fs"), crypto = require("node:crypto");
+    const [lockFile, out] = process.argv.slice(1);
+    fs.writeFileSync(out, crypto.createHash("sha256").update(fs.readFileSync(lockFile)).digest("hex") + "\n");
+  ' "$SRC/package-lock.json" "$1/node_modules/$DEPS_STAMP"
+}
+
 install_app() {
   version=$(pkg_version "$SRC/package.json")
   old=$(pkg_version "$APP/package.json")
   deps_how='npm ci --omit=dev'
   [ "$OFFLINE" = 0 ] || deps_how="copy production dependencies from $SRC/node_modules"
+  deps_reuse=0
+  if deps_current "$APP"; then
+    deps_reuse=1
+    deps_how="keep the installed dependencies (same package-lock.json)"
+  fi
   if [ "$DRY_RUN" = 1 ]; then
-    printf 'would: %s\n' "install bitbucket-relay $version into $APP${old:+ (now $old)}: package.json, package-lock.json, install.sh, bin/, src/, hooks/, config/, docs/; $deps_how; bin/relay wrapper for $NODE"
+    printf 'would: %s\n' "install bitbucket-relay $version into $APP${old:+ (now $old)} if it differs: package.json, package-lock.json, install.sh, bin/, src/, hooks/, config/, docs/; $deps_how; bin/relay wrapper for $NODE"
     return 0
   fi
   parent=$(dirname "$APP")
@@ -348,15 +384,22 @@ install_app() {
   for d in bin src hooks config docs; do
     [ ! -d "$SRC/$d" ] || cp -R "$SRC/$d" "$STAGE/"
   done
-  if [ "$OFFLINE" = 1 ]; then copy_production_deps "$STAGE"; else npm_production_deps "$STAGE"; fi
   write_wrapper "$STAGE/bin/relay"
   chmod -R u=rwX,go=rX "$STAGE"
   chmod 755 "$STAGE/bin/relay" "$STAGE/bin/relay.js" "$STAGE/hooks/post-receive" "$STAGE/install.sh"
-  if [ -d "$APP" ] && diff -r "$APP" "$STAGE" >/dev/null 2>&1; then
+  if [ "$deps_reuse" = 1 ] && diff -r -x node_modules "$APP" "$STAGE" >/dev/null 2>&1; then
     rm -rf "$STAGE"
     STAGE=''
     say "app: $APP is up to date (bitbucket-relay $version)"
     return 0
+  fi
+  if [ "$deps_reuse" = 1 ]; then
+    printf '+ %s\n' "reuse the installed dependencies (same package-lock.json)"
+    cp -al "$APP/node_modules" "$STAGE/node_modules"
+  else
+    if [ "$OFFLINE" = 1 ]; then copy_production_deps "$STAGE"; else npm_production_deps "$STAGE"; fi
+    write_deps_stamp "$STAGE"
+    chmod -R u=rwX,go=rX "$STAGE/node_modules"
   fi
   if [ -d "$APP" ]; then
     say "app: replacing ${old:-unknown version} in $APP with $version"

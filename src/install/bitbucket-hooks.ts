@@ -7,7 +7,7 @@
 
 import { existsSync } from 'node:fs';
 import { chmod, chown, lstat, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HOOK_FILE_NAME, isRepositoryId, repositoriesDir, repositoryHookPaths } from './bitbucket-layout.ts';
 
@@ -180,7 +180,10 @@ export async function installHook(repository: BitbucketRepository, source: HookS
   } catch (err) {
     await rm(temp, { force: true });
     const code = (err as NodeJS.ErrnoException).code;
-    throw new HookInstallError(`cannot write ${paths.hookFile} (${code}); run as root or as the Bitbucket user that owns ${paths.hooksDir}`);
+    const hint = code === 'EROFS'
+      ? `read-only here; under systemd the unit needs ReadWritePaths=-${dirname(repository.path)} (install.sh adds it when it knows the Bitbucket home)`
+      : `run as root or as the Bitbucket user that owns ${paths.hooksDir}`;
+    throw new HookInstallError(`cannot write ${paths.hookFile} (${code}); ${hint}`);
   }
   return done(outcome);
 }

@@ -145,6 +145,13 @@ t.test('install on a staged host, push through the trampoline, upgrade, verify, 
     const before = snapshot(root);
     t.equal(runInstaller(release, root, '--bitbucket-home', BB_HOME).status, 0);
     t.same(changes(before, snapshot(root)), [], 'and the next run changes nothing (no new .new churn)');
+    // A code-only upgrade keeps the installed dependencies (no npm, no copy).
+    appendFileSync(join(app, 'src/cli/main.ts'), '\n// older release\n');
+    const codeOnly = runInstaller(release, root, '--bitbucket-home', BB_HOME);
+    t.match(codeOnly.stdout, 'reuse the installed dependencies (same package-lock.json)');
+    t.notMatch(codeOnly.stdout, 'copied', 'no dependency copy');
+    t.ok(readFileSync(join(app, 'src/cli/main.ts')).equals(readFileSync(join(release, 'src/cli/main.ts'))));
+    t.same(changes(before, snapshot(root)), [], 'same tree as before the tampering');
   });
 
   await t.test('--uninstall --dry-run changes nothing; --uninstall keeps config and queue only', async (t) => {
