@@ -5,6 +5,7 @@
 // (dot-named temp file + rename: the trampoline's `*` glob skips dotfiles, so a
 // concurrent push never runs a half-written hook).
 
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, chown, lstat, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -171,7 +172,7 @@ export async function installHook(repository: BitbucketRepository, source: HookS
     await mkdir(paths.scriptsDir, { mode: 0o755 });
     if (asRoot) await chown(paths.scriptsDir, owner.uid, owner.gid);
   }
-  const temp = join(paths.scriptsDir, `.${HOOK_FILE_NAME}.tmp-${process.pid}-${Date.now()}`);
+  const temp = join(paths.scriptsDir, `.${HOOK_FILE_NAME}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
   try {
     await writeFile(temp, source.bytes, { mode: 0o600, flag: 'wx' });
     if (asRoot) await chown(temp, owner.uid, owner.gid);
