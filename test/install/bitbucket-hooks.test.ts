@@ -129,6 +129,17 @@ t.test('a real push runs Bitbucket\'s callback, then our hook, which spools the 
   t.match(record, repo.path, 'record names the repository');
 });
 
+t.test('concurrent installs into one repository (CLI and daemon at once) all succeed', async (t) => {
+  const source = await readHookSource(hookSourcePath);
+  const [, , repo] = await listRepositories(home);
+  const { hookFile, scriptsDir } = repositoryHookPaths(repo.path);
+  rmSync(hookFile, { force: true });
+  const results = await Promise.all(Array.from({ length: 20 }, () => installHook(repo, source)));
+  t.ok(results.every((r) => r.outcome === 'installed' || r.outcome === 'unchanged'));
+  t.ok(readFileSync(hookFile).equals(source.bytes));
+  t.same(readdirSync(scriptsDir).sort(), ['20_bitbucket_callback', HOOK_FILE_NAME], 'no temp files left');
+});
+
 t.test('uninstall removes only our file', async (t) => {
   const list = await listRepositories(home);
   for (const repo of list) {
