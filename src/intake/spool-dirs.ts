@@ -22,9 +22,9 @@ export function spoolDirs(root: string): SpoolDirs {
 }
 
 /**
- * Creates missing spool directories (root 0750, incoming 0770 so the hook's
- * user in the daemon's group can write, quarantine 0750) and checks the
- * daemon can read, write and rename between them.
+ * Creates missing spool directories (requested modes: root 0750, incoming
+ * 0770, quarantine 0750, less the process umask; the installer sets the real
+ * owners and modes) and checks the daemon can read, write and rename between them.
  */
 export async function prepareSpoolDirs(root: string, options: { create?: boolean } = {}): Promise<SpoolDirsResult> {
   const dirs = spoolDirs(root);
