@@ -1,0 +1,117 @@
+// JSON Schemas of the CLI's --json outputs, strict (additionalProperties:
+// false): a key added, renamed or dropped fails the tests, so the keys
+// documented in docs/operations.md stay stable.
+
+const str = { type: 'string' } as const;
+const int = { type: 'integer' } as const;
+const bool = { type: 'boolean' } as const;
+const nstr = { type: ['string', 'null'] } as const;
+const nint = { type: ['integer', 'null'] } as const;
+const strings = { type: 'array', items: str } as const;
+
+function object(properties: Record<string, unknown>): Record<string, unknown> {
+  return { type: 'object', additionalProperties: false, required: Object.keys(properties), properties };
+}
+
+/** `relay status --json`. */
+export const STATUS_JSON_SCHEMA = object({
+  reportVersion: { const: 1 },
+  time: str,
+  healthy: bool,
+  attention: strings,
+  notes: strings,
+  daemon: object({
+    running: bool,
+    pid: nint,
+    startedAt: nstr,
+    uptimeMs: nint,
+    version: nstr,
+    configFile: nstr,
+    node: str,
+    socket: str,
+    message: nstr,
+    counters: {
+      oneOf: [
+        { type: 'null' },
+        object({ events: int, unmatched: int, analysisErrors: int, recordFailures: int, reloads: int, reloadFailures: int }),
+      ],
+    },
+  }),
+  config: object({ file: nstr, valid: bool, problems: strings }),
+  intake: object({ spoolDir: str, backlog: int, oldestAgeMs: nint, quarantined: int, paused: bool, stuck: int, error: nstr }),
+  store: object({ path: str, bytes: nint, maxBytes: int, full: bool, error: nstr }),
+  destinations: {
+    type: 'array',
+    items: object({
+      name: str,
+      type: { enum: ['http', 'file', 'log', null] },
+      configured: bool,
+      enabled: bool,
+      state: { enum: ['ok', 'retrying', 'circuit-open', 'paused', 'error', 'disabled', 'removed'] },
+      target: nstr,
+      queued: int,
+      inFlight: int,
+      retrying: int,
+      dead: int,
+      oldestPendingAgeMs: nint,
+      lastSuccessAt: nstr,
+      lastError: nstr,
+      lastErrorAt: nstr,
+      deliveredLastHour: int,
+      failedLastHour: int,
+      consecutiveFailures: int,
+      nextProbeAt: nstr,
+      setupError: nstr,
+    }),
+  },
+});
+
+const deliveryProperties = {
+  id: str,
+  eventId: str,
+  destination: str,
+  repo: str,
+  label: str,
+  state: { enum: ['pending', 'in_flight', 'delivered', 'dead', 'dropped'] },
+  attempts: int,
+  createdAt: str,
+  nextAttemptAt: nstr,
+  firstAttemptAt: nstr,
+  lastAttemptAt: nstr,
+  lastStatus: nint,
+  lastError: nstr,
+  deliveredAt: nstr,
+  bodyBytes: int,
+  bodyPruned: bool,
+};
+
+/** One item of `relay deliveries --json` / `relay dlq list --json`. */
+export const DELIVERY_JSON_SCHEMA = object(deliveryProperties);
+
+/** `relay show --json`. */
+export const SHOW_JSON_SCHEMA = object({
+  delivery: object({
+    ...deliveryProperties,
+    eventTime: str,
+    trigger: str,
+    headers: { type: 'object', additionalProperties: str },
+    signatureHeader: nstr,
+    body: nstr,
+  }),
+  request: {
+    oneOf: [{ type: 'null' }, object({ method: str, url: str, headers: { type: 'object', additionalProperties: str } })],
+  },
+  attempts: {
+    type: 'array',
+    items: object({
+      time: str,
+      outcome: { enum: ['delivered', 'retry', 'dead'] },
+      status: nint,
+      latencyMs: int,
+      error: nstr,
+      responseExcerpt: nstr,
+      location: nstr,
+      url: str,
+    }),
+  },
+});
