@@ -166,6 +166,24 @@ async function main(): Promise<void> {
     out.goal = 'ours adds <= 3 ms median over noHook';
     out.goalMet = (out.oursMinusNoHookMedianMs as number) <= 3;
     out.machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}`;
+    // Rows for the summary table of docs/benchmarks.md (test/bench/run.ts).
+    const ms = (x: unknown) => `${x} ms`;
+    out.table = [
+      {
+        what: 'push latency added by the post-receive hook (median of paired differences)',
+        ours: ms(out.oursMinusNoHookMedianMs),
+        peer: `curl to live endpoint ${ms(out.curlMinusNoHookMedianMs)}; temp+mv variant ${ms(out.renameMinusNoHookMedianMs)}; empty sh hook ${ms(out.emptyShMinusNoHookMedianMs)}`,
+        goal: '<= 3 ms',
+      },
+      ...(hangingSamples.length
+        ? [{
+            what: 'push latency while the endpoint hangs',
+            ours: `${ms(out.oursMinusNoHookMedianMs)} (no network in the hook)`,
+            peer: `curl -m 10: ${ms((out.curlHanging as Figures).medianMs)} per push`,
+            goal: 'pushes never slowed',
+          }]
+        : []),
+    ];
     out.loadAvg1m = { before: round(loadBefore), after: round(loadavg()[0]) };
     out.elapsedMs = Math.round(performance.now() - benchStart);
     process.stdout.write(JSON.stringify(out) + '\n');
