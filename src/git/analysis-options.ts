@@ -1,5 +1,6 @@
 // Knobs of push analysis, with the defaults DESIGN.md promises.
 
+import { availableParallelism } from 'node:os';
 import { DEFAULT_ISSUE_KEY_OPTIONS, type IssueKeyOptions } from '../event/issue-keys.ts';
 import { DEFAULT_TRIGGER_TAGS } from '../event/trigger-tags.ts';
 import type { RelayConfig } from '../config/config-types.ts';
@@ -34,6 +35,8 @@ export interface AnalysisOptions {
   copies: boolean;
   /** git executable (absolute path or a name on PATH). */
   gitBinary: string;
+  /** git log processes one very large push may use at once (≥ 1,000 commits each). */
+  maxLogProcesses: number;
 }
 
 /** Defaults: DESIGN.md caps (2,048 commits, 3,000 files, 64 KiB messages), PR refs ignored, renames on. */
@@ -49,6 +52,7 @@ export const DEFAULT_ANALYSIS_OPTIONS: Readonly<AnalysisOptions> = Object.freeze
   renames: true,
   copies: true,
   gitBinary: 'git',
+  maxLogProcesses: Math.min(4, availableParallelism()),
 });
 
 /** Defaults with the given fields replaced (issueKeys merged field by field). */

@@ -7,7 +7,8 @@
 //   +1 per updated ref that is not a plain fast-forward of new commits
 //      (forced, or fast-forward onto commits the repository already had)
 //   +1 if refs were deleted: rev-list of the commits they left behind
-//   1  log: details of every listed commit (message, files, line counts)
+//   1  log: details of every listed commit (message, files, line counts);
+//      pushes of thousands of commits split it (options.maxLogProcesses)
 // so a typical one-branch push costs 2, a new branch 2, a force-push 3, a delete 1.
 // Anything missing or unreadable becomes an `errors[]` entry; only a
 // repository that cannot be opened at all throws (RepositoryUnreadableError).
@@ -21,7 +22,7 @@ import { compileTriggerTagMatcher } from '../event/trigger-tags.ts';
 import { DEFAULT_ANALYSIS_OPTIONS, type AnalysisOptions } from './analysis-options.ts';
 import { capCommitLists } from './commit-caps.ts';
 import { toCommitInfo, type CommitInfoContext } from './commit-info.ts';
-import { logCommits } from './commit-log.ts';
+import { logCommits, splitForParallelLog } from './commit-log.ts';
 import { gitConfigValue } from './git-config-file.ts';
 import { compareRefValues, findMissingObjects, listNewCommits, listOrphanedCommits, oldestFirst, walkWithin, type CommitGraph } from './new-commits.ts';
 import { changeOf, describeRef, isZeroSha, matchesAnyRefGlob, type RefLine } from './ref-lines.ts';
@@ -252,8 +253,8 @@ export async function analyzePushWithStats(input: PushInput, options: AnalysisOp
   const commits = new Map<string, CommitInfo>();
   const logOptions = { renames: options.renames, copies: options.copies, maxFiles: options.maxFilesPerCommit, fallbackEncoding };
   const wanted = capped.detailed;
-  await attempt({ message: 'could not read commit details' }, () =>
-    logCommits(git, wanted, { ...logOptions, withFiles: true, onCommit: (c) => commits.set(c.id, toCommitInfo(c, context)) }));
+  await Promise.all(splitForParallelLog(wanted, options.maxLogProcesses).map((chunk) => attempt({ message: 'could not read commit details' }, () =>
+    logCommits(git, chunk, { ...logOptions, withFiles: true, onCommit: (c) => commits.set(c.id, toCommitInfo(c, context)) }))));
   const undetailed = wanted.filter((sha) => !commits.has(sha));
   if (undetailed.length > 0) {
     // Changed files could not be read for some (e.g. a tree pruned): keep their metadata at least.

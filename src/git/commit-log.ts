@@ -221,3 +221,19 @@ export async function logCommits(git: GitRunner, shas: readonly string[], option
   await git.run(logArguments(options), { input: shas.join('\n') + '\n', onStdout: (chunk) => parser.push(chunk) });
   parser.end();
 }
+
+/** Commits per git log process before a large push is split across processes. */
+export const COMMITS_PER_LOG_PROCESS = 1000;
+
+/**
+ * Splits a large commit list into up to `maxProcesses` contiguous chunks of
+ * at least COMMITS_PER_LOG_PROCESS, so a huge push uses several cores (diffs
+ * dominate its cost); a typical push stays one process.
+ */
+export function splitForParallelLog(shas: readonly string[], maxProcesses: number): string[][] {
+  const processes = Math.max(1, Math.min(maxProcesses, Math.floor(shas.length / COMMITS_PER_LOG_PROCESS)));
+  const size = Math.ceil(shas.length / processes);
+  const chunks: string[][] = [];
+  for (let i = 0; i < shas.length; i += size) chunks.push(shas.slice(i, i + size));
+  return chunks;
+}

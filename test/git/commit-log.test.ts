@@ -41,3 +41,15 @@ t.test('same result whatever the chunk boundaries', async (t) => {
   t.same(capped[2].files.map((f) => f.path), ['dir/b\tc.txt']);
   t.equal(capped[2].totalFiles, 2, 'files beyond the cap are counted');
 });
+
+t.test('large lists are split over a few log processes, small ones are not', async (t) => {
+  const { splitForParallelLog, COMMITS_PER_LOG_PROCESS } = await import('../../src/git/commit-log.ts');
+  const shas = (n: number) => Array.from({ length: n }, (_, i) => String(i));
+  t.same(splitForParallelLog(shas(3), 4), [['0', '1', '2']]);
+  t.equal(splitForParallelLog(shas(COMMITS_PER_LOG_PROCESS * 2 - 1), 4).length, 1);
+  const four = splitForParallelLog(shas(10_000), 4);
+  t.same(four.map((c) => c.length), [2500, 2500, 2500, 2500]);
+  t.same(four.flat(), shas(10_000), 'order and content kept');
+  t.equal(splitForParallelLog(shas(10_000), 1).length, 1);
+  t.same(splitForParallelLog([], 4), []);
+});
