@@ -1,8 +1,11 @@
 // The streaming log parser against real git output, fed in every chunking.
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { LogParser, logArguments, type LoggedCommit } from '../../src/git/commit-log.ts';
-import { createGitFixture } from '../helpers/git-fixture.ts';
+import { analyzePushWithStats } from '../../src/git/analyze-push.ts';
+import { analysisOptions } from '../../src/git/analysis-options.ts';
+import { COMMITS_PER_LOG_PROCESS, LogParser, logArguments, splitForParallelLog, type LoggedCommit } from '../../src/git/commit-log.ts';
+import { createGitFixture, fastImportHistory } from '../helpers/git-fixture.ts';
+import { assertValidPushEvent } from '../helpers/validate-event.ts';
 
 t.test('same result whatever the chunk boundaries', async (t) => {
   const fx = createGitFixture('relay-log-');
@@ -43,7 +46,6 @@ t.test('same result whatever the chunk boundaries', async (t) => {
 });
 
 t.test('large lists are split over a few log processes, small ones are not', async (t) => {
-  const { splitForParallelLog, COMMITS_PER_LOG_PROCESS } = await import('../../src/git/commit-log.ts');
   const shas = (n: number) => Array.from({ length: n }, (_, i) => String(i));
   t.same(splitForParallelLog(shas(3), 4), [['0', '1', '2']]);
   t.equal(splitForParallelLog(shas(COMMITS_PER_LOG_PROCESS * 2 - 1), 4).length, 1);
@@ -52,4 +54,20 @@ t.test('large lists are split over a few log processes, small ones are not', asy
   t.same(four.flat(), shas(10_000), 'order and content kept');
   t.equal(splitForParallelLog(shas(10_000), 1).length, 1);
   t.same(splitForParallelLog([], 4), []);
+});
+
+t.test('a push of thousands of commits: split log keeps every commit, in order', async (t) => {
+  const fx = createGitFixture('relay-split-');
+  t.teardown(() => fx.cleanup());
+  fastImportHistory(fx.work, fx.env, { ref: 'refs/heads/main', commits: 2100, filesPerCommit: 1 });
+  const lines = fx.push(['origin', 'main']);
+  const run = (maxLogProcesses: number) => analyzePushWithStats({ repoPath: fx.bare, refLines: lines, env: {}, timeNs: 1n, host: 'h' }, analysisOptions({ maxCommits: 5000, maxLogProcesses }));
+  const split = await run(2);
+  const single = await run(1);
+  assertValidPushEvent(t, split.event);
+  t.equal(split.stats.spawns, 3, 'rev-list + two log processes');
+  t.equal(single.stats.spawns, 2);
+  t.equal(split.event.refs[0].commits.length, 2100);
+  t.same(Object.keys(split.event.commits), split.event.refs[0].commits, 'commits map in listing order');
+  t.same(split.event, single.event, 'same event either way');
 });
