@@ -424,7 +424,6 @@ export class SpoolIntake {
         this.markStuck(e.name, `cannot read ${path.join(dirs.incoming, e.name)} (${r.code}); make it readable by the daemon user`, Date.now() + this.opts.stuckRetryMs);
         return;
     }
-    this.stuck.delete(e.name);
     const parsed = parseSpoolRecord(r.bytes, { name: e.name, mtimeNs: r.mtimeNs });
     this.reorder(e, r.mtimeNs);
     if (parsed.ok) {
@@ -435,6 +434,7 @@ export class SpoolIntake {
         return;
       }
       e.record = parsed.record;
+      this.stuck.delete(e.name); // progress: a later failure is news again
       this.setState(e, 'ready');
       return;
     }
@@ -445,6 +445,7 @@ export class SpoolIntake {
         await this.quarantine(e.name, `${parsed.reason}; still without end marker ${Math.round(ageMs / 1000)} s after its last write (grace period ${this.opts.graceMs} ms)`);
         return;
       }
+      this.stuck.delete(e.name);
       this.setState(e, 'incomplete');
       this.log.debug('spool record still being written', { record: e.name, bytes: r.bytes.length, recheckInMs: e.checkDelayMs });
       e.seen = `${r.size}:${r.mtimeNs}`;
@@ -546,6 +547,7 @@ export class SpoolIntake {
   private async quarantine(name: string, reason: string): Promise<void> {
     const out = await quarantineEntry(this.dirs!, name, reason);
     if (out.ok) {
+      this.stuck.delete(name);
       this.noteRemoved(name);
       this.quarantined++;
       this.log.warn('spool record quarantined', { record: name, reason, movedTo: out.path });
