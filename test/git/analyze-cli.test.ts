@@ -8,14 +8,13 @@ import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { run } from '../../src/cli/analyze.ts';
 import type { PushEvent } from '../../src/event/push-event.ts';
-import { createGitFixture, type GitFixture } from '../helpers/git-fixture.ts';
+import { gitFixtureFor, type GitFixture } from '../helpers/git-fixture.ts';
 import { assertValidPushEvent } from '../helpers/validate-event.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 function fixtureWithPush(t: Test, message = 'first PROJ-4 #build'): { fx: GitFixture; stdin: string; sha: string } {
-  const fx = createGitFixture('relay-cli-');
-  t.teardown(() => fx.cleanup());
+  const fx = gitFixtureFor(t, 'relay-cli-');
   fx.write('a', '1\n');
   const sha = fx.commit(message);
   const [line] = fx.push(['origin', 'main']);

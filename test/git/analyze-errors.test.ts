@@ -8,17 +8,12 @@ import { analyzePushWithStats } from '../../src/git/analyze-push.ts';
 import { analysisOptions } from '../../src/git/analysis-options.ts';
 import type { RefLine } from '../../src/git/ref-lines.ts';
 import { RepositoryUnreadableError } from '../../src/git/repository-identity.ts';
-import { createGitFixture, type GitFixture } from '../helpers/git-fixture.ts';
+import { gitFixtureFor, type GitFixture } from '../helpers/git-fixture.ts';
 import { assertValidPushEvent } from '../helpers/validate-event.ts';
 
 const ZERO = '0'.repeat(40);
 const GHOST = '1234567890abcdef1234567890abcdef12345678';
 
-function fixture(t: Test): GitFixture {
-  const fx = createGitFixture();
-  t.teardown(() => fx.cleanup());
-  return fx;
-}
 
 async function analyze(t: Test, repoPath: string, refLines: RefLine[], gitBinary = 'git') {
   const result = await analyzePushWithStats({ repoPath, refLines, env: {}, timeNs: 1n, host: 'h' }, analysisOptions({ gitBinary }));
@@ -32,7 +27,7 @@ function looseObject(fx: GitFixture, sha: string): string {
 }
 
 t.test('objects pruned before analysis: errors per ref, the rest still analyzed', async (t) => {
-  const fx = fixture(t);
+  const fx = gitFixtureFor(t);
   fx.write('a', '1\n');
   const c1 = fx.commit('one');
   fx.push(['origin', 'main']);
@@ -57,7 +52,7 @@ t.test('objects pruned before analysis: errors per ref, the rest still analyzed'
 });
 
 t.test('old value missing: commits new to the repository, forced unknown, error says so', async (t) => {
-  const fx = fixture(t);
+  const fx = gitFixtureFor(t);
   fx.write('a', '1\n');
   const c1 = fx.commit('one');
   fx.push(['origin', 'main']);
@@ -72,7 +67,7 @@ t.test('old value missing: commits new to the repository, forced unknown, error 
 });
 
 t.test('tag pointing at a missing object, and a deleted ref whose object is gone', async (t) => {
-  const fx = fixture(t);
+  const fx = gitFixtureFor(t);
   fx.write('a', '1\n');
   fx.commit('one');
   fx.push(['origin', 'main']);
@@ -89,7 +84,7 @@ t.test('tag pointing at a missing object, and a deleted ref whose object is gone
 });
 
 t.test("a commit's blobs lost: metadata kept, files left out, error recorded", async (t) => {
-  const fx = fixture(t);
+  const fx = gitFixtureFor(t);
   fx.write('a', '1\n');
   fx.commit('one');
   fx.push(['origin', 'main']);
@@ -106,7 +101,7 @@ t.test("a commit's blobs lost: metadata kept, files left out, error recorded", a
 });
 
 t.test('a commit object lost inside the new history: error, no crash', async (t) => {
-  const fx = fixture(t);
+  const fx = gitFixtureFor(t);
   fx.write('a', '1\n');
   fx.commit('one');
   fx.push(['origin', 'main']);
@@ -123,7 +118,7 @@ t.test('a commit object lost inside the new history: error, no crash', async (t)
 });
 
 t.test('unreadable repository: throws with what to check', async (t) => {
-  const fx = fixture(t);
+  const fx = gitFixtureFor(t);
   const missing = path.join(fx.root, 'no-such-repo.git');
   await t.rejects(analyze(t, missing, []), RepositoryUnreadableError);
   await t.rejects(analyze(t, missing, []), { message: new RegExp(`${missing}.*ENOENT.*check the repository path`) });

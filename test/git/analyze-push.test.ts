@@ -6,18 +6,12 @@ import path from 'node:path';
 import { analyzePushWithStats, type PushInput } from '../../src/git/analyze-push.ts';
 import { analysisOptions, type AnalysisOptions } from '../../src/git/analysis-options.ts';
 import type { RefLine } from '../../src/git/ref-lines.ts';
-import { createGitFixture, type GitFixture } from '../helpers/git-fixture.ts';
+import { gitFixtureFor, type GitFixture } from '../helpers/git-fixture.ts';
 import { assertValidPushEvent } from '../helpers/validate-event.ts';
 
 const ZERO = '0'.repeat(40);
 const BASE = 'https://bitbucket.example.com';
 
-/** A fresh fixture for one subtest, removed afterwards. */
-function fixture(t: Test): GitFixture {
-  const fx = createGitFixture();
-  t.teardown(() => fx.cleanup());
-  return fx;
-}
 
 async function analyze(t: Test, fx: GitFixture, refLines: RefLine[], extra: Partial<PushInput> = {}, options: AnalysisOptions = analysisOptions({ baseUrl: BASE })) {
   const result = await analyzePushWithStats({ repoPath: fx.bare, refLines, env: {}, timeNs: 1_700_000_000_123_456_789n, host: 'bb-node-1', ...extra }, options);
@@ -26,7 +20,7 @@ async function analyze(t: Test, fx: GitFixture, refLines: RefLine[], extra: Part
 }
 
 t.test('first push of a branch: create, commits oldest first, details, root against the empty tree', async (t) => {
-  const fx = fixture(t);
+  const fx = gitFixtureFor(t);
   fx.write('README.md', 'one\ntwo\n');
   const c1 = fx.commit('Initial import PROJ-1\n\nLonger body.\n', { tz: '+0200' });
   fx.write('README.md', 'one\ntwo\nthree\n');
@@ -65,7 +59,7 @@ t.test('first push of a branch: create, commits oldest first, details, root agai
 });
 
 t.test('fast-forward update: before..after, two git processes', async (t) => {
-  const fx = fixture(t);
+  const fx = gitFixtureFor(t);
   fx.write('a', '1\n');
   const c1 = fx.commit('one');
   fx.push(['origin', 'main']);
@@ -83,7 +77,7 @@ t.test('fast-forward update: before..after, two git processes', async (t) => {
 });
 
 t.test('file changes: statuses, renames, copies, binary, modes, symlinks, odd paths', async (t) => {
-  const fx = fixture(t);
+  const fx = gitFixtureFor(t);
   // Distinct contents, so git cannot pair the rename and the copy the other way round.
   const body = Array.from({ length: 30 }, (_, i) => `line ${i}\n`).join('');
   const moveBody = Array.from({ length: 30 }, (_, i) => `moved ${i}\n`).join('');
@@ -128,7 +122,7 @@ t.test('file changes: statuses, renames, copies, binary, modes, symlinks, odd pa
 });
 
 t.test('forced update: removedCommits counted, only new commits listed', async (t) => {
-  const fx = fixture(t);
+  const fx = gitFixtureFor(t);
   fx.write('a', '1\n');
   const c1 = fx.commit('one');
   fx.write('a', '2\n');
@@ -148,7 +142,7 @@ t.test('forced update: removedCommits counted, only new commits listed', async (
 });
 
 t.test('new branches: only commits no other ref had; several refs sharing commits; merges', async (t) => {
-  const fx = fixture(t);
+  const fx = gitFixtureFor(t);
   fx.write('a', '1\n');
   const m0 = fx.commit('main one');
   fx.push(['origin', 'main']);
@@ -206,7 +200,7 @@ t.test('new branches: only commits no other ref had; several refs sharing commit
 });
 
 t.test('tags: lightweight vs annotated, tagger, message, target; tags bringing commits', async (t) => {
-  const fx = fixture(t);
+  const fx = gitFixtureFor(t);
   fx.write('a', '1\n');
   const c1 = fx.commit('one');
   fx.push(['origin', 'main']);
@@ -237,7 +231,7 @@ t.test('tags: lightweight vs annotated, tagger, message, target; tags bringing c
 });
 
 t.test('delete: removedCommits counts the commits no remaining ref reaches', async (t) => {
-  const fx = fixture(t);
+  const fx = gitFixtureFor(t);
   fx.write('a', '1\n');
   fx.commit('one');
   fx.push(['origin', 'main']);
@@ -260,7 +254,7 @@ t.test('delete: removedCommits counts the commits no remaining ref reaches', asy
 });
 
 t.test('ignored refs, empty pushes', async (t) => {
-  const fx = fixture(t);
+  const fx = gitFixtureFor(t);
   fx.write('a', '1\n');
   const c1 = fx.commit('one');
   fx.push(['origin', 'main']);
@@ -285,7 +279,7 @@ t.test('ignored refs, empty pushes', async (t) => {
 });
 
 t.test('caps: commits per event, files per commit, message bytes', async (t) => {
-  const fx = fixture(t);
+  const fx = gitFixtureFor(t);
   fx.write('a', '0\n');
   fx.commit('zero');
   fx.push(['origin', 'main']);
@@ -325,7 +319,7 @@ t.test('caps: commits per event, files per commit, message bytes', async (t) => 
 });
 
 t.test('non-UTF-8 messages: encoding header, i18n.commitEncoding, replacement characters', async (t) => {
-  const fx = fixture(t);
+  const fx = gitFixtureFor(t);
   const latin1 = Buffer.from('Gr\xfc\xdfe aus K\xf6ln PROJ-3\n', 'latin1');
   fx.write('a', '1\n');
   const withHeader = fx.commitBytes(latin1, { encoding: 'ISO-8859-1', authorName: Buffer.from('J\xfcrgen', 'latin1') });
@@ -348,7 +342,7 @@ t.test('non-UTF-8 messages: encoding header, i18n.commitEncoding, replacement ch
 });
 
 t.test('identity, actor, trigger, pull request and links from the hook environment', async (t) => {
-  const fx = fixture(t);
+  const fx = gitFixtureFor(t);
   fx.write('a', '1\n');
   const c1 = fx.commit('one');
   const hookEnv = {
@@ -380,7 +374,7 @@ t.test('identity, actor, trigger, pull request and links from the hook environme
 });
 
 t.test('event id: stable for the same push, explicit id honoured', async (t) => {
-  const fx = fixture(t);
+  const fx = gitFixtureFor(t);
   fx.write('a', '1\n');
   fx.commit('one');
   const lines = fx.push(['origin', 'main']);

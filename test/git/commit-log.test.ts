@@ -4,12 +4,11 @@ import { execFileSync } from 'node:child_process';
 import { analyzePushWithStats } from '../../src/git/analyze-push.ts';
 import { analysisOptions } from '../../src/git/analysis-options.ts';
 import { COMMITS_PER_LOG_PROCESS, LogParser, logArguments, splitForParallelLog, type LoggedCommit } from '../../src/git/commit-log.ts';
-import { createGitFixture, fastImportHistory } from '../helpers/git-fixture.ts';
+import { gitFixtureFor, fastImportHistory } from '../helpers/git-fixture.ts';
 import { assertValidPushEvent } from '../helpers/validate-event.ts';
 
 t.test('same result whatever the chunk boundaries', async (t) => {
-  const fx = createGitFixture('relay-log-');
-  t.teardown(() => fx.cleanup());
+  const fx = gitFixtureFor(t, 'relay-log-');
   fx.write('a.txt', 'one\n');
   fx.write('bin', Buffer.from([0, 1, 2]));
   const c1 = fx.commit('root\n\nwith body\n');
@@ -57,8 +56,7 @@ t.test('large lists are split over a few log processes, small ones are not', asy
 });
 
 t.test('a push of thousands of commits: split log keeps every commit, in order', async (t) => {
-  const fx = createGitFixture('relay-split-');
-  t.teardown(() => fx.cleanup());
+  const fx = gitFixtureFor(t, 'relay-split-');
   fastImportHistory(fx.work, fx.env, { ref: 'refs/heads/main', commits: 2100, filesPerCommit: 1 });
   const lines = fx.push(['origin', 'main']);
   const run = (maxLogProcesses: number) => analyzePushWithStats({ repoPath: fx.bare, refLines: lines, env: {}, timeNs: 1n, host: 'h' }, analysisOptions({ maxCommits: 5000, maxLogProcesses }));

@@ -3,12 +3,11 @@ import t from 'tap';
 import { analyzePushWithStats } from '../../src/git/analyze-push.ts';
 import { listNewCommits, listOrphanedCommits, oldestFirst, walkWithin } from '../../src/git/new-commits.ts';
 import { GitRunner } from '../../src/git/run-git.ts';
-import { createGitFixture } from '../helpers/git-fixture.ts';
+import { gitFixtureFor } from '../helpers/git-fixture.ts';
 import { assertValidPushEvent } from '../helpers/validate-event.ts';
 
 t.test('many refs in one push: listing refs instead of --exclude gives the same commits', async (t) => {
-  const fx = createGitFixture('relay-walk-');
-  t.teardown(() => fx.cleanup());
+  const fx = gitFixtureFor(t, 'relay-walk-');
   fx.write('a', '0\n');
   fx.commit('base');
   fx.push(['origin', 'main', 'main:refs/heads/untouched']);
@@ -45,8 +44,7 @@ t.test('many refs in one push: listing refs instead of --exclude gives the same 
 });
 
 t.test('deleting several refs: one walk, each ref counts what it alone held', async (t) => {
-  const fx = createGitFixture('relay-walk-');
-  t.teardown(() => fx.cleanup());
+  const fx = gitFixtureFor(t, 'relay-walk-');
   fx.write('a', '0\n');
   fx.commit('base');
   fx.git(['checkout', '--quiet', '-b', 'x']);

@@ -8,6 +8,7 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileS
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Test } from 'tap';
 import { parseSpoolRecord, type SpoolRecord } from '../../src/intake/spool-record.ts';
 import type { RefLine } from '../../src/git/ref-lines.ts';
 
@@ -199,6 +200,13 @@ export function createGitFixture(prefix = 'relay-git-'): GitFixture {
     },
   };
   return fixture;
+}
+
+/** A fixture removed when the test ends. */
+export function gitFixtureFor(t: Test, prefix?: string): GitFixture {
+  const fx = createGitFixture(prefix);
+  t.teardown(() => fx.cleanup());
+  return fx;
 }
 
 /** Options of fastImportHistory. */
