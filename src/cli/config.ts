@@ -111,12 +111,12 @@ export function runtimeProblems(config: RelayConfig, text: string, file: string)
 }
 
 /** Load and check `file`; the config when valid, and every problem found. */
-export function checkConfigFile(file: string, env: NodeJS.ProcessEnv): { config: RelayConfig | null; problems: ConfigProblem[] } {
+export function checkConfigFile(file: string, env: NodeJS.ProcessEnv): { config: RelayConfig | null; problems: ConfigProblem[]; refused: boolean } {
   let config: RelayConfig;
   try {
     config = loadConfig(file, env);
   } catch (err) {
-    if (err instanceof ConfigError) return { config: null, problems: err.problems };
+    if (err instanceof ConfigError) return { config: null, problems: err.problems, refused: true };
     throw err;
   }
   let text = '';
@@ -126,7 +126,7 @@ export function checkConfigFile(file: string, env: NodeJS.ProcessEnv): { config:
     /* just loaded; a race is not worth a message */
   }
   const problems = runtimeProblems(config, text, resolve(file));
-  return { config: problems.length ? null : config, problems };
+  return { config: problems.length ? null : config, problems, refused: false };
 }
 
 /** Run `relay config`. */
@@ -144,14 +144,17 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   if (!parsed.ok) return parsed.status;
   const v = parsed.values;
   const file = resolve(parsed.positionals[0] ?? configPath(v.config, io.env));
-  const { config, problems } = checkConfigFile(file, io.env);
+  const { config, problems, refused } = checkConfigFile(file, io.env);
   if (v.json) {
     io.stdout.write(JSON.stringify({ valid: problems.length === 0, file, problems, config: config ? redactedConfig(config) : null }, null, 2) + '\n');
     return problems.length ? EXIT.config : EXIT.ok;
   }
   if (problems.length) {
     io.stderr.write(problems.map(formatConfigProblem).join('\n') + '\n');
-    io.stderr.write(`relay config check: ${file} has ${problems.length} problem${problems.length === 1 ? '' : 's'}; the daemon would refuse it (and a running daemon keeps its old config on reload)\n`);
+    const effect = refused
+      ? 'the daemon refuses it (a running daemon keeps its old config on reload)'
+      : 'the daemon would start with it, but what is named above would not work';
+    io.stderr.write(`relay config check: ${file} has ${problems.length} problem${problems.length === 1 ? '' : 's'}; ${effect}\n`);
     return EXIT.config;
   }
   const c = config!;
