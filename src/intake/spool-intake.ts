@@ -31,8 +31,13 @@ export type IntakeLog = Pick<Log, 'error' | 'warn' | 'info' | 'debug'>;
 export interface SpoolIntakeOptions {
   /** Spool root; incoming/ and quarantine/ live under it. */
   dir: string;
-  /** Makes the record durable downstream; the record file is removed once it resolves. */
-  onRecord: (record: SpoolRecord) => Promise<void>;
+  /**
+   * Makes the record durable downstream; the record file is removed once it
+   * resolves. `later` lists the records of the same repository already known
+   * to come after it (oldest first): analysis runs after those pushes moved
+   * refs, and uses them to see the refs as they stood at this push.
+   */
+  onRecord: (record: SpoolRecord, later: readonly SpoolRecord[]) => Promise<void>;
   /** Records in onRecord at once (different repositories only). Default 4. */
   concurrency?: number;
   /** How long a record without end marker counts as "being written" (by mtime). Default 60 s. */
@@ -484,6 +489,18 @@ export class SpoolIntake {
     }
   }
 
+  /** Parsed records of e's repository that come after it in spool order. */
+  private laterRecordsOf(e: Entry): SpoolRecord[] {
+    const repo = e.record!.repoPath;
+    const later: SpoolRecord[] = [];
+    for (let i = this.order.indexOf(e) + 1; i < this.order.length; i++) {
+      if (this.order[i].state === 'unread') break; // beyond the parsed window (bounded cost)
+      const r = this.order[i].record;
+      if (r && r.repoPath === repo) later.push(r);
+    }
+    return later;
+  }
+
   private run(e: Entry): void {
     this.setState(e, 'running');
     this.active++;
@@ -491,7 +508,7 @@ export class SpoolIntake {
     const done = (async () => {
       let failure: unknown = null;
       try {
-        await this.opts.onRecord(record);
+        await this.opts.onRecord(record, this.laterRecordsOf(e));
       } catch (err) {
         failure = err ?? new Error('onRecord rejected');
       }

@@ -75,7 +75,8 @@ const lines = [
   '',
 ];
 // Summary table: each benchmark may report `table: [{ what, ours, peer, goal }]`.
-const summary = rows.flatMap((r) => (r.ok && Array.isArray(r.result?.table) ? (r.result!.table as Record<string, string>[]).map((row) => ({ bench: r.name, ...row })) : []));
+type SummaryRow = { bench: string; what?: string; ours?: string; peer?: string; goal?: string };
+const summary: SummaryRow[] = rows.flatMap((r) => (r.ok && Array.isArray(r.result?.table) ? (r.result!.table as Omit<SummaryRow, 'bench'>[]).map((row) => ({ bench: r.name, ...row })) : []));
 if (summary.length) {
   lines.push('| benchmark | what | ours | peer (same run) | goal |', '| --- | --- | --- | --- | --- |');
   for (const s of summary) lines.push(`| ${s.bench} | ${s.what ?? ''} | ${s.ours ?? ''} | ${s.peer ?? ''} | ${s.goal ?? ''} |`);
