@@ -24,7 +24,7 @@ import { capCommitLists } from './commit-caps.ts';
 import { toCommitInfo, type CommitInfoContext } from './commit-info.ts';
 import { logCommits, splitForParallelLog } from './commit-log.ts';
 import { gitConfigValue } from './git-config-file.ts';
-import { compareRefValues, findMissingObjects, listNewCommits, listOrphanedCommits, oldestFirst, walkWithin, type CommitGraph } from './new-commits.ts';
+import { compareRefValues, findMissingObjects, listNewCommits, listOrphanedCommits, oldestFirst, refStatesAroundPush, walkWithin, type CommitGraph, type RefsAsOf } from './new-commits.ts';
 import { changeOf, describeRef, isZeroSha, matchesAnyRefGlob, type RefLine } from './ref-lines.ts';
 import { commitUrl, openRepository, repositoryIdentity, RepositoryUnreadableError } from './repository-identity.ts';
 import { GitCommandError, GitRunner, type GitStats } from './run-git.ts';
@@ -46,6 +46,13 @@ export interface PushInput {
   trigger?: Trigger;
   /** Event id; default: derived from host, path, time and ref lines (stable across re-analysis). */
   id?: string;
+  /**
+   * Ref lines of pushes to the same repository recorded after this one, oldest
+   * first (the intake knows them when records queue up). With them, `distinct`,
+   * created refs' commits and deletes are judged against the refs as they stood
+   * at this push, not as later pushes left them.
+   */
+  laterRefLines?: RefLine[];
 }
 
 /** What one analysis cost. */
@@ -178,11 +185,11 @@ export async function analyzePushWithStats(input: PushInput, options: AnalysisOp
 
   // Commits new to the repository (and their parents): one rev-list for all refs.
   const tips = [...new Set(work.map((w) => w.tip).filter((t): t is string => t !== null))];
-  const oldValues = [...new Set(input.refLines.map((l) => l.before).filter((b) => !isZeroSha(b)))];
-  const updatedRefs = [...new Set(input.refLines.map((l) => l.ref))];
+  const states = refStatesAroundPush(input.refLines, input.laterRefLines);
+  const asOf = (refs: RefsAsOf, missing: ReadonlySet<string>): RefsAsOf => ({ changedRefs: refs.changedRefs, values: present(refs.values, missing) });
   const fresh = tips.length === 0
     ? { graph: { parents: new Map(), topoOrder: [] } as CommitGraph, missing: new Set<string>(), failure: null }
-    : await tolerantWalk([...tips, ...oldValues], (missing) => listNewCommits(git, present(tips, missing), present(oldValues, missing), updatedRefs));
+    : await tolerantWalk([...tips, ...states.before.values], (missing) => listNewCommits(git, present(tips, missing), asOf(states.before, missing)));
   if (fresh.failure) errors.push({ message: `could not list the commits new with this push: ${fresh.failure}` });
   const graph = fresh.graph;
 
@@ -192,7 +199,7 @@ export async function analyzePushWithStats(input: PushInput, options: AnalysisOp
   const deletedStarts = [...new Set(deletes.map(deletedFrom))];
   const orphans = deletes.length === 0
     ? { graph: null, missing: new Set<string>(), failure: null }
-    : await tolerantWalk(deletedStarts, (missing) => listOrphanedCommits(git, present(deletedStarts, missing)));
+    : await tolerantWalk([...deletedStarts, ...states.after.values], (missing) => listOrphanedCommits(git, present(deletedStarts, missing), asOf(states.after, missing)));
   if (orphans.failure) errors.push({ message: `could not count the commits deleted refs left behind: ${orphans.failure}` });
 
   for (const w of work) {

@@ -6,10 +6,11 @@
 // with the pushed tips on stdin and the updated refs' OLD values as ^sha.
 // After post-receive the refs already hold their new values, so "every ref as
 // it stood before the push" = all refs except the updated ones, plus the
-// updated ones' old values. (HEAD is excluded because it is a symbolic ref to
-// a branch that may be one of the updated ones.) The walk stops where known
-// history starts, so its cost follows the new commits, not the repository.
+// updated ones' old values (and, when later pushes are known, the refs they
+// changed rolled back the same way). The walk stops where known history
+// starts, so its cost follows the new commits, not the repository.
 
+import { isZeroSha, type RefLine } from './ref-lines.ts';
 import type { GitRunner } from './run-git.ts';
 
 /** A set of commits with their parents and a topological order (children first). */
@@ -36,38 +37,75 @@ export function parseRevListParents(text: string): CommitGraph {
 export const MAX_EXCLUDE_BYTES = 64 * 1024;
 
 /**
- * Runs the rev-list above; rejects (GitCommandError) when a named object is
- * missing. A push of very many refs (a mirror) would overflow the command
- * line with --exclude, so then the unchanged refs are listed once
- * (for-each-ref) and passed as ^sha on stdin instead.
+ * The refs as they stood at some moment, relative to now: every ref except
+ * `changedRefs` holds its current value; the changed ones held `values`
+ * (their old values; refs that did not exist then are simply absent).
  */
-export async function listNewCommits(git: GitRunner, tips: readonly string[], oldValues: readonly string[], updatedRefs: readonly string[], maxExcludeBytes = MAX_EXCLUDE_BYTES): Promise<CommitGraph> {
-  if (tips.length === 0) return { parents: new Map(), topoOrder: [] };
-  const excludeBytes = updatedRefs.reduce((n, ref) => n + ref.length + 11, 0);
-  let negatives: readonly string[] = oldValues;
-  let args = ['rev-list', '--topo-order', '--parents', '--stdin', '--not', '--exclude=HEAD', ...updatedRefs.map((r) => `--exclude=${r}`), '--all'];
-  if (excludeBytes > maxExcludeBytes) {
-    const updated = new Set(updatedRefs);
+export interface RefsAsOf {
+  changedRefs: readonly string[];
+  values: readonly string[];
+}
+
+/**
+ * The refs as they stood before and right after this push, relative to now.
+ * `later` = ref lines of pushes to the same repository made after this one
+ * (oldest first): a ref they changed held, right after this push, the old
+ * value of the first of them to touch it. Without them, "after" is now.
+ */
+export function refStatesAroundPush(lines: readonly RefLine[], later: readonly RefLine[] = []): { before: RefsAsOf; after: RefsAsOf } {
+  const afterThis = new Map<string, string>();
+  for (const l of later) if (!afterThis.has(l.ref)) afterThis.set(l.ref, l.before);
+  const beforeThis = new Map(afterThis);
+  for (const l of lines) beforeThis.set(l.ref, l.before);
+  const existing = (values: Iterable<string>) => [...new Set([...values].filter((v) => !isZeroSha(v)))];
+  return {
+    before: { changedRefs: [...beforeThis.keys()], values: existing(beforeThis.values()) },
+    after: { changedRefs: [...afterThis.keys()], values: existing(afterThis.values()) },
+  };
+}
+
+/**
+ * Commits reachable from `positives` but from no ref as of `refs`, with
+ * parents: `git rev-list --parents --stdin --not --exclude=HEAD
+ * --exclude=<changed>… --all` with `^value` lines on stdin. HEAD is excluded
+ * because it is a symbolic ref to a branch that may be one of the changed
+ * ones. Rejects (GitCommandError) when a named object is missing. Very many
+ * changed refs (a mirror push) would overflow the command line, so then the
+ * refs are listed once (for-each-ref) and the unchanged ones passed as ^sha.
+ */
+export async function listCommitsNotIn(git: GitRunner, positives: readonly string[], refs: RefsAsOf, options: { topoOrder: boolean; maxExcludeBytes?: number }): Promise<CommitGraph> {
+  if (positives.length === 0) return { parents: new Map(), topoOrder: [] };
+  const order = options.topoOrder ? ['--topo-order'] : [];
+  const excludeBytes = refs.changedRefs.reduce((n, ref) => n + ref.length + 11, 0);
+  let negatives: readonly string[] = refs.values;
+  let args = ['rev-list', ...order, '--parents', '--stdin', '--not', '--exclude=HEAD', ...refs.changedRefs.map((r) => `--exclude=${r}`), '--all'];
+  if (excludeBytes > (options.maxExcludeBytes ?? MAX_EXCLUDE_BYTES)) {
+    const changed = new Set(refs.changedRefs);
     const { stdout } = await git.run(['for-each-ref', '--format=%(objectname) %(refname)']);
-    const unchanged = stdout.toString('latin1').split('\n').filter((l) => l !== '' && !updated.has(l.slice(l.indexOf(' ') + 1))).map((l) => l.slice(0, l.indexOf(' ')));
-    negatives = [...new Set([...oldValues, ...unchanged])];
-    args = ['rev-list', '--topo-order', '--parents', '--stdin'];
+    const unchanged = stdout.toString('latin1').split('\n').filter((l) => l !== '' && !changed.has(l.slice(l.indexOf(' ') + 1))).map((l) => l.slice(0, l.indexOf(' ')));
+    negatives = [...new Set([...refs.values, ...unchanged])];
+    args = ['rev-list', ...order, '--parents', '--stdin'];
   }
-  const input = [...tips, ...negatives.map((sha) => `^${sha}`)].join('\n') + '\n';
+  const input = [...positives, ...negatives.map((sha) => `^${sha}`)].join('\n') + '\n';
   const { stdout } = await git.run(args, { input });
   return parseRevListParents(stdout.toString('latin1'));
 }
 
 /**
- * Commits that deleted refs held and no remaining ref reaches (refs already
- * hold their values after the push), with parents, for all deletes at once:
- * `git rev-list --parents --stdin --not --all` with the old values on stdin.
- * A HEAD left dangling by a delete is skipped by git.
+ * Commits new to the repository with this push: reachable from the pushed
+ * tips, from no ref as it stood before the push. (After post-receive the
+ * refs hold their new values: "before" = the updated refs' old values.)
  */
-export async function listOrphanedCommits(git: GitRunner, oldValues: readonly string[]): Promise<CommitGraph> {
-  if (oldValues.length === 0) return { parents: new Map(), topoOrder: [] };
-  const { stdout } = await git.run(['rev-list', '--parents', '--stdin', '--not', '--all'], { input: oldValues.join('\n') + '\n' });
-  return parseRevListParents(stdout.toString('latin1'));
+export function listNewCommits(git: GitRunner, tips: readonly string[], before: RefsAsOf, maxExcludeBytes?: number): Promise<CommitGraph> {
+  return listCommitsNotIn(git, tips, before, { topoOrder: true, maxExcludeBytes });
+}
+
+/**
+ * Commits that deleted refs held and no ref reached right after the push,
+ * for all deletes at once (`after` = refs as they stood after the push).
+ */
+export function listOrphanedCommits(git: GitRunner, oldValues: readonly string[], after: RefsAsOf): Promise<CommitGraph> {
+  return listCommitsNotIn(git, oldValues, after, { topoOrder: false });
 }
 
 /**

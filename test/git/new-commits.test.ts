@@ -1,7 +1,7 @@
 // The rev-list walks behind `distinct`, created refs' commits and deletes.
 import t from 'tap';
 import { analyzePushWithStats } from '../../src/git/analyze-push.ts';
-import { listNewCommits, listOrphanedCommits, oldestFirst, walkWithin } from '../../src/git/new-commits.ts';
+import { listNewCommits, listOrphanedCommits, oldestFirst, refStatesAroundPush, walkWithin } from '../../src/git/new-commits.ts';
 import { GitRunner } from '../../src/git/run-git.ts';
 import { gitFixtureFor } from '../helpers/git-fixture.ts';
 import { assertValidPushEvent } from '../helpers/validate-event.ts';
@@ -25,11 +25,10 @@ t.test('many refs in one push: listing refs instead of --exclude gives the same 
   t.equal(lines.length, 13);
   const git = new GitRunner(fx.bare);
   const tips = lines.map((l) => l.after);
-  const oldValues = lines.map((l) => l.before).filter((b) => !/^0+$/.test(b));
-  const refs = lines.map((l) => l.ref);
-  const normal = await listNewCommits(git, tips, oldValues, refs);
+  const { before } = refStatesAroundPush(lines);
+  const normal = await listNewCommits(git, tips, before);
   t.equal(git.stats.spawns, 1);
-  const listed = await listNewCommits(git, tips, oldValues, refs, 0);
+  const listed = await listNewCommits(git, tips, before, 0);
   t.equal(git.stats.spawns, 3, 'for-each-ref + rev-list');
   t.same(listed.topoOrder, normal.topoOrder);
   t.equal(normal.topoOrder.length, 13, '12 branch commits + 1 on main, nothing older');
@@ -62,6 +61,57 @@ t.test('deleting several refs: one walk, each ref counts what it alone held', as
   t.same(event.refs.map((r) => [r.name, r.removedCommits]), [['x', 2], ['y', 3], ['z', 0]], 'y reached x1, x2 and y1; z only main\'s commit');
   t.equal(stats.spawns, 1);
 
-  const orphans = await listOrphanedCommits(new GitRunner(fx.bare), lines.map((l) => l.before));
+  const orphans = await listOrphanedCommits(new GitRunner(fx.bare), lines.map((l) => l.before), refStatesAroundPush(lines).after);
   t.equal(orphans.parents.size, 3);
+});
+
+t.test('refs as they stood around a push, given later pushes', async (t) => {
+  const [Z, A, B, C, D] = ['0', 'a', 'b', 'c', 'd'].map((c) => c.repeat(40));
+  const ours = [{ before: A, after: B, ref: 'refs/heads/main' }, { before: Z, after: C, ref: 'refs/heads/new' }];
+  t.same(refStatesAroundPush(ours), {
+    before: { changedRefs: ['refs/heads/main', 'refs/heads/new'], values: [A] },
+    after: { changedRefs: [], values: [] },
+  });
+  const later = [
+    { before: B, after: D, ref: 'refs/heads/main' },
+    { before: Z, after: C, ref: 'refs/heads/copy' },
+    { before: D, after: A, ref: 'refs/heads/main' },
+  ];
+  t.same(refStatesAroundPush(ours, later), {
+    before: { changedRefs: ['refs/heads/main', 'refs/heads/copy', 'refs/heads/new'], values: [A] },
+    after: { changedRefs: ['refs/heads/main', 'refs/heads/copy'], values: [B] },
+  }, 'first later touch decides; refs created later did not exist');
+});
+
+t.test('analysis of an older record is not fooled by pushes made since', async (t) => {
+  const fx = gitFixtureFor(t, 'relay-walk-');
+  fx.write('a', '0\n');
+  fx.commit('base');
+  fx.git(['checkout', '--quiet', '-b', 'tmp']);
+  fx.write('t', '1\n');
+  fx.commit('tmp one');
+  fx.write('t', '2\n');
+  const tmpTip = fx.commit('tmp two');
+  fx.push(['origin', 'main', 'tmp']);
+  fx.git(['checkout', '--quiet', '-b', 'feat', 'main']);
+  fx.write('f', '1\n');
+  const x = fx.commit('feature work');
+  // This push, analyzed late: creates feat, deletes tmp.
+  const ours = fx.push(['origin', 'feat', ':tmp']);
+  // Pushes made before the daemon got to it: a copy of feat, tmp resurrected.
+  const later = [...fx.push(['origin', 'feat:refs/heads/copy']), ...fx.push(['origin', `${tmpTip}:refs/heads/tmp-again`])];
+
+  const analyze = async (laterRefLines?: typeof later) => {
+    const { event } = await analyzePushWithStats({ repoPath: fx.bare, refLines: ours, env: {}, timeNs: 1n, host: 'h', ...(laterRefLines ? { laterRefLines } : {}) });
+    assertValidPushEvent(t, event);
+    return event;
+  };
+  const ref = (event: Awaited<ReturnType<typeof analyze>>, name: string) => event.refs.find((r) => r.name === name)!;
+  const naive = await analyze();
+  t.same(ref(naive, 'feat').commits, [], 'without later pushes: feat looks like it brought nothing');
+  t.equal(ref(naive, 'tmp').removedCommits, 0);
+  const aware = await analyze(later);
+  t.same(ref(aware, 'feat').commits, [x], 'as of the push, feature work was new');
+  t.equal(aware.commits[x].distinct, true);
+  t.equal(ref(aware, 'tmp').removedCommits, 2, 'as of the push, deleting tmp orphaned its two commits');
 });
