@@ -126,7 +126,7 @@ export class RelayDaemon {
     this.maintenance.runNow();
     this.intake = new SpoolIntake({
       dir: config.spool.dir,
-      onRecord: (record) => this.handleRecord(record),
+      onRecord: (record, later) => this.handleRecord(record, later),
       concurrency: config.intake.concurrency,
       graceMs: config.spool.incompleteGraceMs,
       log: log.child({ component: 'intake' }),
@@ -156,9 +156,9 @@ export class RelayDaemon {
   }
 
   /** One spool record → one event, durable at every destination. Rejects to make intake retry later. */
-  async handleRecord(record: SpoolRecord): Promise<void> {
+  async handleRecord(record: SpoolRecord, later: readonly SpoolRecord[] = []): Promise<void> {
     const { event, stats } = await analyzePushWithStats(
-      { repoPath: record.repoPath, refLines: record.refLines, env: record.env, timeNs: record.timeNs, host: record.host || this.config.node },
+      { repoPath: record.repoPath, refLines: record.refLines, env: record.env, timeNs: record.timeNs, host: record.host || this.config.node, laterRefLines: later.flatMap((r) => r.refLines) },
       this.analysis,
     );
     const plan = planDeliveries(event, this.config.destinations);
