@@ -30,6 +30,12 @@ export interface BackfillPlan {
   steps: number;
   /** The history starts at a root commit: the first line creates the ref at it. */
   fromRoot: boolean;
+  /**
+   * Every other ref, as a creation "after" the replayed push: analysis then
+   * sees the branch as the only ref, so each range lists exactly the commits
+   * in before..after (the root too, though tags and other branches hold it).
+   */
+  otherRefs: RefLine[];
 }
 
 /** A backfill request that cannot be carried out; the message says why and what to give instead. */
@@ -141,7 +147,10 @@ export async function planBackfill(repoPath: string, selector: BackfillSelector,
       chain = newer.map((r) => r.sha).reverse();
     }
   }
-  return { repoPath: repo.repoPath, ref, lines: chainToLines(ref, before, chain, batch), steps: chain.length, fromRoot: before === null && chain.length > 0 };
+  const otherRefs = (await list(['for-each-ref', '--format=%(objectname) %(refname)']))
+    .map((l) => ({ before: ZERO, after: l.slice(0, l.indexOf(' ')), ref: l.slice(l.indexOf(' ') + 1) }))
+    .filter((l) => l.ref !== ref);
+  return { repoPath: repo.repoPath, ref, lines: chainToLines(ref, before, chain, batch), steps: chain.length, fromRoot: before === null && chain.length > 0, otherRefs };
 }
 
 /** Stable event id (UUID layout, version 8) of one backfilled range: re-running a backfill gives the same ids. */
@@ -152,16 +161,19 @@ export function backfillEventId(node: string, repoPath: string, line: RefLine): 
 
 /**
  * The PushEvent for one backfilled range, through the normal analysis with
- * trigger `backfill`. Every listed commit is marked `distinct`: ranges do not
- * overlap, so each commit reaches consumers once, and consumers that only
- * process distinct commits (as GitHub's do) must not skip them.
+ * trigger `backfill`, the branch seen as the only ref (plan.otherRefs). Every
+ * listed commit is thus `distinct`: ranges do not overlap, so each commit
+ * reaches consumers once, and consumers that only process distinct commits
+ * (as GitHub's do) must not skip them.
  */
-export async function analyzeBackfillRange(plan: Pick<BackfillPlan, 'repoPath'>, line: RefLine, options: { analysis: AnalysisOptions; node: string; now?: number }): Promise<PushEvent> {
+export async function analyzeBackfillRange(plan: Pick<BackfillPlan, 'repoPath' | 'otherRefs'>, line: RefLine, options: { analysis: AnalysisOptions; node: string; now?: number }): Promise<PushEvent> {
   const timeNs = BigInt(options.now ?? Date.now()) * 1_000_000n;
   const event = await analyzePush(
-    { repoPath: plan.repoPath, refLines: [line], env: {}, timeNs, host: options.node, trigger: 'backfill', id: backfillEventId(options.node, plan.repoPath, line) },
+    {
+      repoPath: plan.repoPath, refLines: [line], env: {}, timeNs, host: options.node, trigger: 'backfill',
+      id: backfillEventId(options.node, plan.repoPath, line), laterRefLines: plan.otherRefs,
+    },
     options.analysis,
   );
-  for (const c of Object.values(event.commits)) c.distinct = true;
   return event;
 }

@@ -100,6 +100,8 @@ export interface BackfillEnqueueSummary {
   duplicates: number;
   /** Events no selected destination took (their `match` filters). */
   unmatched: number;
+  /** Per destination: events its `match` left out. */
+  unmatchedBy: Record<string, number>;
 }
 
 // ---- argument checks ------------------------------------------------------
@@ -365,13 +367,15 @@ export async function runControlOp(ctx: OpsContext, op: ControlOp, rawArgs: unkn
       if (isFull(store)) throw new ControlError('refused', `store ${store.path} is full (store.maxBytes); free space before backfilling (relay status)`);
       const items: EnqueueItem[] = [];
       let unmatched = 0;
+      const unmatchedBy: Record<string, number> = {};
       (a.events as unknown[]).forEach((e, i) => {
         const plan = planDeliveries(validEvent(e, i), destinations);
+        for (const name of plan.unmatched) unmatchedBy[name] = (unmatchedBy[name] ?? 0) + 1;
         if (plan.queued.length === 0) unmatched++;
         else items.push({ event: e as PushEvent, deliveries: plan.queued });
       });
       const r = enqueue(store, items, now);
-      return { events: r.events, deliveries: r.deliveries, duplicates: r.duplicates, unmatched } satisfies BackfillEnqueueSummary;
+      return { events: r.events, deliveries: r.deliveries, duplicates: r.duplicates, unmatched, unmatchedBy } satisfies BackfillEnqueueSummary;
     }
   }
 }

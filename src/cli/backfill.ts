@@ -104,7 +104,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
 
   const analysis = analysisOptionsFromConfig(config);
   return withTarget(io, cli, 'write', 'backfill', async (target) => {
-    const total: BackfillEnqueueSummary = { events: 0, deliveries: 0, duplicates: 0, unmatched: 0 };
+    const total: BackfillEnqueueSummary = { events: 0, deliveries: 0, duplicates: 0, unmatched: 0, unmatchedBy: {} };
     let commits = 0;
     const bar = createProgress(io.stderr, { total: plan.lines.length, label: 'events' });
     let pending: PushEvent[] = [];
@@ -116,6 +116,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
       total.deliveries += r.deliveries;
       total.duplicates += r.duplicates;
       total.unmatched += r.unmatched;
+      for (const [name, n] of Object.entries(r.unmatchedBy)) total.unmatchedBy[name] = (total.unmatchedBy[name] ?? 0) + n;
       pending = [];
       pendingBytes = 0;
     };
@@ -138,6 +139,8 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     const where = target.kind === 'daemon' ? 'queued in the daemon' : 'queued in the store; the daemon sends them when it runs';
     io.stdout.write(`backfill: ${plural(total.events, 'event')} with ${plural(commits, 'commit')}, ${plural(total.deliveries, 'delivery', 'deliveries')} ${where}`
       + `${total.duplicates ? `; ${total.duplicates} already queued by an earlier run` : ''}${total.unmatched ? `; ${total.unmatched} taken by no destination (match filters)` : ''}\n`);
+    const filtered = Object.entries(total.unmatchedBy).map(([name, n]) => `${name} ${n}`);
+    if (filtered.length) io.stdout.write(`left out by a destination's match: ${filtered.join(', ')}\n`);
     return total.deliveries > 0 || total.duplicates > 0 ? EXIT.ok : EXIT.attention;
   });
 }

@@ -1,0 +1,132 @@
+// Metrics: the exposition format, attempt counters read incrementally from a
+// real store, every documented metric name, and the HTTP server (/metrics,
+// /healthz 200 and 503 with reasons, 404, 405, a port in use).
+
+import t from 'tap';
+import http from 'node:http';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { openStore } from '../../src/store/store.ts';
+import { enqueue } from '../../src/store/enqueue.ts';
+import { applyQueueWrites, type AttemptRecord } from '../../src/store/queue.ts';
+import { deliveryIdFor } from '../../src/store/delivery-id.ts';
+import { AttemptStats, LATENCY_BUCKETS } from '../../src/admin/attempt-stats.ts';
+import { MetricsText, escapeLabelValue } from '../../src/admin/metrics-text.ts';
+import { healthOf, parseListen, renderMetrics, startMetricsServer } from '../../src/admin/metrics-server.ts';
+import { collectStatus, type StatusReport } from '../../src/admin/status-report.ts';
+import { defaultConfig } from '../../src/config/load-config.ts';
+import { silentLog } from '../../src/log/logger.ts';
+import { items, makeEvent, tempDir } from '../deliver/fixtures.ts';
+
+/** Every metric family docs/operations.md lists. */
+const DOCUMENTED = [
+  'relay_build_info', 'relay_start_time_seconds', 'relay_events_total', 'relay_events_unmatched_total', 'relay_analysis_errors_total',
+  'relay_spool_record_failures_total', 'relay_config_reloads_total', 'relay_deliveries_total', 'relay_attempt_duration_seconds',
+  'relay_queue_depth', 'relay_queue_oldest_pending_age_seconds', 'relay_dead_letters', 'relay_destination_circuit_open',
+  'relay_destination_paused', 'relay_spool_backlog', 'relay_spool_oldest_age_seconds', 'relay_spool_quarantined', 'relay_store_bytes',
+  'relay_store_max_bytes', 'relay_store_full',
+];
+
+function attempt(id: string, dest: string, outcome: AttemptRecord['outcome'], latencyMs: number): AttemptRecord {
+  return { deliveryId: id, destination: dest, time: Date.now(), outcome, status: outcome === 'delivered' ? 200 : 503, latencyMs, error: null, responseExcerpt: null, location: null, url: 'http://x/' };
+}
+
+const write = (a: AttemptRecord) => ({ kind: 'attempt' as const, attempt: a, attempts: 1, firstAttemptAt: a.time, nextAttemptAt: a.time + 1000 });
+
+t.test('listen addresses', async (t) => {
+  t.same(parseListen('127.0.0.1:9464'), { host: '127.0.0.1', port: 9464 });
+  t.same(parseListen('[::1]:9464'), { host: '::1', port: 9464 });
+  t.same(parseListen('localhost:1'), { host: 'localhost', port: 1 });
+  for (const bad of ['9464', ':9464', '127.0.0.1', '127.0.0.1:0', '127.0.0.1:70000', 'host:port', '::1:9464']) t.equal(parseListen(bad), null, bad);
+});
+
+t.test('exposition format', async (t) => {
+  t.equal(escapeLabelValue('a"b\\c\nd'), 'a\\"b\\\\c\\nd');
+  const text = new MetricsText()
+    .counter('x_total', 'An x.', [{ labels: { dest: 'a"b' }, value: 3 }])
+    .histogram('lat_seconds', 'Latency.', [0.1, 1], [{ labels: { dest: 'a' }, counts: [1, 2], sum: 1.5, count: 3 }])
+    .toString();
+  t.equal(text, [
+    '# HELP x_total An x.', '# TYPE x_total counter', 'x_total{dest="a\\"b"} 3',
+    '# HELP lat_seconds Latency.', '# TYPE lat_seconds histogram',
+    'lat_seconds_bucket{dest="a",le="0.1"} 1', 'lat_seconds_bucket{dest="a",le="1"} 2', 'lat_seconds_bucket{dest="a",le="+Inf"} 3',
+    'lat_seconds_sum{dest="a"} 1.5', 'lat_seconds_count{dest="a"} 3', '',
+  ].join('\n'));
+});
+
+t.test('attempt counters: from start on, incremental, cumulative buckets', async (t) => {
+  const store = openStore(join(tempDir(t), 'relay.db'));
+  t.teardown(() => store.close());
+  enqueue(store, items([makeEvent('e1'), makeEvent('e2'), makeEvent('e3')], ['ci']));
+  const id = (e: string) => deliveryIdFor(e, 'ci', 0);
+  applyQueueWrites(store, [write(attempt(id('e1'), 'ci', 'retry', 3000))]);
+  const stats = new AttemptStats(store);
+  stats.update();
+  t.same(stats.outcomes(['ci']).map((o) => o.value), [0, 0, 0], 'attempts before the daemon started are not counted');
+  applyQueueWrites(store, [write(attempt(id('e1'), 'ci', 'delivered', 20)), write(attempt(id('e2'), 'ci', 'retry', 700))]);
+  stats.update();
+  applyQueueWrites(store, [write(attempt(id('e3'), 'ci', 'dead', 70_000))]);
+  stats.update();
+  stats.update();
+  t.same(stats.outcomes().map((o) => `${o.destination}/${o.outcome}=${o.value}`), ['ci/delivered=1', 'ci/retry=1', 'ci/dead=1']);
+  const [h] = stats.latency();
+  t.equal(h.count, 3);
+  t.equal(h.sum, 70.72);
+  t.equal(h.counts[LATENCY_BUCKETS.indexOf(0.025)], 1);
+  t.equal(h.counts[LATENCY_BUCKETS.indexOf(1)], 2);
+  t.equal(h.counts[LATENCY_BUCKETS.length - 1], 2, 'the 70 s attempt is only in +Inf');
+});
+
+t.test('renderMetrics names every documented family; /metrics and /healthz over HTTP', async (t) => {
+  const dir = tempDir(t);
+  const config = defaultConfig({ node: 'n1', store: { path: join(dir, 'relay.db') }, spool: { dir: join(dir, 'spool') }, destinations: [{ name: 'ci', type: 'http', url: 'http://127.0.0.1:9/x' }] });
+  const store = openStore(config.store.path);
+  t.teardown(() => store.close());
+  enqueue(store, items([makeEvent('e1')], ['ci']), Date.now() - 90_000);
+  const attempts = new AttemptStats(store);
+  applyQueueWrites(store, [write(attempt(deliveryIdFor('e1', 'ci', 0), 'ci', 'retry', 40))]);
+  const counters = { events: 4, unmatched: 1, analysisErrors: 0, recordFailures: 2, reloads: 1, reloadFailures: 1 };
+  let full = false;
+  const report = async (): Promise<StatusReport> => {
+    const r = collectStatus({ config, store, live: { pid: 1, startedAt: Date.now() - 1000, version: 'x', counters, storeFull: full, workers: [], intake: { backlog: 0, oldestAgeMs: null, quarantined: 0, running: 0, retrying: 0, beingWritten: 0, stuck: 0, paused: full, processed: 4 } } });
+    return r;
+  };
+  const text = renderMetrics(await report(), counters, attempts);
+  for (const name of DOCUMENTED) t.match(text, new RegExp(`^# TYPE ${name} (counter|gauge|histogram)$`, 'm'), `${name} is exported`);
+  t.match(text, /^relay_queue_depth\{destination="ci"\} 1$/m);
+  t.match(text, /^relay_queue_oldest_pending_age_seconds\{destination="ci"\} (8|9)\d\.\d+$/m);
+  t.match(text, /^relay_deliveries_total\{destination="ci",outcome="retry"\} 1$/m);
+  t.match(text, /^relay_config_reloads_total\{result="rejected"\} 1$/m);
+
+  const server = await startMetricsServer({ listen: { host: '127.0.0.1', port: 0 }, report, counters: () => counters, attempts, log: silentLog });
+  t.teardown(() => server.close());
+  const base = `http://127.0.0.1:${server.address.port}`;
+  const m = await fetch(`${base}/metrics`);
+  t.equal(m.status, 200);
+  t.equal(m.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
+  t.match(await m.text(), /relay_events_total 4/);
+  const ok = await fetch(`${base}/healthz`);
+  t.equal(ok.status, 200);
+  t.equal(await ok.text(), 'ok\n');
+  full = true;
+  const sick = await fetch(`${base}/healthz`);
+  t.equal(sick.status, 503);
+  t.equal(await sick.text(), 'unhealthy\n- store is full: intake paused (store.maxBytes)\n');
+  t.equal((await fetch(`${base}/other`)).status, 404);
+  t.equal((await fetch(`${base}/metrics`, { method: 'POST' })).status, 405);
+
+  const blocker = http.createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => blocker.close(() => r())));
+  const port = (blocker.address() as AddressInfo).port;
+  await t.rejects(startMetricsServer({ listen: { host: '127.0.0.1', port }, report, counters: () => counters, attempts: null, log: silentLog }),
+    { message: `cannot listen on metrics.listen 127.0.0.1:${port} (EADDRINUSE): another process uses that port` });
+});
+
+t.test('health: what makes the daemon unhealthy (and what does not)', async (t) => {
+  const base = collectStatus({ config: defaultConfig(), store: null, storeError: null, spool: { ok: true, stats: { backlog: 3, oldestAgeMs: 400_000, quarantined: 0, temporary: 0, incoming: '/x', quarantine: '/y' } } });
+  t.same(healthOf(base), { healthy: false, reasons: ['spool backlog of 3, oldest 6m 40s'] });
+  t.same(healthOf(base, 600_000), { healthy: true, reasons: [] }, 'within the threshold');
+  const dead = { ...base, intake: { ...base.intake, oldestAgeMs: null }, destinations: [{ ...({} as StatusReport['destinations'][number]), name: 'ci', dead: 5, state: 'circuit-open' as const }] };
+  t.equal(healthOf(dead).healthy, true, 'destination trouble is not daemon ill-health');
+});
