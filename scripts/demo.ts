@@ -68,7 +68,7 @@ async function main(): Promise<void> {
       `spool: { dir: ${env.RELAY_SPOOL_DIR} }`,
       `store: { path: ${path.join(tmp, 'relay.db')} }`,
       `admin: { socket: ${path.join(tmp, 'relay.sock')} }`,
-      'log: { format: json, level: warn }',
+      'log: { format: json, level: info }',
       'destinations:',
       `  - { name: archive, type: file, path: ${archive} }`,
       `  - { name: ci, type: http, url: "http://127.0.0.1:${port}/hook", format: bitbucket-server, secret: demo-secret }`,
@@ -83,6 +83,8 @@ async function main(): Promise<void> {
   daemon.stdout.on('data', (c) => (daemonOut += c));
   daemon.stderr.on('data', (c) => (daemonOut += c));
   const exited = new Promise<number | null>((r) => daemon.on('exit', (code) => r(code)));
+  await waitFor(() => (daemonOut.includes('relay daemon started') ? true : null), 30_000);
+  say(dim(`daemon running (pid ${daemon.pid})`));
 
   const commit = (file: string, text: string, message: string): void => {
     mkdirSync(path.dirname(path.join(work, file)), { recursive: true });

@@ -194,7 +194,7 @@ function normalize(raw: Raw, file: string, at: Report): RelayConfig {
       maxMessageBytes: analysis.maxMessageBytes ?? 65536,
       ignoreRefs: analysis.ignoreRefs ?? ['refs/pull-requests/**'],
       issueKeys: { projects: analysis.issueKeys?.projects ?? [], ignore: analysis.issueKeys?.ignore ?? [] },
-      triggerTags: analysis.triggerTags ?? ['#ci', '#build', '#jenkins', '[skip ci]', '[ci skip]'],
+      triggerTags: analysis.triggerTags ?? ['#ci', '#build', '#jenkins', '#jenkins:<Job>', '[skip ci]', '[ci skip]'],
     },
     intake: { concurrency: raw.intake?.concurrency ?? 2 },
     log: { level: raw.log?.level ?? 'info', format: raw.log?.format ?? 'auto' },
