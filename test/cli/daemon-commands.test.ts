@@ -178,6 +178,10 @@ destinations:
     t.match(bulk.stdout, /^requeued 2 deliveries of ci created since /m);
     t.match(bulk.stdout, /^sent again: 2 delivered, 0 dead$/m);
     t.notMatch(bulk.stderr, /\[#/, 'no progress bar when stderr is not a terminal');
+    const tty = await relay(['redeliver', ...C, '--dest', 'ci', '--since', '1h'], { tty: true });
+    t.equal(tty.code, 0, tty.stderr);
+    t.match(tty.stderr, /\r\x1b\[2K\[[#-]+\] \d\/2 delivered \d, dead 0/, 'on a terminal it waits by default, with a progress bar');
+    t.match(tty.stdout, /^sent again: 2 delivered, 0 dead$/m);
     const usage = await relay(['redeliver', ...C, '--dest', 'ci']);
     t.equal(usage.code, 2);
     t.match(usage.stderr, /--since T/);

@@ -4,7 +4,7 @@
 // refreshing in place on a terminal, --max-backlog-age.
 
 import t from 'tap';
-import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStore } from '../../src/store/store.ts';
 import { enqueue } from '../../src/store/enqueue.ts';
@@ -108,6 +108,22 @@ t.test('exit status and attention follow the facts; --max-backlog-age', async (t
   const lax = JSON.parse((await relay(['status', '--config', home.configFile, '--json', '--max-backlog-age', '1h'])).stdout);
   t.notOk(lax.attention.some((a: string) => a.startsWith('spool backlog')), 'a 10-minute backlog is fine under a 1h threshold');
   t.equal((await relay(['status', '--config', home.configFile, '--max-backlog-age', 'soon'])).code, 2);
+});
+
+t.test('a full store needs attention', async (t) => {
+  const home = makeRelayHome(t);
+  home.writeConfig('destinations:\n  - { name: ci, type: http, url: https://ci.example/hook }\n');
+  // The helper writes `store: { path }`; bound it at the smallest size allowed.
+  writeFileSync(home.configFile, readFileSync(home.configFile, 'utf8').replace(`store: { path: ${home.storePath} }`, `store: { path: ${home.storePath}, maxBytes: 1MiB }`));
+  mkdirSync(join(home.dir, 'state'), { recursive: true });
+  const store = openStore(home.storePath);
+  const event = makeEvent('big');
+  enqueue(store, [{ event, deliveries: [{ destination: 'ci', requests: [{ headers: {}, body: Buffer.alloc(1536 * 1024, 120), signatureHeader: null, label: 'push' }] }] }]);
+  store.close();
+  const r = await relay(['status', '--config', home.configFile]);
+  t.equal(r.code, 1);
+  t.match(r.stdout, /store +\S+: [\d.]+ MiB of 1\.0 MiB \(full: intake paused\)/);
+  t.match(r.stdout, /- store is full \([\d.]+ MiB of 1\.0 MiB\): intake is paused and pushes wait in the spool; drop dead letters \(relay dlq drop\), lower store\.log\.maxAge or raise store\.maxBytes/);
 });
 
 t.test('nothing readable: exit 4', async (t) => {
