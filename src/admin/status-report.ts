@@ -124,6 +124,30 @@ export interface StatusSources {
 
 const iso = (ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
 
+/** Last delivered and last failed attempt of a destination, from the attempts log (null when it has none). */
+interface AttemptFacts {
+  lastDeliveredAt: number | null;
+  lastFailure: { time: number; error: string } | null;
+}
+
+/**
+ * The attempts log says what the operator means by "last success" (a 2xx)
+ * and "last error" (any failed attempt, a 4xx dead letter too); the
+ * dispatcher's health fields track whether the path works, which a 4xx
+ * also proves. Null when the log has nothing for the destination (pruned).
+ */
+function attemptFacts(store: Store, destination: string): AttemptFacts | null {
+  const ok = store.statement(`SELECT max(time) AS t FROM attempts WHERE destination = ? AND outcome = 'delivered'`).get(destination) as { t: number | null };
+  const bad = store.statement(`SELECT time, status, error FROM attempts WHERE destination = ? AND outcome != 'delivered' ORDER BY time DESC LIMIT 1`).get(destination) as
+    | { time: number; status: number | null; error: string | null }
+    | undefined;
+  if (ok.t === null && !bad) return null;
+  return {
+    lastDeliveredAt: ok.t,
+    lastFailure: bad ? { time: bad.time, error: bad.error ?? (bad.status === null ? 'failed' : `HTTP ${bad.status}`) } : null,
+  };
+}
+
 /** Build the report (before assessment: healthy/attention/notes empty). */
 export function collectStatus(src: StatusSources): StatusReport {
   const { config } = src;
@@ -135,10 +159,12 @@ export function collectStatus(src: StatusSources): StatusReport {
   let bytes: number | null = null;
   let storeError = src.storeError ?? null;
   let rows: ReturnType<typeof destinationStatus> = [];
+  const facts = new Map<string, AttemptFacts | null>();
   if (src.store) {
     try {
       bytes = storeBytes(src.store);
       rows = destinationStatus(src.store, now, config.destinations.filter((d) => d.type === 'http').map((d) => d.name));
+      for (const r of rows) facts.set(r.name, attemptFacts(src.store, r.name));
     } catch (err) {
       storeError = `cannot read store ${config.store.path}: ${(err as Error).message}`;
     }
@@ -164,6 +190,12 @@ export function collectStatus(src: StatusSources): StatusReport {
     else if (retrying > 0 || consecutiveFailures > 0) state = 'retrying';
     else state = 'ok';
     const nextProbe = w ? w.circuit.nextProbeAt : (row?.nextProbeAt ?? null);
+    const f = facts.get(name) ?? null;
+    // The newer of the health record's error (retryable failures) and the log's last failed attempt.
+    const stateErrorAt = row?.lastErrorAt ?? null;
+    const useLog = f?.lastFailure && (stateErrorAt === null || f.lastFailure.time > stateErrorAt);
+    const lastError = useLog ? f!.lastFailure!.error : (row?.lastError ?? null);
+    const lastErrorAt = useLog ? f!.lastFailure!.time : stateErrorAt;
     return {
       name,
       type: d?.type ?? null,
@@ -176,9 +208,9 @@ export function collectStatus(src: StatusSources): StatusReport {
       retrying,
       dead: row?.dead ?? 0,
       oldestPendingAgeMs: row?.oldestQueuedAgeMs ?? null,
-      lastSuccessAt: iso(row?.lastSuccessAt),
-      lastError: row?.lastError ?? null,
-      lastErrorAt: iso(row?.lastErrorAt),
+      lastSuccessAt: iso(f ? f.lastDeliveredAt : row?.lastSuccessAt),
+      lastError,
+      lastErrorAt: iso(lastErrorAt),
       deliveredLastHour: row?.deliveredLastHour ?? 0,
       failedLastHour: row?.failedLastHour ?? 0,
       consecutiveFailures,

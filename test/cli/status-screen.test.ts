@@ -55,7 +55,7 @@ intake   <home>/spool: backlog 1, oldest <dur>, quarantined 1
 store    <home>/state/relay.db: <size> of <size>
 
 DESTINATION  STATE         QUEUED  OLDEST  LAST SUCCESS  LAST ERROR  OK/1H  FAIL/1H  DEAD
-ci           ok                 0  -       <age> ago       -  1        1     1
+ci           ok                 0  -       <age> ago       HTTP 404 (<age> ago)  1        1     1
 jira         circuit-open       1  <dur>  -             ECONNREFUSED: connect ECONNREFUSED 10.0… (<age> ago)      0        1     0
 ops          paused             1  <dur>  -             -  0        0     0
 archive      ok                 0  -       -             -  0        0     0
@@ -104,6 +104,8 @@ t.test('exit status and attention follow the facts; --max-backlog-age', async (t
   t.equal(j.intake.backlog, 1);
   t.ok(j.intake.oldestAgeMs >= 600_000);
   t.equal(j.destinations[1].nextProbeAt !== null, true);
+  t.match(j.destinations[0], { lastError: 'HTTP 404', lastSuccessAt: String }, 'last success is the last 2xx; a 4xx dead letter is an error');
+  t.equal(Date.parse(j.destinations[0].lastErrorAt) > Date.parse(j.destinations[0].lastSuccessAt), true);
   t.equal(j.attention.length, 6);
   const lax = JSON.parse((await relay(['status', '--config', home.configFile, '--json', '--max-backlog-age', '1h'])).stdout);
   t.notOk(lax.attention.some((a: string) => a.startsWith('spool backlog')), 'a 10-minute backlog is fine under a 1h threshold');
