@@ -2,6 +2,7 @@
 // daemon" from "not allowed"), send requests, get results or ControlErrors.
 
 import net from 'node:net';
+import { formatDuration } from '../config/units.ts';
 import { ControlError, LineSplitter, type ControlOp, type ControlResponse } from './control-protocol.ts';
 
 /** An open connection to the daemon. */
@@ -93,7 +94,7 @@ function wrap(socket: net.Socket, path: string): ControlClient {
       const response = await new Promise<ControlResponse>((resolve, reject) => {
         const timer = setTimeout(() => {
           waiting.delete(id);
-          reject(new Error(`the daemon did not answer "${op}" within ${Math.round(timeoutMs / 1000)} s on ${path} (busy or hung? check its log)`));
+          reject(new Error(`the daemon did not answer "${op}" within ${formatDuration(timeoutMs)} on ${path} (busy or hung? check its log)`));
         }, timeoutMs);
         waiting.set(id, {
           resolve: (r) => (clearTimeout(timer), resolve(r)),

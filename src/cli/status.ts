@@ -15,7 +15,7 @@ import { loadCliConfig, type CliConfig } from './open-target.ts';
 import { styleFor, type Style } from './style.ts';
 import { formatAge, renderTable, truncate, type Column } from './table.ts';
 
-const HELP = `usage: relay status [--json] [--watch [--interval 2s] [--count N]] [--max-backlog-age 5m]
+const HELP = `usage: relay status [--json] [--watch [--interval 2s] [--count N]] [--max-backlog-age 5m] [--timeout 10s]
 
 Daemon, intake, every destination and the store on one screen.
   --json                 machine-readable report (keys documented in docs/operations.md)
@@ -23,22 +23,28 @@ Daemon, intake, every destination and the store on one screen.
   --interval D           refresh period for --watch (default 2s)
   --count N              with --watch: stop after N refreshes
   --max-backlog-age D    spool records older than this need attention (default 5m)
+  --timeout D            how long to wait for the daemon's answer (default 10s; then it counts as down)
   --config FILE          config file (default $RELAY_CONFIG, else /etc/bitbucket-relay/relay.yaml)
   --socket PATH          control socket (default admin.socket from the config)
 Exit status: 0 healthy, 1 needs attention (listed), 4 nothing could be read.`;
 
 /** Build the assessed report: from the daemon when it answers, else from the store and spool on disk. */
-export async function gatherStatus(cli: CliConfig, options: { maxBacklogAgeMs: number; now?: number }): Promise<StatusReport> {
+export async function gatherStatus(cli: CliConfig, options: { maxBacklogAgeMs: number; now?: number; timeoutMs?: number }): Promise<StatusReport> {
   const { config } = cli;
   const conn = await connectControl(config.admin.socket);
-  let report: StatusReport;
+  let report: StatusReport | null = null;
+  let daemonDown = conn.ok ? null : conn.reason;
   if (conn.ok) {
     try {
-      report = await conn.client.request<StatusReport>('status');
+      report = await conn.client.request<StatusReport>('status', {}, { timeoutMs: options.timeoutMs ?? 10_000 });
+    } catch (err) {
+      // A daemon that accepts but does not answer is as good as down for a health check.
+      daemonDown = (err as Error).message;
     } finally {
       conn.client.close();
     }
-  } else {
+  }
+  if (!report) {
     let store: Store | null = null;
     let storeError: string | null = null;
     try {
@@ -48,7 +54,7 @@ export async function gatherStatus(cli: CliConfig, options: { maxBacklogAgeMs: n
     }
     try {
       const spool = await spoolStats(config.spool.dir, options.now);
-      report = collectStatus({ config, store, storeError, spool, daemonDown: conn.reason, configKnown: cli.valid, now: options.now });
+      report = collectStatus({ config, store, storeError, spool, daemonDown, configKnown: cli.valid, now: options.now });
     } finally {
       store?.close();
     }
@@ -138,6 +144,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     interval: { type: 'string' },
     count: { type: 'string' },
     'max-backlog-age': { type: 'string' },
+    timeout: { type: 'string' },
   }, HELP, io);
   if (!parsed.ok) return parsed.status;
   const v = parsed.values;
@@ -145,6 +152,8 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   if (maxBacklogAgeMs === null) return usageError(io, 'status', `--max-backlog-age "${v['max-backlog-age']}" is not a duration (e.g. 5m)`);
   const intervalMs = parseDuration(v.interval ?? '2s');
   if (intervalMs === null || intervalMs < 100) return usageError(io, 'status', `--interval "${v.interval}" is not a duration of at least 100ms`);
+  const timeoutMs = parseDuration(v.timeout ?? '10s');
+  if (timeoutMs === null || timeoutMs === 0) return usageError(io, 'status', `--timeout "${v.timeout}" is not a duration (e.g. 10s)`);
   const count = v.count === undefined ? Infinity : parsePositiveInt(v.count);
   if (count === null) return usageError(io, 'status', `--count "${v.count}" is not a positive number`);
   const style = styleFor(io.stdout, io.env);
@@ -153,7 +162,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   const once = async (): Promise<number> => {
     let report: StatusReport;
     try {
-      report = await gatherStatus(cli, { maxBacklogAgeMs });
+      report = await gatherStatus(cli, { maxBacklogAgeMs, timeoutMs });
     } catch (err) {
       io.stderr.write(`relay status: ${(err as Error).message}\n`);
       return EXIT.unavailable;

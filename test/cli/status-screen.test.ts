@@ -6,6 +6,7 @@
 import t from 'tap';
 import { mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import net from 'node:net';
 import { openStore } from '../../src/store/store.ts';
 import { enqueue } from '../../src/store/enqueue.ts';
 import { applyQueueWrites, type AttemptRecord } from '../../src/store/queue.ts';
@@ -126,6 +127,27 @@ t.test('a full store needs attention', async (t) => {
   t.equal(r.code, 1);
   t.match(r.stdout, /store +\S+: [\d.]+ MiB of 1\.0 MiB \(full: intake paused\)/);
   t.match(r.stdout, /- store is full \([\d.]+ MiB of 1\.0 MiB\): intake is paused and pushes wait in the spool; drop dead letters \(relay dlq drop\), lower store\.log\.maxAge or raise store\.maxBytes/);
+});
+
+t.test('a daemon that accepts but does not answer counts as down (--timeout)', async (t) => {
+  const home = makeRelayHome(t);
+  seed(home, Date.now());
+  mkdirSync(join(home.dir, 'run'), { recursive: true });
+  const conns = new Set<net.Socket>();
+  const hung = net.createServer((c) => void conns.add(c));
+  await new Promise<void>((r) => hung.listen(home.socket, r));
+  t.teardown(() => {
+    for (const c of conns) c.destroy();
+    return new Promise<void>((r) => hung.close(() => r()));
+  });
+  const started = Date.now();
+  const r = await relay(['status', '--config', home.configFile, '--timeout', '300ms', '--json']);
+  t.ok(Date.now() - started < 3000, 'gives up after the timeout');
+  t.equal(r.code, 1);
+  const j = JSON.parse(r.stdout);
+  t.equal(j.daemon.running, false);
+  t.match(j.daemon.message, /the daemon did not answer "status" within 300ms on .*relay\.sock \(busy or hung\? check its log\)/);
+  t.same(j.destinations.map((d: { name: string }) => d.name), ['ci', 'jira', 'ops', 'archive', 'old'], 'the report still comes from the store');
 });
 
 t.test('nothing readable: exit 4', async (t) => {
