@@ -62,6 +62,8 @@ async function clearStaleSocket(path: string): Promise<void> {
 /** Listen on the control socket. Throws ControlSocketError when it cannot. */
 export async function startControlServer(options: ControlServerOptions): Promise<ControlServer> {
   const { path, log } = options;
+  // sun_path holds 108 bytes on Linux (104 on BSDs): longer paths cannot be bound.
+  if (Buffer.byteLength(path) > 103) throw new ControlSocketError(`admin.socket ${path} is longer than a unix socket path may be (103 bytes); choose a shorter path`);
   try {
     // Normally systemd's RuntimeDirectory made it; create it for other setups.
     mkdirSync(dirname(path), { recursive: true, mode: 0o750 });

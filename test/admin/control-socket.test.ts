@@ -101,6 +101,7 @@ t.test('socket files: stale replaced, live refused, non-socket refused; client f
   const file = join(dir, 'plain');
   writeFileSync(file, 'x');
   await t.rejects(startControlServer({ path: file, log: silentLog, handle: () => null }), ControlSocketError);
+  await t.rejects(startControlServer({ path: join(dir, 'x'.repeat(120)), log: silentLog, handle: () => null }), { message: /is longer than a unix socket path may be/ });
 });
 
 t.test('line splitting is bounded', async (t) => {
