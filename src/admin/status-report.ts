@@ -137,7 +137,9 @@ interface AttemptFacts {
  * also proves. Null when the log has nothing for the destination (pruned).
  */
 function attemptFacts(store: Store, destination: string): AttemptFacts | null {
-  const ok = store.statement(`SELECT max(time) AS t FROM attempts WHERE destination = ? AND outcome = 'delivered'`).get(destination) as { t: number | null };
+  // Newest first along the (destination, time) index: stops at the first match.
+  const okRow = store.statement(`SELECT time AS t FROM attempts WHERE destination = ? AND outcome = 'delivered' ORDER BY time DESC LIMIT 1`).get(destination) as { t: number } | undefined;
+  const ok = { t: okRow?.t ?? null };
   const bad = store.statement(`SELECT time, status, error FROM attempts WHERE destination = ? AND outcome != 'delivered' ORDER BY time DESC LIMIT 1`).get(destination) as
     | { time: number; status: number | null; error: string | null }
     | undefined;

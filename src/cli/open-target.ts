@@ -9,7 +9,6 @@ import { parse as parseYaml } from 'yaml';
 import type { RelayConfig } from '../config/config-types.ts';
 import { ConfigError, DEFAULT_PATHS, configPath, defaultConfig, formatConfigProblem, loadConfig } from '../config/load-config.ts';
 import { connectControl, type ControlClient, type ConnectFailure } from '../admin/control-client.ts';
-import { runControlOp } from '../admin/control-ops.ts';
 import { ControlError, type ControlOp } from '../admin/control-protocol.ts';
 import { claimStoreLock, StoreLockedError, type StoreLock } from '../admin/store-lock.ts';
 import { openStore, type Store } from '../store/index.ts';
@@ -143,7 +142,11 @@ function localTarget(store: Store, cli: CliConfig, reason: string, lock: StoreLo
     kind: 'local',
     store,
     reason,
-    call: async <T>(op: ControlOp, args?: unknown) => (await runControlOp({ store, config: cli.config }, op, args ?? {})) as T,
+    call: async <T>(op: ControlOp, args?: unknown) => {
+      // Loaded only when needed: it pulls in the formats and the HTTP stack.
+      const { runControlOp } = await import('../admin/control-ops.ts');
+      return (await runControlOp({ store, config: cli.config }, op, args ?? {})) as T;
+    },
     close() {
       store.close();
       lock?.release();
