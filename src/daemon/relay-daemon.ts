@@ -245,6 +245,7 @@ export class RelayDaemon {
       ['spool.dir', prev.spool.dir, next.spool.dir],
       ['store.path', prev.store.path, next.store.path],
       ['admin.socket', prev.admin.socket, next.admin.socket],
+      ['metrics.listen', prev.metrics.listen, next.metrics.listen],
     ] as const) {
       if (a !== b) this.log.warn(`${key} changed in the config; it takes effect at the next restart`, { running: a, configured: b });
     }
