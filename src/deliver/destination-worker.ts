@@ -2,13 +2,15 @@
 // per repository: a lane has at most one request in flight and sends its rows
 // strictly in seq order (FIFO per destination+repository), while up to
 // `concurrency` lanes send at once, so a slow or failing repository never
-// holds the others back. The store is the truth; the lanes only remember each
-// lane's next row (its head) and the last row it finished (its cursor).
+// holds the others back. The store is the truth; a lane only remembers a few
+// of its next rows (prefetched metadata; bodies are read at send time) and
+// the last row it finished (its cursor).
 
+import { setMaxListeners } from 'node:events';
 import type { HttpDestination } from '../config/config-types.ts';
 import type { Log } from '../log/logger.ts';
 import type { Store } from '../store/store.ts';
-import { laneHead, pendingLanes, readHealth, type DestinationHealth, type QueuedDelivery } from '../store/queue.ts';
+import { laneRows, pendingLanes, readBody, readHealth, type DestinationHealth, type QueuedDelivery } from '../store/queue.ts';
 import { circuitAllows, circuitOnFailure, circuitOnSuccess, CLOSED, type CircuitState } from './circuit.ts';
 import { createHttpSender, type HttpSender, type SendResult } from './http-sender.ts';
 import type { QueueWriter } from './queue-writer.ts';
@@ -40,12 +42,18 @@ export interface WorkerSnapshot {
 
 interface Lane {
   repoKey: string;
-  head: QueuedDelivery | null;
+  /** Next rows in FIFO order; [0] is the head. */
+  queue: QueuedDelivery[];
   busy: boolean;
+  /** The store changed under a busy lane (operator action): refetch after the current request. */
+  stale: boolean;
 }
 
+/** Prefetched rows per worker, spread over its lanes (bounds memory with many repositories). */
+const PREFETCH_BUDGET = 20_000;
+const PREFETCH_MAX = 32;
+
 interface InFlight {
-  controller: AbortController;
   done: Promise<void>;
 }
 
@@ -64,6 +72,8 @@ export class DestinationWorker {
   /** Last finished seq per lane; survives the lane so rows finished but not yet flushed are never reloaded. */
   private readonly cursors = new Map<string, number>();
   private readonly inFlight = new Map<string, InFlight>();
+  /** Aborts every request still in flight when stop() runs out of time. */
+  private readonly shutdown = new AbortController();
   private circuit: CircuitState = CLOSED;
   private health: DestinationHealth;
   private paused = false;
@@ -77,6 +87,7 @@ export class DestinationWorker {
     this.dest = dest;
     this.ctx = ctx;
     this.log = ctx.log.child({ destination: dest.name });
+    setMaxListeners(0, this.shutdown.signal); // one listener per in-flight request
     const stored = readHealth(ctx.store, dest.name);
     this.paused = stored.paused;
     this.health = stored;
@@ -116,14 +127,15 @@ export class DestinationWorker {
   scan(): void {
     for (const repoKey of pendingLanes(this.ctx.store, this.dest.name)) {
       const lane = this.lanes.get(repoKey) ?? this.addLane(repoKey);
-      if (!lane.busy) this.reloadHead(lane);
+      if (lane.busy) lane.stale = true;
+      else this.refill(lane);
     }
     this.schedulePump();
   }
 
   /** New rows were enqueued for a repository. */
   onEnqueued(repoKey: string): void {
-    if (!this.lanes.has(repoKey)) this.reloadHead(this.addLane(repoKey));
+    if (!this.lanes.has(repoKey)) this.refill(this.addLane(repoKey));
     this.schedulePump();
   }
 
@@ -165,7 +177,7 @@ export class DestinationWorker {
     if (timedOut && this.inFlight.size > 0) {
       this.stopping = true;
       this.log.warn('stopping: aborting requests still in flight; they stay queued', { inFlight: this.inFlight.size });
-      for (const f of this.inFlight.values()) f.controller.abort();
+      this.shutdown.abort();
       await all();
     }
     this.sender?.close();
@@ -186,13 +198,16 @@ export class DestinationWorker {
   }
 
   private addLane(repoKey: string): Lane {
-    const lane: Lane = { repoKey, head: null, busy: false };
+    const lane: Lane = { repoKey, queue: [], busy: false, stale: false };
     this.lanes.set(repoKey, lane);
     return lane;
   }
 
-  private reloadHead(lane: Lane): void {
-    lane.head = laneHead(this.ctx.store, this.dest.name, lane.repoKey, this.cursors.get(lane.repoKey) ?? 0);
+  /** Fetch the lane's next rows from the store (after its cursor). */
+  private refill(lane: Lane): void {
+    const limit = Math.max(1, Math.min(PREFETCH_MAX, Math.floor(PREFETCH_BUDGET / Math.max(1, this.lanes.size))));
+    lane.queue = laneRows(this.ctx.store, this.dest.name, lane.repoKey, this.cursors.get(lane.repoKey) ?? 0, limit);
+    lane.stale = false;
     this.place(lane);
   }
 
@@ -200,11 +215,12 @@ export class DestinationWorker {
   private place(lane: Lane): void {
     this.ready.delete(lane);
     this.waiting.delete(lane);
-    if (!lane.head) {
+    const head = lane.queue[0];
+    if (!head) {
       this.lanes.delete(lane.repoKey);
       return;
     }
-    if (lane.head.nextAttemptAt <= this.ctx.now()) this.ready.add(lane);
+    if (head.nextAttemptAt <= this.ctx.now()) this.ready.add(lane);
     else this.waiting.add(lane);
   }
 
@@ -221,7 +237,7 @@ export class DestinationWorker {
     if (!this.running || this.paused || !this.sender) return;
     const now = this.ctx.now();
     for (const lane of this.waiting) {
-      if (lane.head && lane.head.nextAttemptAt <= now) {
+      if (lane.queue[0] && lane.queue[0].nextAttemptAt <= now) {
         this.waiting.delete(lane);
         this.ready.add(lane);
       }
@@ -240,7 +256,7 @@ export class DestinationWorker {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     let next = Infinity;
-    for (const lane of this.waiting) if (lane.head) next = Math.min(next, lane.head.nextAttemptAt);
+    for (const lane of this.waiting) if (lane.queue[0]) next = Math.min(next, lane.queue[0].nextAttemptAt);
     if (this.circuit.open && this.inFlight.size === 0 && (this.ready.size > 0 || next < Infinity)) {
       next = Math.max(Math.min(next, now), this.circuit.nextProbeAt ?? now);
     }
@@ -252,24 +268,24 @@ export class DestinationWorker {
   }
 
   private begin(lane: Lane): void {
-    const d = lane.head!;
+    const d = lane.queue[0];
     const sender = this.sender!;
     lane.busy = true;
     this.ctx.writer.push({ kind: 'in_flight', id: d.id });
-    const controller = new AbortController();
+    const body = readBody(this.ctx.store, d.bodyId);
     const done = sender
       .send(
-        { id: d.id, headers: d.headers, body: d.body, signatureHeader: d.signatureHeader, projectKey: d.projectKey, repoSlug: d.repoSlug, repoId: d.repoId },
-        controller.signal,
+        { id: d.id, headers: d.headers, body, signatureHeader: d.signatureHeader, projectKey: d.projectKey, repoSlug: d.repoSlug, repoId: d.repoId },
+        this.shutdown.signal,
       )
-      .then((result) => this.finish(lane, d, result, controller.signal.aborted))
+      .then((result) => this.finish(lane, d, result, this.shutdown.signal.aborted))
       .catch((err: unknown) => {
         // A bug or a store error: keep the row queued and say so.
         this.inFlight.delete(d.id);
         lane.busy = false;
         this.log.error('delivery bookkeeping failed; the delivery stays queued', { delivery: d.id, error: (err as Error).message });
       });
-    this.inFlight.set(d.id, { controller, done });
+    this.inFlight.set(d.id, { done });
   }
 
   private finish(lane: Lane, d: QueuedDelivery, res: SendResult, aborted: boolean): void {
@@ -328,7 +344,9 @@ export class DestinationWorker {
         this.log.warn('delivery dead-lettered; replay with `relay dlq retry`', { delivery: d.id, repo: d.repoKey, status: res.status, error, attempts });
       }
       this.cursors.set(lane.repoKey, d.seq);
-      this.reloadHead(lane);
+      lane.queue.shift();
+      if (lane.stale || lane.queue.length === 0) this.refill(lane);
+      else this.place(lane);
     }
     this.schedulePump();
   }

@@ -4,12 +4,14 @@
 // left in flight back in the queue (they may be sent twice: at-least-once).
 
 import type { DestinationConfig, HttpDestination } from '../config/config-types.ts';
-import { silentLog, type Log } from '../log/logger.ts';
+import type { Log } from '../log/logger.ts';
 import type { Store, StoreChange } from '../store/store.ts';
 import { recoverInFlight } from '../store/queue.ts';
 import { DEFAULT_CIRCUIT_THRESHOLD } from './circuit.ts';
 import { DestinationWorker, type WorkerSnapshot } from './destination-worker.ts';
 import { QueueWriter } from './queue-writer.ts';
+
+export type { WorkerSnapshot } from './destination-worker.ts';
 
 /** Options of startDispatcher. */
 export interface DispatcherOptions {
@@ -44,6 +46,10 @@ export interface Dispatcher {
   stop(): Promise<void>;
 }
 
+// A local no-op logger: importing logger.ts's silentLog would load winston
+// into processes that never log (CLI reads, benchmarks).
+const quietLog: Log = { error() {}, warn() {}, info() {}, debug() {}, child: () => quietLog, setSecrets() {} };
+
 /** Enabled http destinations: the ones the dispatcher sends. */
 function httpDestinations(all: readonly DestinationConfig[]): HttpDestination[] {
   return all.filter((d): d is HttpDestination => d.type === 'http' && d.enabled);
@@ -51,7 +57,7 @@ function httpDestinations(all: readonly DestinationConfig[]): HttpDestination[] 
 
 /** Recover in-flight rows, then start sending every enabled http destination's queue. */
 export function startDispatcher(options: DispatcherOptions): Dispatcher {
-  const log = (options.log ?? silentLog).child({ component: 'dispatcher' });
+  const log = (options.log ?? quietLog).child({ component: 'dispatcher' });
   const { store } = options;
   const writer = new QueueWriter(store, log, options.flushDelayMs ?? 10);
   const ctx = {

@@ -1,17 +1,17 @@
-// Sends one delivery to an http destination (got, keep-alive agents) and
+// Sends one delivery to an http destination (node:http, keep-alive agents) and
 // reports what happened as a value; it never throws for network or HTTP
 // failures. Auth and the signature are added here, at send time, from the
 // current config: they are never stored, and a rotated secret applies to
 // queued deliveries too. Redirects are followed only with followRedirects,
 // and then credentials and signatures never go to another origin.
 
-import got, { type Response } from 'got';
 import { createHmac } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { HttpDestination } from '../config/config-types.ts';
 import { destinationSecrets, isSecretHeader, redactText, redactUrl } from '../log/redact.ts';
 import { RELAY_VERSION } from '../version.ts';
 import { createAgents, type DestinationAgents } from './agents.ts';
+import { transportRequest, TransportTimeout, type TransportResponse } from './transport.ts';
 
 /** The request to send: a queued delivery's stored parts plus its repository for URL placeholders. */
 export interface OutgoingDelivery {
@@ -68,27 +68,34 @@ export function signatureValue(secret: string, body: Uint8Array): string {
   return 'sha256=' + createHmac('sha256', secret).update(body).digest('hex');
 }
 
-/** Set a header, replacing any spelling of the same name. */
-function setHeader(headers: Record<string, string>, name: string, value: string): void {
-  const lower = name.toLowerCase();
-  for (const k of Object.keys(headers)) if (k.toLowerCase() === lower) delete headers[k];
-  headers[name] = value;
+/** The Authorization header value of a destination's `auth`, or null. */
+function authorization(dest: HttpDestination): string | null {
+  if (dest.auth?.bearer) return `Bearer ${dest.auth.bearer}`;
+  if (dest.auth?.username !== undefined && dest.auth.password !== undefined) {
+    return 'Basic ' + Buffer.from(`${dest.auth.username}:${dest.auth.password}`).toString('base64');
+  }
+  return null;
 }
 
 /**
- * Every header of a request, later layers winning: defaults (content-type,
- * user-agent) < format headers < config `headers` < X-Relay-Delivery < auth < signature.
+ * Every header of a request, later layers winning (names compared without
+ * case): defaults (content-type, user-agent) < format headers < config
+ * `headers` < X-Relay-Delivery < auth < signature.
  */
 export function requestHeaders(dest: HttpDestination, delivery: OutgoingDelivery): Record<string, string> {
-  const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': RELAY_USER_AGENT };
-  for (const layer of [delivery.headers, dest.headers]) for (const [k, v] of Object.entries(layer)) setHeader(headers, k, v);
-  setHeader(headers, 'X-Relay-Delivery', delivery.id);
-  if (dest.auth?.bearer) setHeader(headers, 'Authorization', `Bearer ${dest.auth.bearer}`);
-  else if (dest.auth?.username !== undefined && dest.auth.password !== undefined) {
-    setHeader(headers, 'Authorization', 'Basic ' + Buffer.from(`${dest.auth.username}:${dest.auth.password}`).toString('base64'));
-  }
-  if (dest.secret && delivery.signatureHeader) setHeader(headers, delivery.signatureHeader, signatureValue(dest.secret, delivery.body));
-  return headers;
+  const byName = new Map<string, [string, string]>();
+  const put = (name: string, value: string): void => void byName.set(name.toLowerCase(), [name, value]);
+  put('content-type', 'application/json');
+  put('user-agent', RELAY_USER_AGENT);
+  for (const k in delivery.headers) put(k, delivery.headers[k]);
+  for (const k in dest.headers) put(k, dest.headers[k]);
+  put('X-Relay-Delivery', delivery.id);
+  const auth = authorization(dest);
+  if (auth) put('Authorization', auth);
+  if (dest.secret && delivery.signatureHeader) put(delivery.signatureHeader, signatureValue(dest.secret, delivery.body));
+  const out: Record<string, string> = {};
+  for (const [name, value] of byName.values()) out[name] = value;
+  return out;
 }
 
 /** Headers safe to send to another origin after a redirect: no credentials, no signature. */
@@ -106,23 +113,33 @@ export function crossOriginHeaders(headers: Record<string, string>, signatureHea
 export function createHttpSender(dest: HttpDestination, options: { env?: NodeJS.ProcessEnv } = {}): HttpSender {
   const agents = createAgents(dest, options.env);
   const secrets = destinationSecrets(dest);
-  const redact = (text: string): string => redactText(text, secrets);
+  const ctx: SenderContext = {
+    dest,
+    agents,
+    redact: (text) => redactText(text, secrets),
+    // Placeholders survive redaction, so the printable URL is filled like the real one.
+    printableUrl: redactUrl(dest.url),
+  };
   return {
     destination: dest,
-    send: (delivery, signal) => sendOne(dest, agents, delivery, redact, signal),
+    send: (delivery, signal) => sendOne(ctx, delivery, signal),
     close: () => agents.destroy(),
   };
 }
 
-async function sendOne(
-  dest: HttpDestination,
-  agents: DestinationAgents,
-  delivery: OutgoingDelivery,
-  redact: (text: string) => string,
-  signal?: AbortSignal,
-): Promise<SendResult> {
+interface SenderContext {
+  dest: HttpDestination;
+  agents: DestinationAgents;
+  redact: (text: string) => string;
+  printableUrl: string;
+}
+
+async function sendOne(ctx: SenderContext, delivery: OutgoingDelivery, signal?: AbortSignal): Promise<SendResult> {
+  const { dest, agents, redact } = ctx;
   const started = performance.now();
   let url = new URL(destinationUrl(dest.url, delivery));
+  let redirected = false;
+  const printable = (): string => (redirected ? redactUrl(url.toString()) : destinationUrl(ctx.printableUrl, delivery));
   const origin = url.origin;
   let headers = requestHeaders(dest, delivery);
   let method: string = dest.method;
@@ -132,7 +149,7 @@ async function sendOne(
     for (let hop = 0; ; hop++) {
       const res = await request(dest, agents, url, method, headers, body, signal);
       const location = res.headers.location ?? null;
-      const redirect = res.statusCode >= 300 && res.statusCode < 400 && location !== null;
+      const redirect = res.status >= 300 && res.status < 400 && location !== null;
       if (redirect && dest.followRedirects && hop < MAX_REDIRECTS) {
         const next = new URL(location, url);
         if (next.origin !== origin) {
@@ -141,22 +158,23 @@ async function sendOne(
           next.username = '';
           next.password = '';
         }
-        if (res.statusCode === 303) {
+        if (res.status === 303) {
           method = 'GET';
           body = undefined;
           headers = Object.fromEntries(Object.entries(headers).filter(([k]) => !/^content-/i.test(k)));
         }
         url = next;
+        redirected = true;
         continue;
       }
       return {
-        status: res.statusCode,
+        status: res.status,
         error: null,
         retryAfter: headerText(res.headers['retry-after']),
         location: redirect ? redactUrl(new URL(location, url).toString()) : null,
-        responseExcerpt: excerpt(res.rawBody, redact),
+        responseExcerpt: excerpt(res, redact),
         latencyMs: elapsed(),
-        url: redactUrl(url.toString()),
+        url: printable(),
       };
     }
   } catch (err) {
@@ -167,7 +185,7 @@ async function sendOne(
       location: null,
       responseExcerpt: null,
       latencyMs: elapsed(),
-      url: redactUrl(url.toString()),
+      url: printable(),
     };
   }
 }
@@ -180,28 +198,24 @@ function request(
   headers: Record<string, string>,
   body: Buffer | undefined,
   signal: AbortSignal | undefined,
-): Promise<Response<Uint8Array>> {
-  const { connectMs, responseMs } = dest.timeout;
-  return got(url, {
-    method: method as 'POST',
+): Promise<TransportResponse> {
+  const secure = url.protocol === 'https:';
+  // Credentials in the URL (https://user:pass@host) become Basic auth, as curl does.
+  if (url.username && !Object.keys(headers).some((k) => k.toLowerCase() === 'authorization')) {
+    headers = { ...headers, authorization: 'Basic ' + Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64') };
+  }
+  return transportRequest({
+    url,
+    method,
     headers,
     body,
-    agent: { http: agents.http, https: agents.https },
-    https: {
-      rejectUnauthorized: agents.tls.rejectUnauthorized,
-      certificateAuthority: agents.tls.ca,
-      certificate: agents.tls.cert,
-      key: agents.tls.key,
-    },
-    // connect/secureConnect bound reaching the host; response bounds the wait
-    // for the status line; request is a backstop for a trickling body.
-    timeout: { connect: connectMs, secureConnect: connectMs, response: responseMs, request: connectMs + 2 * responseMs },
-    retry: { limit: 0 },
-    throwHttpErrors: false,
-    followRedirect: false,
-    responseType: 'buffer',
+    agent: secure ? agents.https : agents.http,
+    tls: agents.tls,
+    connectTimeoutMs: dest.timeout.connectMs,
+    responseTimeoutMs: dest.timeout.responseMs,
+    maxBodyBytes: EXCERPT_BYTES,
     signal,
-  }) as unknown as Promise<Response<Uint8Array>>;
+  });
 }
 
 function headerText(v: string | string[] | undefined): string | null {
@@ -209,21 +223,20 @@ function headerText(v: string | string[] | undefined): string | null {
   return Array.isArray(v) ? v.join(', ') : v;
 }
 
-function excerpt(raw: Uint8Array | undefined, redact: (text: string) => string): string | null {
-  if (!raw || raw.length === 0) return null;
-  const text = Buffer.from(raw.buffer, raw.byteOffset, Math.min(raw.byteLength, EXCERPT_BYTES)).toString('utf8');
-  return redact(raw.length > EXCERPT_BYTES ? text + '…' : text);
+function excerpt(res: TransportResponse, redact: (text: string) => string): string | null {
+  if (res.bodyBytes === 0) return null;
+  const text = res.body.toString('utf8');
+  return redact(res.bodyBytes > res.body.length ? text + '…' : text);
 }
 
 /** One line saying what failed, with the code an operator can search for. */
 function describeError(err: unknown, dest: HttpDestination): string {
-  const e = err as { name?: string; code?: string; message?: string; timings?: unknown; event?: string };
-  if (e.name === 'TimeoutError') {
-    const phase = e.event ?? 'request';
-    const limit = phase === 'connect' || phase === 'secureConnect' ? `timeout.connect ${dest.timeout.connectMs}ms` : `timeout.response ${dest.timeout.responseMs}ms`;
-    return `timeout waiting for ${phase} (${limit})`;
+  if (err instanceof TransportTimeout) {
+    const limit = err.phase === 'connect' ? `timeout.connect ${dest.timeout.connectMs}ms` : `timeout.response ${dest.timeout.responseMs}ms`;
+    return `timeout waiting for ${err.phase} (${limit})`;
   }
-  if (e.name === 'AbortError' || e.code === 'ERR_ABORTED') return 'aborted (daemon stopping)';
+  const e = err as { name?: string; code?: string; message?: string };
+  if (e.name === 'AbortError' || e.code === 'ABORT_ERR') return 'aborted (daemon stopping)';
   const code = e.code && !String(e.message).includes(e.code) ? `${e.code}: ` : '';
   return `${code}${e.message ?? String(err)}`;
 }

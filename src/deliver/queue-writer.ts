@@ -44,7 +44,11 @@ export class QueueWriter {
       this.timer = null;
     }
     if (this.writes.length === 0 && this.health.size === 0) return true;
-    const writes = this.writes;
+    // A claim whose outcome is in the same batch need not be written: the outcome supersedes it.
+    const finished = new Set<string>();
+    for (const w of this.writes) if (w.kind === 'attempt') finished.add(w.attempt.deliveryId);
+    else if (w.kind === 'release') finished.add(w.id);
+    const writes = finished.size ? this.writes.filter((w) => w.kind !== 'in_flight' || !finished.has(w.id)) : this.writes;
     for (const [destination, health] of this.health) writes.push({ kind: 'health', destination, health });
     try {
       applyQueueWrites(this.store, writes);

@@ -34,13 +34,14 @@ const INSERT_EVENT = `INSERT OR IGNORE INTO events
 
 const INSERT_DELIVERY = `INSERT OR IGNORE INTO deliveries
   (id, seq, event_id, request_index, destination, repo_key, label, headers, signature_header,
-   body, body_bytes, state, attempts, next_attempt_at, created_at)
+   body_id, body_bytes, state, attempts, next_attempt_at, created_at)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)`;
 
 /** Durably store a batch of events with their deliveries (one transaction); wakes a same-process dispatcher. */
 export function enqueue(store: Store, batch: readonly EnqueueItem[], now: number = Date.now()): EnqueueResult {
   const insertEvent = store.statement(INSERT_EVENT);
   const insertDelivery = store.statement(INSERT_DELIVERY);
+  const insertBody = store.statement('INSERT INTO bodies (body) VALUES (?)');
   // Every destination that has rows shows up in status, even before its first attempt.
   const registerDestination = store.statement('INSERT OR IGNORE INTO destination_state (name) VALUES (?)');
   const seen = new Set<string>();
@@ -66,9 +67,10 @@ export function enqueue(store: Store, batch: readonly EnqueueItem[], now: number
         }
         requests.forEach((req, index) => {
           const id = deliveryIdFor(event.id, destination, index);
+          const bodyId = insertBody.run(req.body).lastInsertRowid;
           insertDelivery.run(
             id, store.nextSeq(), event.id, index, destination, repoKey, req.label,
-            JSON.stringify(req.headers), req.signatureHeader, req.body, req.body.length, now, now,
+            JSON.stringify(req.headers), req.signatureHeader, bodyId, req.body.length, now, now,
           );
           result.deliveries++;
         });

@@ -41,7 +41,7 @@ export const MIGRATIONS: readonly Migration[] = [
         label            TEXT NOT NULL,
         headers          TEXT NOT NULL,     -- format headers (JSON), never secrets
         signature_header TEXT,
-        body             BLOB,              -- NULL once pruned after delivery
+        body_id          INTEGER,           -- bodies.id; NULL once pruned after delivery
         body_bytes       INTEGER NOT NULL,
         state            TEXT NOT NULL CHECK (state IN ('pending','in_flight','delivered','dead','dropped')),
         attempts         INTEGER NOT NULL DEFAULT 0,
@@ -53,6 +53,12 @@ export const MIGRATIONS: readonly Migration[] = [
         created_at       INTEGER NOT NULL,
         delivered_at     INTEGER,
         finished_at      INTEGER            -- delivered, dead or dropped
+      ) STRICT;
+
+      -- Request bodies live apart so state updates rewrite small rows only.
+      CREATE TABLE bodies (
+        id   INTEGER PRIMARY KEY,
+        body BLOB NOT NULL
       ) STRICT;
 
       -- Lane heads: next pending row per (destination, repo) in FIFO order.
@@ -80,7 +86,6 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
       CREATE INDEX attempts_delivery ON attempts(delivery_id, time);
       CREATE INDEX attempts_destination ON attempts(destination, time);
-      CREATE INDEX attempts_time ON attempts(time);
 
       CREATE TABLE destination_state (
         name                 TEXT PRIMARY KEY,

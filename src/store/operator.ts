@@ -30,10 +30,10 @@ function selectTargets(store: Store, target: DeliveryTarget, states: readonly st
   if ('id' in target) {
     const id = resolveDeliveryId(store, target.id);
     if (id === null) throw new StoreError(`no delivery with id "${target.id}"; list them with \`relay deliveries\``);
-    return store.statement(`SELECT id, destination, state, body IS NOT NULL AS has_body FROM deliveries WHERE id = ?`).all(id) as unknown as Row[];
+    return store.statement(`SELECT id, destination, state, body_id IS NOT NULL AS has_body FROM deliveries WHERE id = ?`).all(id) as unknown as Row[];
   }
   return store
-    .statement(`SELECT id, destination, state, body IS NOT NULL AS has_body FROM deliveries
+    .statement(`SELECT id, destination, state, body_id IS NOT NULL AS has_body FROM deliveries
       WHERE destination = ? AND state IN (${inStates}) AND created_at >= ? ORDER BY seq`)
     .all(target.destination, target.since ?? 0) as unknown as Row[];
 }

@@ -128,7 +128,7 @@ function summaryColumns(alias = ''): string {
   const cols = ['id', 'event_id', 'destination', 'repo_key', 'label', 'state', 'attempts', 'created_at', 'next_attempt_at',
     'first_attempt_at', 'last_attempt_at', 'last_status', 'last_error', 'delivered_at', 'body_bytes'];
   const p = alias ? alias + '.' : '';
-  return [...cols.map((c) => p + c), `${p}body IS NULL AS body_pruned`].join(', ');
+  return [...cols.map((c) => p + c), `${p}body_id IS NULL AS body_pruned`].join(', ');
 }
 
 /** Deliveries matching `filter`, newest first. */
@@ -183,8 +183,9 @@ export function showDelivery(store: Store, idOrPrefix: string): DeliveryDetail |
   const id = resolveDeliveryId(store, idOrPrefix);
   if (id === null) return null;
   const r = store
-    .statement(`SELECT ${summaryColumns('d')}, d.headers, d.signature_header, d.body,
-      e.time AS event_time, e.trigger FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = ?`)
+    .statement(`SELECT ${summaryColumns('d')}, d.headers, d.signature_header, b.body,
+      e.time AS event_time, e.trigger FROM deliveries d JOIN events e ON e.id = d.event_id
+      LEFT JOIN bodies b ON b.id = d.body_id WHERE d.id = ?`)
     .get(id) as Record<string, any>;
   const attempts = store
     .statement('SELECT * FROM attempts WHERE delivery_id = ? ORDER BY time, id')

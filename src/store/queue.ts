@@ -18,7 +18,8 @@ export interface QueuedDelivery {
   label: string;
   headers: Record<string, string>;
   signatureHeader: string | null;
-  body: Buffer;
+  /** bodies.id, read at send time with readBody. */
+  bodyId: number | null;
   attempts: number;
   nextAttemptAt: number;
   firstAttemptAt: number | null;
@@ -84,18 +85,16 @@ export function pendingLanes(store: Store, destination: string): string[] {
   return rows.map((r) => r.repo_key);
 }
 
-const HEAD_SQL = `SELECT d.id, d.seq, d.event_id, d.destination, d.repo_key, e.project_key, e.repo_slug, e.repo_id,
-    d.label, d.headers, d.signature_header, d.body, d.attempts, d.next_attempt_at, d.first_attempt_at, d.created_at
+const LANE_SQL = `SELECT d.id, d.seq, d.event_id, d.destination, d.repo_key, e.project_key, e.repo_slug, e.repo_id,
+    d.label, d.headers, d.signature_header, d.body_id, d.attempts, d.next_attempt_at, d.first_attempt_at, d.created_at
   FROM deliveries d JOIN events e ON e.id = d.event_id
   WHERE d.destination = ? AND d.repo_key = ? AND d.state IN ('pending', 'in_flight') AND d.seq > ?
-  ORDER BY d.seq LIMIT 1`;
+  ORDER BY d.seq LIMIT ?`;
 
-/** The oldest pending delivery of a lane after `afterSeq` (the lane's last finished seq), or null. */
-export function laneHead(store: Store, destination: string, repoKey: string, afterSeq: number): QueuedDelivery | null {
-  const r = store.statement(HEAD_SQL).get(destination, repoKey, afterSeq) as Record<string, any> | undefined;
-  if (!r) return null;
-  const body = r.body as Uint8Array | null;
-  return {
+/** The oldest `limit` queued deliveries of a lane after `afterSeq` (the lane's last finished seq), in FIFO order, without bodies. */
+export function laneRows(store: Store, destination: string, repoKey: string, afterSeq: number, limit = 1): QueuedDelivery[] {
+  const rows = store.statement(LANE_SQL).all(destination, repoKey, afterSeq, limit) as Record<string, any>[];
+  return rows.map((r) => ({
     id: r.id,
     seq: r.seq,
     eventId: r.event_id,
@@ -107,12 +106,24 @@ export function laneHead(store: Store, destination: string, repoKey: string, aft
     label: r.label,
     headers: JSON.parse(r.headers),
     signatureHeader: r.signature_header,
-    body: body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : Buffer.alloc(0),
+    bodyId: r.body_id,
     attempts: r.attempts,
     nextAttemptAt: r.next_attempt_at,
     firstAttemptAt: r.first_attempt_at,
     createdAt: r.created_at,
-  };
+  }));
+}
+
+/** The oldest queued delivery of a lane after `afterSeq`, or null. */
+export function laneHead(store: Store, destination: string, repoKey: string, afterSeq: number): QueuedDelivery | null {
+  return laneRows(store, destination, repoKey, afterSeq, 1)[0] ?? null;
+}
+
+/** A delivery's request body (empty when pruned, which never happens to queued rows). */
+export function readBody(store: Store, bodyId: number | null): Buffer {
+  if (bodyId === null) return Buffer.alloc(0);
+  const r = store.statement('SELECT body FROM bodies WHERE id = ?').get(bodyId) as { body: Uint8Array } | undefined;
+  return r ? Buffer.from(r.body.buffer, r.body.byteOffset, r.body.byteLength) : Buffer.alloc(0);
 }
 
 /** The stored health of a destination (defaults when never seen). */
@@ -148,7 +159,11 @@ const SQL = {
       last_success_at = excluded.last_success_at, last_error = excluded.last_error, last_error_at = excluded.last_error_at`,
 };
 
-/** Apply queued writes in one transaction. */
+/**
+ * Apply queued writes in one transaction. Not fsync'd: losing the newest
+ * bookkeeping to a power cut only resends those deliveries (at-least-once);
+ * a process crash loses nothing. The next enqueue's durable commit covers it.
+ */
 export function applyQueueWrites(store: Store, writes: readonly QueueWrite[]): void {
   if (writes.length === 0) return;
   store.transaction(() => {
@@ -179,5 +194,5 @@ export function applyQueueWrites(store: Store, writes: readonly QueueWrite[]): v
         }
       }
     }
-  });
+  }, { durable: false });
 }

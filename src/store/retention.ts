@@ -51,6 +51,20 @@ function chunked(store: Store, sql: string, ...args: (number | string)[]): numbe
   }
 }
 
+/** Select up to CHUNK rows, act on them in one transaction, repeat until fewer come back. */
+function chunkedPairs(store: Store, select: string, cutoff: number, act: (rows: { id: string; body_id: number | null }[]) => void): number {
+  let total = 0;
+  for (;;) {
+    const n = store.transaction(() => {
+      const rows = store.statement(select).all(cutoff, CHUNK) as { id: string; body_id: number | null }[];
+      act(rows);
+      return rows.length;
+    });
+    total += n;
+    if (n < CHUNK) return total;
+  }
+}
+
 /** Apply retention once. When the store is full, bodies of finished deliveries go regardless of age. */
 export function pruneStore(store: Store, now: number = Date.now()): PruneResult {
   const { logMaxAgeMs, logMaxRows, bodyMaxAgeMs } = store.limits;
@@ -58,29 +72,47 @@ export function pruneStore(store: Store, now: number = Date.now()): PruneResult 
   const bodyCutoff = isFull(store) ? now + 1 : now - bodyMaxAgeMs;
   const result: PruneResult = { attempts: 0, bodies: 0, deliveries: 0, events: 0 };
 
-  result.attempts += chunked(store, `DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE time < ? LIMIT ?)`, logCutoff);
+  const destinations = (store.statement('SELECT DISTINCT destination FROM attempts').all() as { destination: string }[]).map((r) => r.destination);
+  for (const d of destinations) {
+    result.attempts += chunked(store, `DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE destination = ? AND time < ? LIMIT ?)`, d, logCutoff);
+  }
   // Row bound: ids only grow, so max-min+1 ≥ count is a cheap test; only then find the exact cutoff.
   const span = store.statement('SELECT coalesce(max(id) - min(id) + 1, 0) AS n FROM attempts').get() as { n: number };
   if (Number(span.n) > logMaxRows) {
     const nth = store.statement('SELECT id FROM attempts ORDER BY id DESC LIMIT 1 OFFSET ?').get(Math.max(0, logMaxRows - 1)) as { id: number } | undefined;
     if (nth) result.attempts += chunked(store, `DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE id < ? ORDER BY id LIMIT ?)`, nth.id);
   }
-  result.bodies += chunked(
+  result.bodies += chunkedPairs(
     store,
-    `UPDATE deliveries SET body = NULL WHERE id IN (SELECT id FROM deliveries WHERE finished_at < ?
-       AND state IN ('delivered', 'dropped') AND body IS NOT NULL LIMIT ?)`,
+    `SELECT id, body_id FROM deliveries WHERE finished_at < ? AND state IN ('delivered', 'dropped') AND body_id IS NOT NULL LIMIT ?`,
     bodyCutoff,
+    (rows) => {
+      const drop = store.statement('DELETE FROM bodies WHERE id = ?');
+      const unlink = store.statement('UPDATE deliveries SET body_id = NULL WHERE id = ?');
+      for (const r of rows) {
+        drop.run(r.body_id);
+        unlink.run(r.id);
+      }
+    },
   );
-  result.deliveries += chunked(
+  result.deliveries += chunkedPairs(
     store,
-    `DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE finished_at < ? AND state IN ('delivered', 'dropped') LIMIT ?)`,
+    `SELECT id, body_id FROM deliveries WHERE finished_at < ? AND state IN ('delivered', 'dropped') LIMIT ?`,
     logCutoff,
+    (rows) => {
+      const drop = store.statement('DELETE FROM bodies WHERE id = ?');
+      const remove = store.statement('DELETE FROM deliveries WHERE id = ?');
+      for (const r of rows) {
+        if (r.body_id !== null) drop.run(r.body_id);
+        remove.run(r.id);
+      }
+    },
   );
   // Event JSON is only needed while a delivery may still be sent or replayed.
   chunked(
     store,
     `UPDATE events SET json = NULL WHERE id IN (SELECT e.id FROM events e WHERE e.json IS NOT NULL AND e.created_at < ?
-       AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND (d.state IN ('pending', 'in_flight', 'dead') OR d.body IS NOT NULL))
+       AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND (d.state IN ('pending', 'in_flight', 'dead') OR d.body_id IS NOT NULL))
        LIMIT ?)`,
     bodyCutoff,
   );

@@ -7,6 +7,7 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.ts';
+import { FALLBACK_AUTOCHECKPOINT_PAGES, startCheckpointer, type Checkpointer } from './checkpointer.ts';
 
 /** Retention and size bounds (from config `store`); changeable on reload. */
 export interface StoreLimits {
@@ -45,8 +46,14 @@ export interface Store {
   limits: StoreLimits;
   /** A prepared statement, cached per SQL text. */
   statement(sql: string): StatementSync;
-  /** Run `fn` inside BEGIN IMMEDIATE … COMMIT (ROLLBACK if it throws). */
-  transaction<T>(fn: () => T): T;
+  /**
+   * Run `fn` inside BEGIN IMMEDIATE … COMMIT (ROLLBACK if it throws). Commits
+   * are fsync'd (synchronous=FULL) unless `durable: false`: then the commit
+   * survives a process crash but may be lost with the machine's power — fine
+   * for delivery bookkeeping, whose loss only means a resend. A later durable
+   * commit makes earlier ones durable too (the WAL is sequential).
+   */
+  transaction<T>(fn: () => T, options?: { durable?: boolean }): T;
   /** The next FIFO sequence number (the writer's counter). */
   nextSeq(): number;
   /** Subscribe to queue changes; returns the unsubscribe function. */
@@ -63,6 +70,8 @@ export interface OpenStoreOptions {
   limits?: Partial<StoreLimits>;
   /** How long to wait on a lock held by another connection (ms). */
   busyTimeoutMs?: number;
+  /** Checkpoint the WAL once a second (default for writers); false: SQLite's inline auto-checkpoint only. */
+  checkpointTimer?: boolean;
 }
 
 /** A store problem an operator can act on (message names the file and the fix). */
@@ -90,6 +99,7 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
       db.exec('PRAGMA synchronous = FULL');
       // Keep a checkpointed WAL from staying huge after a burst.
       db.exec('PRAGMA journal_size_limit = 67108864');
+      if (options.checkpointTimer !== false) db.exec(`PRAGMA wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
       migrate(db, path);
     } else {
       checkReadableVersion(db, path);
@@ -98,7 +108,8 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
     db.close();
     throw err;
   }
-  return wrapStore(db, path, readOnly, { ...DEFAULT_LIMITS, ...options.limits });
+  const checkpointer = readOnly || options.checkpointTimer === false ? null : startCheckpointer(db);
+  return wrapStore(db, path, readOnly, { ...DEFAULT_LIMITS, ...options.limits }, checkpointer);
 }
 
 /** Replace the retention/size bounds (config reload). */
@@ -150,7 +161,7 @@ function checkReadableVersion(db: DatabaseSync, path: string): void {
   throw new StoreError(`store ${path} has schema version ${v}, older than this relay (${SCHEMA_VERSION}); start the daemon once so it migrates the store`);
 }
 
-function wrapStore(db: DatabaseSync, path: string, readOnly: boolean, limits: StoreLimits): Store {
+function wrapStore(db: DatabaseSync, path: string, readOnly: boolean, limits: StoreLimits, checkpointer: Checkpointer | null): Store {
   const statements = new Map<string, StatementSync>();
   const listeners = new Set<StoreListener>();
   let seq = readOnly ? 0 : Number((db.prepare('SELECT coalesce(max(seq), 0) AS s FROM deliveries').get() as { s: number }).s);
@@ -168,9 +179,11 @@ function wrapStore(db: DatabaseSync, path: string, readOnly: boolean, limits: St
       }
       return s;
     },
-    transaction(fn) {
+    transaction(fn, options) {
       // Nested calls join the outer transaction.
       if (depth > 0) return fn();
+      const relaxed = options?.durable === false && !readOnly;
+      if (relaxed) db.exec('PRAGMA synchronous = NORMAL');
       db.exec('BEGIN IMMEDIATE');
       depth++;
       try {
@@ -182,6 +195,7 @@ function wrapStore(db: DatabaseSync, path: string, readOnly: boolean, limits: St
         throw err;
       } finally {
         depth--;
+        if (relaxed) db.exec('PRAGMA synchronous = FULL');
       }
     },
     nextSeq() {
@@ -198,6 +212,7 @@ function wrapStore(db: DatabaseSync, path: string, readOnly: boolean, limits: St
     close() {
       statements.clear();
       listeners.clear();
+      checkpointer?.stop();
       if (db.isOpen) db.close();
     },
   };

@@ -4,7 +4,9 @@
 //
 // Run directly (`node test/helpers/receiver.ts`) it is a bench receiver in its
 // own process: it answers 200 to everything, sends {port} over IPC when
-// listening, and answers a {type:'stats'} message with {count, bytes}.
+// listening, and answers a {type:'stats'} message with {count, bytes,
+// orderViolations} ({type:'reset'} forgets the order state): requests carrying X-Bench-Lane / X-Bench-Seq must arrive
+// with increasing seq per lane.
 
 import http from 'node:http';
 import https from 'node:https';
@@ -157,10 +159,18 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
 if (import.meta.main) {
   let count = 0;
   let bytes = 0;
+  let orderViolations = 0;
+  const lastSeq = new Map<string, number>();
   const server = http.createServer((req, res) => {
     req.on('data', (c: Buffer) => (bytes += c.length));
     req.on('end', () => {
       count++;
+      const lane = req.headers['x-bench-lane'];
+      if (typeof lane === 'string') {
+        const seq = Number(req.headers['x-bench-seq']);
+        if (seq <= (lastSeq.get(lane) ?? -1)) orderViolations++;
+        lastSeq.set(lane, seq);
+      }
       res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
       res.end('ok');
     });
@@ -170,7 +180,11 @@ if (import.meta.main) {
     process.send?.({ type: 'listening', port: (server.address() as AddressInfo).port });
   });
   process.on('message', (m: { type: string }) => {
-    if (m.type === 'stats') process.send?.({ type: 'stats', count, bytes });
+    if (m.type === 'stats') process.send?.({ type: 'stats', count, bytes, orderViolations });
+    if (m.type === 'reset') {
+      lastSeq.clear();
+      process.send?.({ type: 'reset' });
+    }
     if (m.type === 'exit') {
       server.closeAllConnections();
       server.close(() => process.exit(0));

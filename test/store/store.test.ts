@@ -9,7 +9,7 @@ import { openStore, StoreError } from '../../src/store/store.ts';
 import { SCHEMA_VERSION, MIGRATIONS } from '../../src/store/migrations.ts';
 import { enqueue } from '../../src/store/enqueue.ts';
 import { deliveryIdFor } from '../../src/store/delivery-id.ts';
-import { applyQueueWrites, laneHead, pendingLanes, recoverInFlight } from '../../src/store/queue.ts';
+import { applyQueueWrites, laneHead, laneRows, pendingLanes, readBody, recoverInFlight } from '../../src/store/queue.ts';
 import { items, jsonRequest, makeEvent, tempDir } from '../deliver/fixtures.ts';
 
 t.test('migrates an empty file to the current schema, private modes', async (t) => {
@@ -20,7 +20,7 @@ t.test('migrates an empty file to the current schema, private modes', async (t) 
   const v = store.db.prepare('PRAGMA user_version').get() as { user_version: number };
   t.equal(v.user_version, SCHEMA_VERSION, 'user_version bumped');
   const tables = (store.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as { name: string }[]).map((r) => r.name);
-  t.same(tables, ['attempts', 'deliveries', 'destination_state', 'events', 'meta']);
+  t.same(tables, ['attempts', 'bodies', 'deliveries', 'destination_state', 'events', 'meta']);
   const mode = (store.db.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode;
   t.equal(mode, 'wal');
   const sync = (store.db.prepare('PRAGMA synchronous').get() as { synchronous: number }).synchronous;
@@ -125,7 +125,8 @@ t.test('lane heads, in-flight recovery and queued writes', async (t) => {
   const head = laneHead(store, 'ci', 'PROJ/a', 0)!;
   t.equal(head.eventId, 'a1');
   t.equal(head.repoId, 7);
-  t.same(JSON.parse(head.body.toString()), { event: 'a1', repo: 'a' });
+  t.same(JSON.parse(readBody(store, head.bodyId).toString()), { event: 'a1', repo: 'a' });
+  t.same(laneRows(store, 'ci', 'PROJ/a', 0, 10).map((d) => d.eventId), ['a1', 'a2'], 'prefetch in FIFO order');
   t.equal(laneHead(store, 'ci', 'PROJ/a', head.seq)!.eventId, 'a2', 'cursor skips finished rows');
 
   applyQueueWrites(store, [{ kind: 'in_flight', id: head.id }]);
