@@ -5,11 +5,11 @@
 // queued deliveries too. Redirects are followed only with followRedirects,
 // and then credentials and signatures never go to another origin.
 
-import { createHmac } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { HttpDestination } from '../config/config-types.ts';
 import { destinationSecrets, isSecretHeader, redactText, redactUrl } from '../log/redact.ts';
 import { RELAY_VERSION } from '../version.ts';
+import { signBody } from '../formats/sign.ts';
 import { createAgents, type DestinationAgents } from './agents.ts';
 import { transportRequest, TransportTimeout, type TransportResponse } from './transport.ts';
 
@@ -63,11 +63,6 @@ export function destinationUrl(template: string, repo: { projectKey: string; rep
   return template.replace(/\{(projectKey|repoSlug|repoId)\}/g, (_m, k: string) => encodeURIComponent(values[k]));
 }
 
-/** `sha256=<hex HMAC-SHA256 of the exact body bytes>` (Bitbucket DC / GitHub scheme). */
-export function signatureValue(secret: string, body: Uint8Array): string {
-  return 'sha256=' + createHmac('sha256', secret).update(body).digest('hex');
-}
-
 /** The Authorization header value of a destination's `auth`, or null. */
 function authorization(dest: HttpDestination): string | null {
   if (dest.auth?.bearer) return `Bearer ${dest.auth.bearer}`;
@@ -92,7 +87,7 @@ export function requestHeaders(dest: HttpDestination, delivery: OutgoingDelivery
   put('X-Relay-Delivery', delivery.id);
   const auth = authorization(dest);
   if (auth) put('Authorization', auth);
-  if (dest.secret && delivery.signatureHeader) put(delivery.signatureHeader, signatureValue(dest.secret, delivery.body));
+  if (dest.secret && delivery.signatureHeader) put(delivery.signatureHeader, signBody(dest.secret, delivery.body));
   const out: Record<string, string> = {};
   for (const [name, value] of byName.values()) out[name] = value;
   return out;
