@@ -132,7 +132,8 @@ export class RelayDaemon {
       log: log.child({ component: 'intake' }),
     });
     await this.intake.start();
-    if (this.storeFull) this.intake.pause();
+    // Full already at start: pause and keep re-checking, as when it fills while running.
+    if (this.storeFull) this.setStoreFull(true);
     if (config.hooks.autoInstall && config.bitbucket.home) {
       this.autoInstaller = await startHookAutoInstaller({ bitbucketHome: config.bitbucket.home, log: log.child({ component: 'hooks' }) });
     } else if (config.hooks.autoInstall) {
@@ -210,7 +211,16 @@ export class RelayDaemon {
     if (full) {
       this.intake.pause();
       // While full, keep pruning and checking; resume as soon as space frees.
-      this.fullTimer ??= setInterval(() => this.maintenance.runNow(), 2000);
+      // The WAL file keeps its high-water size after checkpoints and counts
+      // against store.maxBytes, so it is truncated before each re-check.
+      this.fullTimer ??= setInterval(() => {
+        try {
+          this.store.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+          this.maintenance.runNow();
+        } catch (err) {
+          this.log.error('store check failed while full; trying again in 2 s', { path: this.store.path, error: (err as Error).message });
+        }
+      }, 2000);
     } else {
       if (this.fullTimer) clearInterval(this.fullTimer);
       this.fullTimer = null;
