@@ -79,6 +79,12 @@ async function drain(path: string, url: string): Promise<void> {
   clearInterval(sampler);
   peak = Math.max(peak, process.resourceUsage().maxRSS * 1024);
   const result = { seconds, peakRssMb: Math.round(peak / 1e5) / 10, cpuUsPerDelivery: Math.round((cpu.user + cpu.system) / N), delivered: delivered() };
+  if (process.env.DRAIN_TRACE_MEMORY) {
+    // Live heap after a full GC (run with --expose-gc): tells growth from garbage.
+    (globalThis as { gc?: () => void }).gc?.();
+    const m = process.memoryUsage();
+    console.error(JSON.stringify({ rssMb: Math.round(m.rss / 1e6), heapUsedMb: Math.round(m.heapUsed / 1e6), heapTotalMb: Math.round(m.heapTotal / 1e6), externalMb: Math.round(m.external / 1e6) }));
+  }
   store.close();
   console.log(JSON.stringify(result));
 }
