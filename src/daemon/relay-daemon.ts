@@ -4,6 +4,8 @@
 // committed (group commit: concurrent records share one transaction).
 
 import { watch, type FSWatcher } from 'chokidar';
+import { realpathSync } from 'node:fs';
+import path from 'node:path';
 import { loadConfig, ConfigError } from '../config/load-config.ts';
 import type { RelayConfig, FileDestination } from '../config/config-types.ts';
 import type { PushEvent } from '../event/push-event.ts';
@@ -130,6 +132,7 @@ export class RelayDaemon {
       concurrency: config.intake.concurrency,
       graceMs: config.spool.incompleteGraceMs,
       log: log.child({ component: 'intake' }),
+      repoRoots: repoRootsOf(config),
     });
     await this.intake.start();
     // Full already at start: pause and keep re-checking, as when it fills while running.
@@ -290,6 +293,25 @@ export class RelayDaemon {
     })();
     return this.stopping;
   }
+}
+
+/**
+ * With bitbucket.home set, records must name a repository inside it: the home
+ * as configured and as resolved (the hook records `cd -P` paths, so a
+ * symlinked home or shared/ counts at its real location). Fixed at start.
+ */
+function repoRootsOf(config: RelayConfig): string[] | undefined {
+  const home = config.bitbucket.home;
+  if (!home) return undefined;
+  const roots = new Set([home]);
+  for (const p of [home, path.join(home, 'shared')]) {
+    try {
+      roots.add(realpathSync(p));
+    } catch {
+      /* not there (yet): the configured path stands */
+    }
+  }
+  return [...roots];
 }
 
 function storeLimits(config: RelayConfig): { maxBytes: number; logMaxAgeMs: number; logMaxRows: number } {

@@ -7,6 +7,9 @@ import type { TriggerTagMatcher } from '../event/trigger-tags.ts';
 import type { LoggedCommit } from './commit-log.ts';
 import { truncateUtf8 } from './decode-text.ts';
 
+/** A title is one summary line: a longer first line (a 5 MB one-line message) is cut here. */
+export const TITLE_MAX_BYTES = 1024;
+
 /** What turning a logged commit into CommitInfo needs to know. */
 export interface CommitInfoContext {
   maxMessageBytes: number;
@@ -26,7 +29,7 @@ export function toCommitInfo(c: LoggedCommit, context: CommitInfoContext): Commi
     shortId: c.id.slice(0, 11),
     message,
     messageTruncated: truncated,
-    title: c.message.split('\n', 1)[0].trim(),
+    title: truncateUtf8(c.message.split('\n', 1)[0].trim(), TITLE_MAX_BYTES).text,
     tree: c.tree,
     author: c.author,
     committer: c.committer,
