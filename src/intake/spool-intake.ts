@@ -14,7 +14,7 @@
 //   records in hand and takes no new ones.
 
 import { watch, type FSWatcher } from 'chokidar';
-import { unlinkSync } from 'node:fs';
+import { realpathSync, unlinkSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Log } from '../log/logger.ts';
@@ -465,7 +465,13 @@ export class SpoolIntake {
   /** Why `repoPath` is refused (outside every configured root), or null. */
   private outsideRepoRoots(repoPath: string): string | null {
     if (!this.repoRoots) return null;
-    const p = path.resolve(repoPath); // a crafted "/home/../etc" is judged by where it really points
+    // Judged by where it really points: a crafted "/home/../etc", or a symlink inside a root that leads out.
+    let p = path.resolve(repoPath);
+    try {
+      p = realpathSync(p);
+    } catch {
+      /* missing: judged by its name (analysis reports it) */
+    }
     if (this.repoRoots.some((root) => p === root || p.startsWith(root.endsWith('/') ? root : root + '/'))) return null;
     return `repository path ${p} is outside the configured repository roots (${this.repoRoots.join(', ')}); not processed`;
   }
