@@ -6,7 +6,8 @@
 import type { DestinationConfig, HttpDestination, RelayConfig } from '../config/config-types.ts';
 import type { PushEvent } from '../event/push-event.ts';
 import { planDeliveries } from '../daemon/plan-deliveries.ts';
-import { requestHeaders, destinationUrl } from '../deliver/http-sender.ts';
+import { requestHeaders } from '../deliver/http-sender.ts';
+import { resolveDestinationUrl } from '../route/destination-url.ts';
 import { spoolStats } from '../intake/spool-stats.ts';
 import type { Log } from '../log/logger.ts';
 import { configSecrets, redactHeaders, redactText, redactUrl } from '../log/redact.ts';
@@ -197,7 +198,7 @@ function requestPreview(config: RelayConfig, d: DeliveryDetail): ShowResult['req
     repoId: null,
   });
   const lastUrl = d.attemptLog.length ? d.attemptLog[d.attemptLog.length - 1].url : null;
-  return { method: dest.method, url: lastUrl ?? redactUrl(destinationUrl(dest.url, { projectKey, repoSlug, repoId: null })), headers: redactHeaders(headers) };
+  return { method: dest.method, url: lastUrl ?? redactUrl(resolveDestinationUrl(dest.url, { projectKey, slug: repoSlug, id: null }, { forDisplay: true })), headers: redactHeaders(headers) };
 }
 
 function progress(store: Store, ids: readonly string[]): ProgressSummary {

@@ -12,7 +12,8 @@ import tls from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import type { HttpDestination } from '../config/config-types.ts';
 import { createAgents, proxyEnvFor, proxyFor, DestinationSetupError } from '../deliver/agents.ts';
-import { createHttpSender, destinationUrl, type SendResult } from '../deliver/http-sender.ts';
+import { createHttpSender, type SendResult } from '../deliver/http-sender.ts';
+import { resolveDestinationUrl } from '../route/destination-url.ts';
 import { renderPingRequest } from '../formats/index.ts';
 import { destinationSecrets, redactText, redactUrl } from '../log/redact.ts';
 import { formatDuration } from '../config/units.ts';
@@ -199,7 +200,7 @@ export async function checkEndpoint(destIn: HttpDestination, options: CheckOptio
   const secrets = destinationSecrets(dest);
   const redact = (t: string): string => redactText(t, secrets);
   const repo = options.repo ?? { projectKey: 'PROJ', repoSlug: 'repo', repoId: 1 };
-  const url = new URL(destinationUrl(dest.url, repo));
+  const url = new URL(resolveDestinationUrl(dest.url, { projectKey: repo.projectKey, slug: repo.repoSlug, id: repo.repoId }, { forDisplay: true }));
   const https = url.protocol === 'https:';
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const port = Number(url.port || (https ? 443 : 80));

@@ -105,7 +105,7 @@ export const CONFIG_SCHEMA = {
         log: {
           type: 'object',
           additionalProperties: false,
-          properties: { maxAge: duration, maxRows: { type: 'integer', minimum: 1000 } },
+          properties: { maxAge: duration, maxRows: { type: 'integer', minimum: 1000 }, bodyMaxAge: duration },
         },
       },
     },

@@ -95,7 +95,7 @@ export interface RelayConfig {
   file: string | null;
   node: string;
   spool: { dir: string; incompleteGraceMs: number; allowNetworkFs: boolean };
-  store: { path: string; maxBytes: number; logMaxAgeMs: number; logMaxRows: number };
+  store: { path: string; maxBytes: number; logMaxAgeMs: number; logMaxRows: number; bodyMaxAgeMs: number };
   bitbucket: { baseUrl: string | null; home: string | null; repositories: RepositoryMapping[] };
   analysis: {
     maxCommits: number;

@@ -182,6 +182,7 @@ function normalize(raw: Raw, file: string, at: Report): RelayConfig {
       maxBytes,
       logMaxAgeMs: dur(['store', 'log', 'maxAge'], storeLog.maxAge, 30 * 86_400_000),
       logMaxRows: storeLog.maxRows ?? 1_000_000,
+      bodyMaxAgeMs: dur(['store', 'log', 'bodyMaxAge'], storeLog.bodyMaxAge, 86_400_000),
     },
     bitbucket: {
       baseUrl: bitbucket.baseUrl ? String(bitbucket.baseUrl).replace(/\/+$/, '') : null,

@@ -314,6 +314,7 @@ function repoRootsOf(config: RelayConfig): string[] | undefined {
   return [...roots];
 }
 
-function storeLimits(config: RelayConfig): { maxBytes: number; logMaxAgeMs: number; logMaxRows: number } {
-  return { maxBytes: config.store.maxBytes, logMaxAgeMs: config.store.logMaxAgeMs, logMaxRows: config.store.logMaxRows };
+function storeLimits(config: RelayConfig): { maxBytes: number; logMaxAgeMs: number; logMaxRows: number; bodyMaxAgeMs: number } {
+  const { maxBytes, logMaxAgeMs, logMaxRows, bodyMaxAgeMs } = config.store;
+  return { maxBytes, logMaxAgeMs, logMaxRows, bodyMaxAgeMs };
 }

@@ -7,6 +7,7 @@
 
 import { performance } from 'node:perf_hooks';
 import type { HttpDestination } from '../config/config-types.ts';
+import { resolveDestinationUrl } from '../route/destination-url.ts';
 import { destinationSecrets, isSecretHeader, redactText, redactUrl } from '../log/redact.ts';
 import { RELAY_VERSION } from '../version.ts';
 import { signBody } from '../formats/sign.ts';
@@ -52,16 +53,6 @@ export interface HttpSender {
 export const EXCERPT_BYTES = 2048;
 const MAX_REDIRECTS = 5;
 const RELAY_USER_AGENT = `bitbucket-relay/${RELAY_VERSION}`;
-
-/** The destination URL with {projectKey}, {repoSlug} and {repoId} filled in (URL-encoded). */
-export function destinationUrl(template: string, repo: { projectKey: string; repoSlug: string; repoId: number | null }): string {
-  const values: Record<string, string> = {
-    projectKey: repo.projectKey,
-    repoSlug: repo.repoSlug,
-    repoId: repo.repoId === null ? '' : String(repo.repoId),
-  };
-  return template.replace(/\{(projectKey|repoSlug|repoId)\}/g, (_m, k: string) => encodeURIComponent(values[k]));
-}
 
 /** The Authorization header value of a destination's `auth`, or null. */
 function authorization(dest: HttpDestination): string | null {
@@ -132,9 +123,17 @@ interface SenderContext {
 async function sendOne(ctx: SenderContext, delivery: OutgoingDelivery, signal?: AbortSignal): Promise<SendResult> {
   const { dest, agents, redact } = ctx;
   const started = performance.now();
-  let url = new URL(destinationUrl(dest.url, delivery));
+  const repository = { projectKey: delivery.projectKey, slug: delivery.repoSlug, id: delivery.repoId };
   let redirected = false;
-  const printable = (): string => (redirected ? redactUrl(url.toString()) : destinationUrl(ctx.printableUrl, delivery));
+  const printable = (): string => (redirected ? redactUrl(url.toString()) : resolveDestinationUrl(ctx.printableUrl, repository, { forDisplay: true }));
+  let url: URL;
+  try {
+    url = new URL(resolveDestinationUrl(dest.url, repository));
+  } catch (err) {
+    // A URL this repository cannot fill ({repoId} unknown): a config problem,
+    // recorded like a failed attempt so it retries once the url is fixed.
+    return { status: null, error: redact((err as Error).message), retryAfter: null, location: null, responseExcerpt: null, latencyMs: 0, url: printable() };
+  }
   const origin = url.origin;
   let headers = requestHeaders(dest, delivery);
   let method: string = dest.method;

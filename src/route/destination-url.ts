@@ -17,15 +17,21 @@ export class UrlTemplateError extends Error {
 
 /**
  * `template` with its placeholders filled for `repository`. Text in braces
- * that is not a placeholder is left alone. Throws UrlTemplateError when
- * `{repoId}` is used and the repository's numeric id is unknown.
+ * that is not a placeholder is left alone. When `{repoId}` is used and the
+ * repository's numeric id is unknown: throws UrlTemplateError, or, with
+ * `{ forDisplay: true }`, leaves `{repoId}` in place (status/show output).
  */
-export function resolveDestinationUrl(template: string, repository: Pick<RepositoryInfo, 'projectKey' | 'slug' | 'id'>): string {
+export function resolveDestinationUrl(
+  template: string,
+  repository: Pick<RepositoryInfo, 'projectKey' | 'slug' | 'id'>,
+  options: { forDisplay?: boolean } = {},
+): string {
   if (!template.includes('{')) return template;
-  return template.replace(/\{(projectKey|repoSlug|repoId)\}/g, (_m, name: string) => {
+  return template.replace(/\{(projectKey|repoSlug|repoId)\}/g, (placeholder, name: string) => {
     if (name === 'projectKey') return encodeURIComponent(repository.projectKey);
     if (name === 'repoSlug') return encodeURIComponent(repository.slug);
     if (repository.id === null) {
+      if (options.forDisplay) return placeholder;
       throw new UrlTemplateError(
         `destination URL uses {repoId} but the numeric id of ${repository.projectKey}/${repository.slug} is unknown ` +
           '(its path does not end in .../shared/data/repositories/<id>); use {projectKey}/{repoSlug} in this url instead',

@@ -3,7 +3,7 @@
 
 import t from 'tap';
 import { verify } from '@octokit/webhooks-methods';
-import { createHttpSender, destinationUrl, EXCERPT_BYTES, type OutgoingDelivery } from '../../src/deliver/http-sender.ts';
+import { createHttpSender, EXCERPT_BYTES, type OutgoingDelivery } from '../../src/deliver/http-sender.ts';
 import type { HttpDestination } from '../../src/config/config-types.ts';
 import { RELAY_VERSION } from '../../src/version.ts';
 import { startReceiver } from '../helpers/receiver.ts';
@@ -57,7 +57,6 @@ t.test('headers, signature (verified independently), placeholders, bearer auth',
   t.match(sig, /^sha256=[0-9a-f]{64}$/);
   t.ok(await verify(secret, req.body.toString('utf8'), sig), '@octokit/webhooks-methods verifies the signature');
   t.notOk(await verify('wrong secret', req.body.toString('utf8'), sig), 'and rejects a wrong secret');
-  t.equal(destinationUrl('http://x/{repoId}', { projectKey: 'P', repoSlug: 's', repoId: null }), 'http://x/');
 });
 
 t.test('basic auth; no signature without a secret or without a signature header', async (t) => {
@@ -203,4 +202,14 @@ t.test('proxy: per-destination (http absolute-form, https CONNECT, credentials) 
   s2.close();
   t.equal(proxy.requests.length, 4, 'NO_PROXY bypasses the proxy');
   t.equal(secure.requests.length, 3);
+});
+
+t.test('a {repoId} URL for a repository without a known id: an attempt error naming the fix, nothing sent', async (t) => {
+  const rx = await startReceiver();
+  t.teardown(() => rx.close());
+  const res = await sendOnce(httpDest('cds', `${rx.url}/hook/{repoId}`), { ...delivery, repoId: null });
+  t.equal(res.status, null);
+  t.match(res.error, /numeric id of .* is unknown.*use \{projectKey\}\/\{repoSlug\}/);
+  t.match(res.url, /\/hook\/\{repoId\}$/, 'printed URL keeps the placeholder');
+  t.equal(rx.requests.length, 0, 'nothing sent');
 });
