@@ -4,7 +4,7 @@
 // committed (group commit: concurrent records share one transaction).
 
 import { watch, type FSWatcher } from 'chokidar';
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig, ConfigError } from '../config/load-config.ts';
 import type { RelayConfig, FileDestination } from '../config/config-types.ts';
@@ -240,6 +240,8 @@ export class RelayDaemon {
         });
       }
     }
+    const exposed = configFileExposure(config);
+    if (exposed) this.log.warn(exposed, { config: config.file });
   }
 
   /** Re-read the config; a config that fails validation is rejected and the running one kept. */
@@ -293,6 +295,25 @@ export class RelayDaemon {
     })();
     return this.stopping;
   }
+}
+
+/**
+ * A warning when the config file is readable by other users and holds a
+ * secret literally (values from ${ENV} or *File keys are not in the file), else null.
+ */
+function configFileExposure(config: RelayConfig): string | null {
+  if (!config.file) return null;
+  let mode: number;
+  let text: string;
+  try {
+    mode = statSync(config.file).mode;
+    text = readFileSync(config.file, 'utf8');
+  } catch {
+    return null; // it was just loaded; a race with an editor is not worth a warning
+  }
+  if ((mode & 0o004) === 0 || !configSecrets(config).some((s) => text.includes(s))) return null;
+  return `config file ${config.file} holds secrets and is readable by every user on this host (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); ` +
+    `run \`chmod o-rwx ${config.file}\` (e.g. mode 0640, group of the service user), or move the secrets to secretFile/bearerFile/passwordFile or \${ENV} values`;
 }
 
 /**
