@@ -41,18 +41,25 @@ export function destinationSecrets(d: DestinationConfig): string[] {
   if (d.secret) out.push(d.secret);
   if (d.auth?.bearer) out.push(d.auth.bearer);
   if (d.auth?.password) out.push(d.auth.password);
+  // Basic credentials travel base64-encoded; a receiver echoing its request headers would print them so.
+  if (d.auth?.username !== undefined && d.auth.password) out.push(basicCredential(d.auth.username, d.auth.password));
   for (const [name, value] of Object.entries(d.headers)) if (isSecretHeader(name)) out.push(value);
   for (const url of [d.url, d.proxy]) {
     if (!url) continue;
     try {
       const u = new URL(url);
-      if (u.password) out.push(decodeURIComponent(u.password));
+      if (u.password) out.push(decodeURIComponent(u.password), basicCredential(decodeURIComponent(u.username), decodeURIComponent(u.password)));
       for (const [k, v] of u.searchParams) if (SECRET_QUERY.test(k) && v) out.push(v);
     } catch {
       /* validated elsewhere */
     }
   }
   return out.filter((s) => s.length > 0);
+}
+
+/** The base64 `user:password` of a Basic Authorization header. */
+function basicCredential(username: string, password: string): string {
+  return Buffer.from(`${username}:${password}`).toString('base64');
 }
 
 /** Header names whose values are credentials. */
