@@ -4,15 +4,16 @@
 // committed (group commit: concurrent records share one transaction).
 
 import { watch, type FSWatcher } from 'chokidar';
-import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig, ConfigError } from '../config/load-config.ts';
 import type { RelayConfig, FileDestination } from '../config/config-types.ts';
 import type { PushEvent } from '../event/push-event.ts';
 import { analyzePushWithStats } from '../git/analyze-push.ts';
+import { RepositoryUnreadableError } from '../git/repository-identity.ts';
 import { analysisOptionsFromConfig } from '../git/analysis-options.ts';
 import type { AnalysisOptions } from '../git/analysis-options.ts';
-import { SpoolIntake } from '../intake/spool-intake.ts';
+import { SpoolIntake, UnprocessableRecordError } from '../intake/spool-intake.ts';
 import type { SpoolRecord } from '../intake/spool-record.ts';
 import { createLogger, type Log } from '../log/logger.ts';
 import { configSecrets, redactUrl } from '../log/redact.ts';
@@ -164,7 +165,15 @@ export class RelayDaemon {
     const { event, stats } = await analyzePushWithStats(
       { repoPath: record.repoPath, refLines: record.refLines, env: record.env, timeNs: record.timeNs, host: record.host || this.config.node, laterRefLines: later.flatMap((r) => r.refLines) },
       this.analysis,
-    );
+    ).catch((err: unknown) => {
+      // A repository that is gone (deleted since the push, or a path that was
+      // never one) can never be analyzed: quarantine instead of retrying
+      // forever. Anything else (permissions, git trouble) is retried.
+      if (err instanceof RepositoryUnreadableError && (!existsSync(record.repoPath) || /not a git repository|not a directory/.test(err.message))) {
+        throw new UnprocessableRecordError(err.message);
+      }
+      throw err;
+    });
     const plan = planDeliveries(event, this.config.destinations);
     await this.writeLocal(plan.local);
     await this.commits.add({ event, deliveries: plan.queued });

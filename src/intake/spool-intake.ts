@@ -84,6 +84,15 @@ export interface IntakeStats {
   processed: number;
 }
 
+/**
+ * Thrown by onRecord for a record that can never be processed (e.g. its
+ * repository no longer exists): the intake quarantines it with this message
+ * instead of retrying it forever.
+ */
+export class UnprocessableRecordError extends Error {
+  override name = 'UnprocessableRecordError';
+}
+
 /** A start-up problem an operator must fix (message says what and where). */
 export class SpoolIntakeError extends Error {
   override name = 'SpoolIntakeError';
@@ -519,6 +528,7 @@ export class SpoolIntake {
         failure = err ?? new Error('onRecord rejected');
       }
       if (failure === null) await this.finish(e);
+      else if (failure instanceof UnprocessableRecordError) await this.giveUp(e, failure.message);
       else this.scheduleRetry(e, failure);
     })().finally(() => {
       this.inflight.delete(done);
@@ -564,6 +574,15 @@ export class SpoolIntake {
     // Logged once per record; further attempts only at debug level.
     if (e.attempts === 1) this.log.warn('spool record not processed; kept in the spool, will retry', fields);
     else this.log.debug('spool record retry failed', { ...fields, attempts: e.attempts });
+    this.kick();
+  }
+
+  /** A record onRecord declared unprocessable: out of the queue, into quarantine. */
+  private async giveUp(e: Entry, reason: string): Promise<void> {
+    this.forget(e);
+    this.active--;
+    this.log.warn('spool record cannot be processed; quarantined', { record: e.name, reason });
+    await this.quarantine(e.name, reason);
     this.kick();
   }
 

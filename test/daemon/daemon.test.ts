@@ -161,3 +161,20 @@ t.test('an unusable file destination stops the start with a message naming the p
   t.match(r.stderr, /not started: .*blocker/);
   t.equal(fx.incoming().length, 1, 'the push waits in the spool, not lost');
 });
+
+t.test('a record whose repository is gone is quarantined with the reason, not retried forever', async (t) => {
+  const fx = createRelayFixture();
+  t.teardown(() => fx.cleanup());
+  const repo = fx.createRepo('doomed');
+  repo.commit('a.txt', 'a\n', 'pushed, then the repository is deleted');
+  repo.push(['origin', 'main']);
+  const { rmSync } = await import('node:fs');
+  rmSync(repo.bare, { recursive: true, force: true });
+  const daemon = await fx.startDaemon();
+  const quarantine = path.join(fx.spoolDir, 'quarantine');
+  const reason = await waitUntil(() => readdirSync(quarantine).find((n) => n.endsWith('.reason.txt')), 'a quarantined record');
+  t.match(readFileSync(path.join(quarantine, reason), 'utf8'), /doomed\.git/);
+  t.equal(fx.incoming().length, 0, 'out of incoming/');
+  await daemon.waitForLog((l) => /cannot be processed; quarantined/.test(l.message));
+  t.equal(daemon.child.exitCode, null, 'daemon still running');
+});
