@@ -1,15 +1,21 @@
 // One push (hook ref lines + environment) → one PushEvent, with the semantics
 // of DESIGN.md "PushEvent v1".
 //
-// git processes per push (each ~2.5 ms here), all independent of history size:
-//   1  rev-list: commits new to the repository (+ parents)      if any ref gained a tip
-//   +1 per tag-ref push: cat-file --batch (annotated? tagger, target)
+// git processes per push (each costs the daemon ~2-3 ms of main-thread time
+// to start), all independent of history size:
+//   1  log walk: commits new to the repository with parents AND details
+//      (message, files, line counts), if any ref gained a tip
+//   +1 if a pushed tag's object is not one the object store reader answers
+//      (object-store.ts; e.g. a deltified tag object): cat-file --batch
 //   +1 per updated ref that is not a plain fast-forward of new commits
 //      (forced, or fast-forward onto commits the repository already had)
 //   +1 if refs were deleted: rev-list of the commits they left behind
-//   1  log: details of every listed commit (message, files, line counts);
-//      pushes of thousands of commits split it (options.maxLogProcesses)
-// so a typical one-branch push costs 2, a new branch 2, a force-push 3, a delete 1.
+//   +1 log: details of listed commits the walk did not read (commits the
+//      repository already had, e.g. a merged branch; a push beyond the walk's
+//      limit, split over options.maxLogProcesses)
+//   +1 rev-list when the push has more new commits than the walk details
+//      (exact totals; see walkDetailLimit)
+// so a fast-forward costs 1, a new branch 1, a new tag 1, a force-push 2, a delete 1.
 // Anything missing or unreadable becomes an `errors[]` entry; only a
 // repository that cannot be opened at all throws (RepositoryUnreadableError).
 
@@ -23,12 +29,14 @@ import { DEFAULT_ANALYSIS_OPTIONS, type AnalysisOptions } from './analysis-optio
 import { capCommitLists } from './commit-caps.ts';
 import { toCommitInfo, type CommitInfoContext } from './commit-info.ts';
 import { logCommits, splitForParallelLog } from './commit-log.ts';
+import { walkDetailLimit, walkNewCommits } from './new-commit-walk.ts';
 import { gitConfigValue } from './git-config-file.ts';
 import { compareRefValues, findMissingObjects, listNewCommits, listOrphanedCommits, oldestFirst, refStatesAroundPush, walkWithin, type CommitGraph, type RefsAsOf } from './new-commits.ts';
 import { changeOf, describeRef, isZeroSha, matchesAnyRefGlob, type RefLine } from './ref-lines.ts';
 import { commitUrl, openRepository, repositoryIdentity, RepositoryUnreadableError } from './repository-identity.ts';
 import { GitCommandError, GitRunner, type GitStats } from './run-git.ts';
-import { readTagObjects, type TagObject } from './tag-objects.ts';
+import { ObjectStore } from './object-store.ts';
+import { readTagObjects, readTagObjectsFromStore, type TagObject } from './tag-objects.ts';
 
 /** One push as the hook recorded it. */
 export interface PushInput {
@@ -148,7 +156,15 @@ export async function analyzePushWithStats(input: PushInput, options: AnalysisOp
   const tagRefs = work.filter((w) => w.kind === 'tag');
   if (tagRefs.length > 0) {
     const names = tagRefs.map((w) => (w.change === 'delete' ? w.line.before : w.line.after));
-    const objects = (await attempt({ message: 'could not read tag objects' }, () => readTagObjects(git, names, fallbackEncoding))) ?? new Map<string, TagObject>();
+    // From the object store when it is sure (no git process); cat-file for the rest.
+    const store = await ObjectStore.open(repo.gitDir, repo.gitConfig ? gitConfigValue(repo.gitConfig, 'extensions.objectFormat') : null);
+    const none = () => new Map<string, TagObject>();
+    const objects = store ? await readTagObjectsFromStore(store, names, fallbackEncoding).catch(none).finally(() => store.close()) : none();
+    const unread = names.filter((name) => !objects.has(name));
+    if (unread.length > 0) {
+      const fromGit = await attempt({ message: 'could not read tag objects' }, () => readTagObjects(git, unread, fallbackEncoding));
+      for (const [name, object] of fromGit ?? []) objects.set(name, object);
+    }
     for (const w of tagRefs) {
       const name = w.change === 'delete' ? w.line.before : w.line.after;
       const object = objects.get(name);
@@ -183,15 +199,40 @@ export async function analyzePushWithStats(input: PushInput, options: AnalysisOp
   };
   const present = (names: readonly string[], missing: ReadonlySet<string>) => names.filter((n) => !missing.has(n));
 
-  // Commits new to the repository (and their parents): one rev-list for all refs.
+  /** Commits new with this push and their parents (set once known; null when they could not be listed). */
+  let graph: CommitGraph | null = null;
+  const context: CommitInfoContext = {
+    maxMessageBytes: options.maxMessageBytes,
+    issueKeys: compileIssueKeyMatcher(options.issueKeys),
+    triggerTags: compileTriggerTagMatcher(options.triggerTags),
+    isDistinct: (sha) => graph?.parents.has(sha) ?? false,
+    urlOf: (sha) => commitUrl(repository, sha),
+  };
+  const logOptions = { renames: options.renames, copies: options.copies, maxFiles: options.maxFilesPerCommit, fallbackEncoding };
+
+  // Commits new to the repository, with parents and details: one git log walk
+  // for all refs. Beyond the walk's limit, or when it fails (a pruned object,
+  // a lost blob), one rev-list lists them and the details are read below.
   const tips = [...new Set(work.map((w) => w.tip).filter((t): t is string => t !== null))];
   const states = refStatesAroundPush(input.refLines, input.laterRefLines);
   const asOf = (refs: RefsAsOf, missing: ReadonlySet<string>): RefsAsOf => ({ changedRefs: refs.changedRefs, values: present(refs.values, missing) });
-  const fresh = tips.length === 0
-    ? { graph: { parents: new Map(), topoOrder: [] } as CommitGraph, missing: new Set<string>(), failure: null }
+  /** Details the walk read; every walked commit is new to the repository, hence distinct. */
+  const walkDetails = new Map<string, CommitInfo>();
+  const walkContext: CommitInfoContext = { ...context, isDistinct: () => true };
+  const walk = tips.length === 0 ? null : await (async () => {
+    try {
+      return await walkNewCommits(git, tips, states.before, { ...logOptions, limit: walkDetailLimit(options.maxCommits, options.maxLogProcesses), onCommit: (c) => walkDetails.set(c.id, toCommitInfo(c, walkContext)) });
+    } catch (error) {
+      rethrowIfRepositoryUnreadable(error, repo.repoPath);
+      walkDetails.clear(); // a commit in progress may lack files; the fallback below reports what is wrong
+      return null;
+    }
+  })();
+  const fresh = tips.length === 0 || walk?.complete
+    ? { graph: walk?.graph ?? ({ parents: new Map(), topoOrder: [] } as CommitGraph), missing: new Set<string>(), failure: null }
     : await tolerantWalk([...tips, ...states.before.values], (missing) => listNewCommits(git, present(tips, missing), asOf(states.before, missing)));
   if (fresh.failure) errors.push({ message: `could not list the commits new with this push: ${fresh.failure}` });
-  const graph = fresh.graph;
+  graph = fresh.graph;
 
   // Commits deleted refs took with them: one rev-list for all deletes (annotated tags peeled).
   const deletes = work.filter((w) => w.change === 'delete');
@@ -249,18 +290,16 @@ export async function analyzePushWithStats(input: PushInput, options: AnalysisOp
   // Caps: each ref keeps its newest commits while the event has room; every listed commit gets details.
   const capped = capCommitLists(work.map((w) => w.added), options.maxCommits);
 
-  // Details: one git log for all listed commits.
-  const context: CommitInfoContext = {
-    maxMessageBytes: options.maxMessageBytes,
-    issueKeys: compileIssueKeyMatcher(options.issueKeys),
-    triggerTags: compileTriggerTagMatcher(options.triggerTags),
-    isDistinct: (sha) => graph?.parents.has(sha) ?? false,
-    urlOf: (sha) => commitUrl(repository, sha),
-  };
+  // Details: from the walk, and one git log for listed commits it did not read.
   const commits = new Map<string, CommitInfo>();
-  const logOptions = { renames: options.renames, copies: options.copies, maxFiles: options.maxFilesPerCommit, fallbackEncoding };
   const wanted = capped.detailed;
-  await Promise.all(splitForParallelLog(wanted, options.maxLogProcesses).map((chunk) => attempt({ message: 'could not read commit details' }, () =>
+  for (const sha of wanted) {
+    const info = walkDetails.get(sha);
+    if (info) commits.set(sha, info);
+  }
+  walkDetails.clear();
+  const unread = wanted.filter((sha) => !commits.has(sha));
+  await Promise.all(splitForParallelLog(unread, options.maxLogProcesses).map((chunk) => attempt({ message: 'could not read commit details' }, () =>
     logCommits(git, chunk, { ...logOptions, withFiles: true, onCommit: (c) => commits.set(c.id, toCommitInfo(c, context)) }))));
   const undetailed = wanted.filter((sha) => !commits.has(sha));
   if (undetailed.length > 0) {

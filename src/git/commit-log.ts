@@ -1,6 +1,7 @@
 // Commit details for a list of commits in ONE git process:
 //   git log --no-walk=unsorted --stdin -z --format=<fields> --raw --numstat
 //           -M -C --root --diff-merges=first-parent
+// (the same output, from a walk, is read by new-commit-walk.ts),
 // parsed as a stream of NUL-separated tokens, so memory stays bounded by the
 // caps (files beyond maxFilesPerCommit are counted, not kept) and paths or
 // messages with any bytes in them cannot confuse the parser.
@@ -190,9 +191,9 @@ export class LogParser {
   }
 }
 
-/** git log arguments for the details of commits given on stdin. */
-export function logArguments(options: { renames: boolean; copies: boolean; withFiles: boolean }): string[] {
-  const args = ['-c', 'log.showSignature=false', 'log', '--no-walk=unsorted', '--stdin', '-z', '--encoding=UTF-8', '--no-color', LOG_FORMAT];
+/** git log options that print what LogParser reads: LOG_FORMAT and (withFiles) the files vs the first parent. */
+export function logDetailArguments(options: { renames: boolean; copies: boolean; withFiles: boolean }): string[] {
+  const args = ['-z', '--encoding=UTF-8', '--no-color', LOG_FORMAT];
   if (options.withFiles) {
     args.push('--raw', '--numstat', '--no-abbrev', '--no-ext-diff', '--no-textconv', '--no-relative', '--root', '--diff-merges=first-parent');
     if (options.renames) args.push('-M');
@@ -200,6 +201,11 @@ export function logArguments(options: { renames: boolean; copies: boolean; withF
     if (!options.renames) args.push('--no-renames');
   }
   return args;
+}
+
+/** git log arguments for the details of commits given on stdin. */
+export function logArguments(options: { renames: boolean; copies: boolean; withFiles: boolean }): string[] {
+  return ['-c', 'log.showSignature=false', 'log', '--no-walk=unsorted', '--stdin', ...logDetailArguments(options)];
 }
 
 /**

@@ -65,29 +65,38 @@ export function refStatesAroundPush(lines: readonly RefLine[], later: readonly R
 }
 
 /**
- * Commits reachable from `positives` but from no ref as of `refs`, with
- * parents: `git rev-list --parents --stdin --not --exclude=HEAD
- * --exclude=<changed>… --all` with `^value` lines on stdin. HEAD is excluded
- * because it is a symbolic ref to a branch that may be one of the changed
- * ones. Rejects (GitCommandError) when a named object is missing. Very many
+ * Revision arguments and stdin selecting the commits reachable from
+ * `positives` but from no ref as of `refs`, for any revision walker (rev-list,
+ * log): `--stdin --not --exclude=HEAD --exclude=<changed>… --all` with the
+ * positives and `^value` lines on stdin. HEAD is excluded because it is a
+ * symbolic ref to a branch that may be one of the changed ones. Very many
  * changed refs (a mirror push) would overflow the command line, so then the
- * refs are listed once (for-each-ref) and the unchanged ones passed as ^sha.
+ * refs are listed once (for-each-ref, one more git process) and the
+ * unchanged ones passed as ^sha.
  */
-export async function listCommitsNotIn(git: GitRunner, positives: readonly string[], refs: RefsAsOf, options: { topoOrder: boolean; maxExcludeBytes?: number }): Promise<CommitGraph> {
-  if (positives.length === 0) return { parents: new Map(), topoOrder: [] };
-  const order = options.topoOrder ? ['--topo-order'] : [];
+export async function selectCommitsNotIn(git: GitRunner, positives: readonly string[], refs: RefsAsOf, maxExcludeBytes = MAX_EXCLUDE_BYTES): Promise<{ args: string[]; input: string }> {
   const excludeBytes = refs.changedRefs.reduce((n, ref) => n + ref.length + 11, 0);
   let negatives: readonly string[] = refs.values;
-  let args = ['rev-list', ...order, '--parents', '--stdin', '--not', '--exclude=HEAD', ...refs.changedRefs.map((r) => `--exclude=${r}`), '--all'];
-  if (excludeBytes > (options.maxExcludeBytes ?? MAX_EXCLUDE_BYTES)) {
+  let args = ['--stdin', '--not', '--exclude=HEAD', ...refs.changedRefs.map((r) => `--exclude=${r}`), '--all'];
+  if (excludeBytes > maxExcludeBytes) {
     const changed = new Set(refs.changedRefs);
     const { stdout } = await git.run(['for-each-ref', '--format=%(objectname) %(refname)']);
     const unchanged = stdout.toString('latin1').split('\n').filter((l) => l !== '' && !changed.has(l.slice(l.indexOf(' ') + 1))).map((l) => l.slice(0, l.indexOf(' ')));
     negatives = [...new Set([...refs.values, ...unchanged])];
-    args = ['rev-list', ...order, '--parents', '--stdin'];
+    args = ['--stdin'];
   }
-  const input = [...positives, ...negatives.map((sha) => `^${sha}`)].join('\n') + '\n';
-  const { stdout } = await git.run(args, { input });
+  return { args, input: [...positives, ...negatives.map((sha) => `^${sha}`)].join('\n') + '\n' };
+}
+
+/**
+ * Commits reachable from `positives` but from no ref as of `refs`, with
+ * parents: `git rev-list --parents` over selectCommitsNotIn. Rejects
+ * (GitCommandError) when a named object is missing.
+ */
+export async function listCommitsNotIn(git: GitRunner, positives: readonly string[], refs: RefsAsOf, options: { topoOrder: boolean; maxExcludeBytes?: number }): Promise<CommitGraph> {
+  if (positives.length === 0) return { parents: new Map(), topoOrder: [] };
+  const { args, input } = await selectCommitsNotIn(git, positives, refs, options.maxExcludeBytes);
+  const { stdout } = await git.run(['rev-list', ...(options.topoOrder ? ['--topo-order'] : []), '--parents', ...args], { input });
   return parseRevListParents(stdout.toString('latin1'));
 }
 

@@ -10,7 +10,8 @@
 // Numeric id from ".../repositories/<id>"; links from BB_BASE_URL (STASH_BASE_URL)
 // or the configured base URL.
 
-import { readFile, stat } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { RepositoryInfo } from '../event/push-event.ts';
 import { envBoolean, firstEnv, type HookEnv } from '../event/hook-context.ts';
@@ -40,14 +41,6 @@ export interface OpenedRepository {
   defaultBranch: string | null;
 }
 
-async function isDirectory(p: string): Promise<boolean> {
-  try {
-    return (await stat(p)).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
 async function readOptional(p: string): Promise<string | null> {
   try {
     return await readFile(p, 'utf8');
@@ -56,36 +49,60 @@ async function readOptional(p: string): Promise<string | null> {
   }
 }
 
+/** A directory's entries by name, null when it cannot be listed. */
+async function listOptional(dir: string): Promise<Map<string, Dirent> | null> {
+  try {
+    return new Map((await readdir(dir, { withFileTypes: true })).map((e) => [e.name, e]));
+  } catch {
+    return null;
+  }
+}
+
+/** Whether a listed entry is a directory (a symlink is followed). */
+async function isDirectoryEntry(dir: string, entry: Dirent | undefined): Promise<boolean> {
+  if (!entry) return false;
+  if (!entry.isSymbolicLink()) return entry.isDirectory();
+  try {
+    return (await stat(path.join(dir, entry.name))).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Finds the git directory of a bare repository (Bitbucket's layout) or of a
  * work tree, and reads its config files. Throws RepositoryUnreadableError with
- * what to check when the path is not a readable repository.
+ * what to check when the path is not a readable repository. Runs once per
+ * push, so it lists directories instead of probing for files one by one
+ * (each probe of an absent file costs an exception on the main thread).
  */
 export async function openRepository(repoPath: string): Promise<OpenedRepository> {
   const absolute = path.resolve(repoPath);
-  let info;
+  let top: Map<string, Dirent>;
   try {
-    info = await stat(absolute);
+    top = new Map((await readdir(absolute, { withFileTypes: true })).map((e) => [e.name, e]));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR') throw new RepositoryUnreadableError(absolute, `repository ${absolute} is not a directory`);
     throw new RepositoryUnreadableError(absolute, `repository ${absolute} cannot be read (${code}): check the repository path in the spool record and that the relay user may read it`);
   }
-  if (!info.isDirectory()) throw new RepositoryUnreadableError(absolute, `repository ${absolute} is not a directory`);
   let gitDir = absolute;
-  const dotGit = path.join(absolute, '.git');
-  const dotGitText = await readOptional(dotGit);
-  if (await isDirectory(dotGit)) gitDir = dotGit;
-  else if (dotGitText !== null && /^gitdir: (.+)$/m.test(dotGitText)) gitDir = path.resolve(absolute, /^gitdir: (.+)$/m.exec(dotGitText)![1].trim());
-  const head = await readOptional(path.join(gitDir, 'HEAD'));
+  let entries: Map<string, Dirent> | null = top;
+  const dotGit = top.get('.git');
+  if (await isDirectoryEntry(absolute, dotGit)) gitDir = path.join(absolute, '.git');
+  else if (dotGit) {
+    const pointer = /^gitdir: (.+)$/m.exec((await readOptional(path.join(absolute, '.git'))) ?? '');
+    if (pointer) gitDir = path.resolve(absolute, pointer[1].trim());
+  }
+  if (gitDir !== absolute) entries = await listOptional(gitDir);
+  const present = (name: string) => entries?.has(name) ?? false;
+  const readIfPresent = (name: string) => (present(name) ? readOptional(path.join(gitDir, name)) : Promise.resolve(null));
+  const [head, repositoryConfigText, gitConfigText] = await Promise.all([readIfPresent('HEAD'), readIfPresent('repository-config'), readIfPresent('config')]);
   // A linked worktree's git dir has no objects/ of its own, only a commondir pointer.
-  const hasObjects = (await isDirectory(path.join(gitDir, 'objects'))) || (await readOptional(path.join(gitDir, 'commondir'))) !== null;
+  const hasObjects = present('commondir') || (await isDirectoryEntry(gitDir, entries?.get('objects')));
   if (head === null || !hasObjects) {
     throw new RepositoryUnreadableError(absolute, `${absolute} is not a git repository (no readable HEAD and objects/ in ${gitDir}): check the repository path and the relay user's permissions`);
   }
-  const [repositoryConfigText, gitConfigText] = await Promise.all([
-    readOptional(path.join(gitDir, 'repository-config')),
-    readOptional(path.join(gitDir, 'config')),
-  ]);
   return {
     repoPath: absolute,
     gitDir,

@@ -62,6 +62,9 @@ export function gitEnvironment(base: NodeJS.ProcessEnv = process.env): NodeJS.Pr
   return env;
 }
 
+/** gitEnvironment() of the environment the relay started with (read once: it costs ~0.1 ms per read). */
+let processGitEnvironment: NodeJS.ProcessEnv | null = null;
+
 /** Runs git with `--git-dir` fixed to one repository, counting spawns. */
 export class GitRunner {
   readonly gitDir: string;
@@ -73,7 +76,7 @@ export class GitRunner {
     this.gitDir = gitDir;
     this.gitBinary = options.gitBinary ?? 'git';
     this.stats = options.stats ?? { spawns: 0, gitMs: 0 };
-    this.#env = gitEnvironment();
+    this.#env = processGitEnvironment ??= gitEnvironment();
   }
 
   /** Runs `git --git-dir=<dir> <args…>`; rejects with GitCommandError on a non-zero exit. */

@@ -1,9 +1,12 @@
 // What the objects behind tag refs are: annotated tag (tagger, message,
-// target) or a plain commit, read for all tag refs of a push with ONE
-// `git cat-file --batch` (each name asked as `<sha>` and `<sha>^{}` = peeled).
+// target) or a plain commit. Read from the object store when it can answer
+// (readTagObjectsFromStore: no git process), else for all remaining tag refs
+// of a push with ONE `git cat-file --batch` (each name asked as `<sha>` and
+// `<sha>^{}` = peeled).
 
 import type { Signature } from '../event/push-event.ts';
 import { decodeCommitText } from './decode-text.ts';
+import type { ObjectStore } from './object-store.ts';
 import type { GitRunner } from './run-git.ts';
 
 /** One object behind a tag ref. */
@@ -94,5 +97,48 @@ export async function readTagObjects(git: GitRunner, shas: readonly string[], fa
       message: tag?.message ?? null,
     });
   });
+  return found;
+}
+
+/** Tags of tags followed before the store gives up (git cat-file peels any depth). */
+const MAX_TAG_CHAIN = 8;
+
+/** The `object` and `type` headers of a tag object body, null when malformed. */
+export function tagTarget(body: Buffer): { object: string; type: string } | null {
+  const match = /^object ([0-9a-f]{40})\ntype (commit|tree|blob|tag)\n/.exec(body.subarray(0, 128).toString('latin1'));
+  return match ? { object: match[1], type: match[2] } : null;
+}
+
+/**
+ * The same answers as readTagObjects, from the object store without a git
+ * process; names it is not sure about (missing, deltified tag objects, a
+ * target it cannot find) are absent, for readTagObjects to answer.
+ */
+export async function readTagObjectsFromStore(store: ObjectStore, shas: readonly string[], fallbackEncoding: string | null): Promise<Map<string, TagObject>> {
+  const found = new Map<string, TagObject>();
+  for (const sha of new Set(shas)) {
+    const object = await store.read(sha, { body: true });
+    if (!object) continue;
+    if (object.type !== 'tag') {
+      found.set(sha, { type: object.type, peeled: sha, peeledType: object.type, tagger: null, message: null });
+      continue;
+    }
+    // Peel as git does: follow `object` lines, trusting the type of the object reached, not the header.
+    let peeled: { sha: string; type: string } | null = null;
+    let body = object.body;
+    for (let hops = 0; body && hops < MAX_TAG_CHAIN; hops++) {
+      const target = tagTarget(body);
+      const next = target ? await store.read(target.object, { body: target.type === 'tag' }) : null;
+      if (!target || !next) break;
+      if (next.type !== 'tag') {
+        peeled = { sha: target.object, type: next.type };
+        break;
+      }
+      body = next.body;
+    }
+    if (!peeled || !object.body) continue;
+    const { tagger, message } = parseTagBody(object.body, fallbackEncoding);
+    found.set(sha, { type: 'tag', peeled: peeled.sha, peeledType: peeled.type, tagger, message });
+  }
   return found;
 }

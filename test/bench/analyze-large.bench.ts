@@ -3,7 +3,11 @@
 // RSS. Each analysis runs in a fresh child process so its peak RSS is its own.
 // Measured with the default caps (2,048 commits detailed per event) and
 // uncapped (all 10,000 detailed; also with one git log process instead of the
-// default split over cores). Peer for scale: plain
+// default split over cores). Such a push exceeds what the one-process walk
+// details (walkDetailLimit), so the default takes the large-push path: the
+// walk (newest 1,999 detailed), rev-list for exact totals, git log for the
+// listed commits the walk did not read (split over cores when uncapped);
+// with one log process the walk details all 10,000. Peer for scale: plain
 // `git log --raw --numstat -M` over the same range.
 // Prints one JSON line: {"bench":"analyze-large",...,"pass":true,"passUncapped":true}
 // ("pass" judges the default configuration; "passUncapped" all 10,000 detailed).

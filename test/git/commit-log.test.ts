@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { analyzePushWithStats } from '../../src/git/analyze-push.ts';
 import { analysisOptions } from '../../src/git/analysis-options.ts';
 import { COMMITS_PER_LOG_PROCESS, LogParser, logArguments, splitForParallelLog, type LoggedCommit } from '../../src/git/commit-log.ts';
+import { walkDetailLimit } from '../../src/git/new-commit-walk.ts';
 import { gitFixtureFor, fastImportHistory } from '../helpers/git-fixture.ts';
 import { assertValidPushEvent } from '../helpers/validate-event.ts';
 
@@ -55,17 +56,27 @@ t.test('large lists are split over a few log processes, small ones are not', asy
   t.same(splitForParallelLog([], 4), []);
 });
 
-t.test('a push of thousands of commits: split log keeps every commit, in order', async (t) => {
+t.test('a push of thousands of commits: walk beyond its limit, rev-list, split log; same event as one walk', async (t) => {
   const fx = gitFixtureFor(t, 'relay-split-');
-  fastImportHistory(fx.work, fx.env, { ref: 'refs/heads/main', commits: 2100, filesPerCommit: 1 });
+  const COMMITS = 4100;
+  fastImportHistory(fx.work, fx.env, { ref: 'refs/heads/main', commits: COMMITS, filesPerCommit: 1 });
   const lines = fx.push(['origin', 'main']);
-  const run = (maxLogProcesses: number) => analyzePushWithStats({ repoPath: fx.bare, refLines: lines, env: {}, timeNs: 1n, host: 'h' }, analysisOptions({ maxCommits: 5000, maxLogProcesses }));
+  const run = (maxLogProcesses: number, maxCommits = 5000) => analyzePushWithStats({ repoPath: fx.bare, refLines: lines, env: {}, timeNs: 1n, host: 'h' }, analysisOptions({ maxCommits, maxLogProcesses }));
+  t.equal(walkDetailLimit(5000, 2), 2 * COMMITS_PER_LOG_PROCESS - 1, 'with several log processes a walk details at most what one would take');
+  t.equal(walkDetailLimit(5000, 1), 5000);
   const split = await run(2);
   const single = await run(1);
   assertValidPushEvent(t, split.event);
-  t.equal(split.stats.spawns, 3, 'rev-list + two log processes');
-  t.equal(single.stats.spawns, 2);
-  t.equal(split.event.refs[0].commits.length, 2100);
+  t.equal(split.stats.spawns, 4, 'walk (2,000 detailed) + rev-list (all 4,100) + two log processes for the other 2,100');
+  t.equal(single.stats.spawns, 1, 'one walk details all 4,100');
+  t.equal(split.event.refs[0].commits.length, COMMITS);
   t.same(Object.keys(split.event.commits), split.event.refs[0].commits, 'commits map in listing order');
+  t.ok(Object.values(split.event.commits).every((c) => c.distinct && c.files.length === 1), 'walked and logged commits alike: distinct, files read');
   t.same(split.event, single.event, 'same event either way');
+
+  const capped = await run(2, 2048);
+  t.equal(capped.stats.spawns, 3, 'walk + rev-list for the exact total + log of the 48 listed commits the walk did not reach');
+  t.match(capped.event.refs[0], { totalCommits: COMMITS, truncated: true });
+  t.same(capped.event.refs[0].commits, single.event.refs[0].commits.slice(-2048), 'the newest 2,048, oldest first');
+  t.same(capped.event.commits[capped.event.refs[0].commits[0]], single.event.commits[capped.event.refs[0].commits[0]]);
 });

@@ -2,6 +2,7 @@
 import t from 'tap';
 import { analyzePushWithStats } from '../../src/git/analyze-push.ts';
 import { listNewCommits, listOrphanedCommits, oldestFirst, refStatesAroundPush, walkWithin } from '../../src/git/new-commits.ts';
+import { walkNewCommits } from '../../src/git/new-commit-walk.ts';
 import { GitRunner } from '../../src/git/run-git.ts';
 import { gitFixtureFor } from '../helpers/git-fixture.ts';
 import { assertValidPushEvent } from '../helpers/validate-event.ts';
@@ -40,6 +41,51 @@ t.test('many refs in one push: listing refs instead of --exclude gives the same 
   assertValidPushEvent(t, event);
   t.equal(Object.keys(event.commits).length, 13);
   t.ok(Object.values(event.commits).every((c) => c.distinct));
+});
+
+t.test('the detailed walk: rev-list\'s commits and order; with a limit, a prefix of them', async (t) => {
+  const fx = gitFixtureFor(t, 'relay-walk-');
+  fx.write('a', '0\n');
+  fx.commit('base');
+  fx.push(['origin', 'main']);
+  fx.git(['checkout', '--quiet', '-b', 'side']);
+  for (let i = 0; i < 4; i++) {
+    fx.write('s', `${i}\n`);
+    fx.commit(`side ${i}`);
+  }
+  fx.git(['checkout', '--quiet', 'main']);
+  for (let i = 0; i < 3; i++) {
+    fx.write('m', `${i}\n`);
+    fx.commit(`main ${i}`);
+  }
+  fx.git(['merge', '--quiet', '--no-ff', '--no-edit', 'side']);
+  const lines = fx.push(['origin', 'main', 'side']);
+  const tips = lines.map((l) => l.after);
+  const { before } = refStatesAroundPush(lines);
+  const git = new GitRunner(fx.bare);
+  const listed = await listNewCommits(git, tips, before);
+  t.equal(listed.topoOrder.length, 8);
+  const walk = (limit: number, maxExcludeBytes?: number) => {
+    const details: string[] = [];
+    const options = { limit, renames: true, copies: true, maxFiles: 100, fallbackEncoding: null, onCommit: (c: { id: string; files: unknown[] }) => details.push(`${c.id} ${c.files.length}`), ...(maxExcludeBytes === undefined ? {} : { maxExcludeBytes }) };
+    return walkNewCommits(git, tips, before, options).then((result) => ({ ...result, details }));
+  };
+  const spawnsBefore = git.stats.spawns;
+  const whole = await walk(100);
+  t.equal(git.stats.spawns - spawnsBefore, 1, 'one git process');
+  t.equal(whole.complete, true);
+  t.same(whole.graph.topoOrder, listed.topoOrder, 'same commits, same topological order as rev-list');
+  t.same(whole.graph.parents, listed.parents);
+  t.equal(whole.details.length, 8, 'every commit detailed');
+  t.match(whole.details.find((d) => d.startsWith(fx.rev('main'))), / 1$/, 'the merge: files against its first parent only');
+  for (const limit of [0, 3, 7]) {
+    const part = await walk(limit);
+    t.equal(part.complete, false, `limit ${limit}: more new commits than the limit`);
+    t.same(part.graph.topoOrder, listed.topoOrder.slice(0, limit + 1), `limit ${limit}: a prefix of rev-list's order, limit + 1 long`);
+  }
+  t.equal((await walk(8)).complete, true, 'exactly the limit: complete');
+  const viaRefList = await walk(100, 0);
+  t.same(viaRefList.graph, whole.graph, 'too many changed refs for --exclude: the same walk over listed refs');
 });
 
 t.test('deleting several refs: one walk, each ref counts what it alone held', async (t) => {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseGitConfig } from '../../src/git/git-config-file.ts';
@@ -63,4 +63,15 @@ t.test('openRepository: bare, work tree, .git file, and what is not a repository
   writeFileSync(path.join(dir, 'file'), 'x');
   await t.rejects(openRepository(path.join(dir, 'file')), { message: /is not a directory/ });
   await t.rejects(openRepository(dir), { message: /is not a git repository/ });
+  // objects/ may be a symlink to a directory (repositories moved to another disk).
+  const moved = path.join(dir, 'moved.git');
+  mkdirSync(moved);
+  writeFileSync(path.join(moved, 'HEAD'), 'ref: refs/heads/trunk\n');
+  symlinkSync(path.join(fx.bare, 'objects'), path.join(moved, 'objects'));
+  const viaLink = await openRepository(moved);
+  t.equal(viaLink.defaultBranch, 'trunk');
+  t.same([viaLink.repositoryConfig, viaLink.gitConfig], [null, null], 'absent config files are null');
+  rmSync(path.join(moved, 'objects'));
+  symlinkSync(path.join(dir, 'nowhere'), path.join(moved, 'objects'));
+  await t.rejects(openRepository(moved), { message: /is not a git repository/ }, 'a dangling objects link is no repository');
 });
