@@ -2,8 +2,19 @@
 // with one line `N passed, N failed` (tests = each file's top-level t.test
 // blocks; a file that dies outside any test counts as one failure).
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
+
+// A fresh `npm ci` leaves tap built with its default plugins; .taprc drops
+// @tapjs/typescript (Node 24 strips types itself), which needs a rebuild once.
+const plugins = spawnSync('tap', ['plugin', 'list'], { encoding: 'utf8' });
+if (plugins.status !== 0 || plugins.stdout.includes('@tapjs/typescript')) {
+  const build = spawnSync('tap', ['build'], { stdio: 'inherit' });
+  if (build.status !== 0) {
+    process.stdout.write('0 passed, 1 failed\n');
+    process.exit(1);
+  }
+}
 
 // Without TypeScript plugins tap does not pick .ts files by itself: name them.
 const given = process.argv.slice(2);
