@@ -8,7 +8,7 @@ import type { DaemonCounters } from '../daemon/relay-daemon.ts';
 import type { WorkerSnapshot } from '../deliver/dispatcher.ts';
 import type { IntakeStats } from '../intake/spool-intake.ts';
 import type { SpoolStatsResult } from '../intake/spool-stats.ts';
-import { redactUrl } from '../log/redact.ts';
+import { redactDestinationUrl } from '../log/redact.ts';
 import { destinationStatus, storeBytes, type Store } from '../store/index.ts';
 import { formatDuration, formatSize } from '../config/units.ts';
 
@@ -204,7 +204,7 @@ export function collectStatus(src: StatusSources): StatusReport {
       configured: Boolean(d),
       enabled: d?.enabled ?? false,
       state,
-      target: d?.type === 'http' ? redactUrl(d.url) : d?.type === 'file' ? d.path : null,
+      target: d?.type === 'http' ? redactDestinationUrl(d) : d?.type === 'file' ? d.path : null,
       queued: row?.queued ?? 0,
       inFlight: row?.inFlight ?? 0,
       retrying,

@@ -77,6 +77,8 @@ export interface HttpDestination extends DestinationBase {
   tls: TlsConfig;
   retry: RetryConfig;
   followRedirects: boolean;
+  /** Values `${ENV}` put into url, proxy or headers (e.g. a webhook key in the URL path): masked wherever printed. */
+  envSecrets?: string[];
 }
 
 /** One configured destination. */

@@ -86,7 +86,8 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
   if (problems.length) throw new ConfigError(problems);
 
   const raw: unknown = doc.toJS() ?? {};
-  substituteEnv(raw, [], env, at);
+  const substituted: Substitution[] = [];
+  substituteEnv(raw, [], env, at, substituted);
 
   const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
   const validate = ajv.compile(CONFIG_SCHEMA);
@@ -109,7 +110,7 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
     throw new ConfigError(problems);
   }
 
-  const config = normalize(raw as RawConfig, file, at);
+  const config = normalize(raw as RawConfig, file, at, substituted);
   if (problems.length) throw new ConfigError(problems);
   return config;
 }
@@ -133,7 +134,7 @@ type Report = (path: (string | number)[], message: string, keyOnly?: boolean) =>
 
 const FORMAT_DEFAULT: FormatName = 'cloudevents';
 
-function normalize(raw: Raw, file: string, at: Report): RelayConfig {
+function normalize(raw: Raw, file: string, at: Report, substituted: Substitution[] = []): RelayConfig {
   const baseDir = file.startsWith('<') ? process.cwd() : dirname(file);
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
   const dur = (path: (string | number)[], v: unknown, dflt: number): number => {
@@ -166,6 +167,7 @@ function normalize(raw: Raw, file: string, at: Report): RelayConfig {
     if (first !== undefined) at([...path, 'name'], `duplicate destination name "${d.name}" (also destinations[${first}]); names must be unique`);
     seen.set(d.name, i);
     const dest = normalizeDestination(d, path, at, abs, dur);
+    if (dest?.type === 'http') dest.envSecrets = envSecretsOf(substituted, i);
     if (dest) destinations.push(dest);
   });
 
@@ -308,31 +310,48 @@ function normalizeDestination(
     tls,
     retry,
     followRedirects: d.followRedirects ?? false,
+    envSecrets: [],
   };
+}
+
+/** Values the environment put into destination i's url, proxy or headers (any of them may be a credential). */
+function envSecretsOf(substituted: readonly Substitution[], i: number): string[] {
+  const values = substituted
+    .filter((s) => s.path[0] === 'destinations' && s.path[1] === i && ['url', 'proxy', 'headers'].includes(String(s.path[2])))
+    .map((s) => s.value)
+    .filter((v) => v.length >= 4);
+  return [...new Set(values)];
 }
 
 // ---- ${ENV} substitution ---------------------------------------------------
 
 const ENV_REF = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
-/** Replace `${NAME}` in every string (in place); `$${` is a literal `${`. */
-function substituteEnv(node: unknown, path: (string | number)[], env: NodeJS.ProcessEnv, at: Report): unknown {
+/** One `${NAME}` replaced: where, and the value it put there. */
+interface Substitution {
+  path: (string | number)[];
+  value: string;
+}
+
+/** Replace `${NAME}` in every string (in place); `$${` is a literal `${`. Records each substitution. */
+function substituteEnv(node: unknown, path: (string | number)[], env: NodeJS.ProcessEnv, at: Report, out: Substitution[]): unknown {
   if (typeof node === 'string') {
-    return node.replace(ENV_REF, (whole, name: string | undefined) => {
+    return node.replace(ENV_REF, (_whole, name: string | undefined) => {
       if (name === undefined) return '${';
       const value = env[name];
       if (value === undefined) {
         at(path, `\${${name}} is not set in the environment; set it (systemd: Environment= or EnvironmentFile=) or use a *File key`);
         return '';
       }
+      out.push({ path, value });
       return value;
     });
   }
   if (Array.isArray(node)) {
-    node.forEach((v, i) => (node[i] = substituteEnv(v, [...path, i], env, at)));
+    node.forEach((v, i) => (node[i] = substituteEnv(v, [...path, i], env, at, out)));
   } else if (node && typeof node === 'object') {
     const obj = node as Record<string, unknown>;
-    for (const k of Object.keys(obj)) obj[k] = substituteEnv(obj[k], [...path, k], env, at);
+    for (const k of Object.keys(obj)) obj[k] = substituteEnv(obj[k], [...path, k], env, at, out);
   }
   return node;
 }

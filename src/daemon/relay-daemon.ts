@@ -16,7 +16,7 @@ import type { AnalysisOptions } from '../git/analysis-options.ts';
 import { SpoolIntake, UnprocessableRecordError } from '../intake/spool-intake.ts';
 import type { SpoolRecord } from '../intake/spool-record.ts';
 import { createLogger, type Log } from '../log/logger.ts';
-import { configSecrets, redactUrl } from '../log/redact.ts';
+import { configSecrets, redactDestinationUrl, redactUrl } from '../log/redact.ts';
 import { openStore, enqueue, isFull, setStoreLimits, startMaintenance, type Store, type EnqueueItem, type Maintenance } from '../store/index.ts';
 import { startDispatcher, type Dispatcher } from '../deliver/dispatcher.ts';
 import { openFileSink, type FileSink } from '../deliver/file-sink.ts';
@@ -245,7 +245,7 @@ export class RelayDaemon {
       if (d.type === 'http' && !d.tls.verify) {
         this.log.warn('TLS verification is OFF for this destination (tls.verify: false): anyone on the path can read and alter its webhooks', {
           destination: d.name,
-          url: redactUrl(d.url),
+          url: redactDestinationUrl(d),
         });
       }
     }

@@ -8,7 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import type { HttpDestination } from '../config/config-types.ts';
 import { resolveDestinationUrl } from '../route/destination-url.ts';
-import { destinationSecrets, isSecretHeader, redactText, redactUrl } from '../log/redact.ts';
+import { destinationSecrets, isSecretHeader, redactDestinationUrl, redactText, redactUrl } from '../log/redact.ts';
 import { RELAY_VERSION } from '../version.ts';
 import { signBody } from '../formats/sign.ts';
 import { createAgents, type DestinationAgents } from './agents.ts';
@@ -104,7 +104,7 @@ export function createHttpSender(dest: HttpDestination, options: { env?: NodeJS.
     agents,
     redact: (text) => redactText(text, secrets),
     // Placeholders survive redaction, so the printable URL is filled like the real one.
-    printableUrl: redactUrl(dest.url),
+    printableUrl: redactDestinationUrl(dest),
   };
   return {
     destination: dest,

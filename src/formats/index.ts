@@ -9,7 +9,7 @@ import { bitbucketCloudFormat } from './bitbucket-cloud.ts';
 import { githubFormat } from './github.ts';
 import { cloudEventsFormat } from './cloudevents.ts';
 import { pushEventFormat } from './pushevent.ts';
-import { redactUrl } from '../log/redact.ts';
+import { redactDestinationUrl } from '../log/redact.ts';
 
 export type { Format, RenderedRequest, RenderContext, PingContext } from './format-types.ts';
 export { signBody } from './sign.ts';
@@ -44,5 +44,5 @@ export function renderRequests(event: PushEvent, dest: HttpDestination, seed: st
 
 /** The ping / test request `dest` receives from `relay test` (its URL, credentials redacted, may appear in the body). */
 export function renderPingRequest(dest: HttpDestination, seed: string, node: string, time: string): RenderedRequest {
-  return formatFor(dest.format).renderPing({ seed, destination: dest.name, options: dest.formatOptions ?? {}, node, time, url: redactUrl(dest.url) });
+  return formatFor(dest.format).renderPing({ seed, destination: dest.name, options: dest.formatOptions ?? {}, node, time, url: redactDestinationUrl(dest) });
 }

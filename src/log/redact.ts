@@ -39,6 +39,7 @@ export function destinationSecrets(d: DestinationConfig): string[] {
   if (d.type !== 'http') return [];
   const out: string[] = [];
   if (d.secret) out.push(d.secret);
+  out.push(...(d.envSecrets ?? []));
   if (d.auth?.bearer) out.push(d.auth.bearer);
   if (d.auth?.password) out.push(d.auth.password);
   // Basic credentials travel base64-encoded; a receiver echoing its request headers would print them so.
@@ -84,6 +85,12 @@ export function redactText(text: string, secrets: readonly string[]): string {
   return out;
 }
 
+/** A destination's URL (or one derived from it) safe to print: credentials, token-like query values and every secret value of the destination masked. */
+export function redactDestinationUrl(d: DestinationConfig, url?: string): string {
+  if (d.type !== 'http') return url ?? '';
+  return redactText(redactUrl(url ?? d.url), destinationSecrets(d));
+}
+
 /** A copy of the config safe to print (`relay config check`, status). */
 export function redactedConfig(config: RelayConfig): unknown {
   return {
@@ -92,10 +99,11 @@ export function redactedConfig(config: RelayConfig): unknown {
       if (d.type !== 'http') return d;
       return {
         ...d,
-        url: redactUrl(d.url),
-        proxy: d.proxy && redactUrl(d.proxy),
+        url: redactDestinationUrl(d),
+        proxy: d.proxy && redactDestinationUrl(d, d.proxy),
         secret: d.secret === undefined ? undefined : REDACTED,
-        headers: redactHeaders(d.headers),
+        headers: Object.fromEntries(Object.entries(redactHeaders(d.headers)).map(([k, v]) => [k, redactText(v, destinationSecrets(d))])),
+        envSecrets: d.envSecrets?.length ? `${d.envSecrets.length} value(s) from the environment, masked` : undefined,
         auth: d.auth && {
           bearer: d.auth.bearer === undefined ? undefined : REDACTED,
           username: d.auth.username,

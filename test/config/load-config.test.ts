@@ -133,3 +133,18 @@ t.test('redactUrl removes credentials and tokens', async (t) => {
   t.equal(redactUrl('https://user:pw@host.example/p?token=abc&x=1'), 'https://***:***@host.example/p?token=***&x=1');
   t.equal(redactUrl('https://cds.example/hook/{projectKey}/{repoSlug}'), 'https://cds.example/hook/{projectKey}/{repoSlug}');
 });
+
+t.test('values ${ENV} puts into a URL path, proxy or header are secrets: masked wherever printed', async (t) => {
+  const c = parseConfigText(
+    'destinations:\n  - name: port\n    type: http\n    url: https://ingest.example.io/${PORT_KEY}/hook\n    headers: { X-Api-Route: "r-${ROUTE}" }\n    proxy: http://proxy.corp:3128',
+    join(dir, 'r.yaml'),
+    { PORT_KEY: 'pk-0123456789', ROUTE: 'route-secret' },
+  );
+  const d = c.destinations[0];
+  t.equal(d.type === 'http' && d.url, 'https://ingest.example.io/pk-0123456789/hook', 'the real URL is used for sending');
+  t.ok(configSecrets(c).includes('pk-0123456789'));
+  t.ok(configSecrets(c).includes('route-secret'));
+  const printed = JSON.stringify(redactedConfig(c));
+  t.notMatch(printed, /pk-0123456789|route-secret/, 'never printed');
+  t.match(printed, /https:\/\/ingest\.example\.io\/\*\*\*\/hook/);
+});
