@@ -109,6 +109,10 @@ async function main(): Promise<void> {
       // The product runs with the default caps; uncapped is reported to show the headroom.
       pass: ok(capped),
       passUncapped: ok(uncapped),
+      table: [
+        { what: `${COMMITS.toLocaleString('en')}-commit new branch, default caps (${capped.detailed} commits detailed)`, ours: `${capped.ms} ms, ${capped.peakRssMB} MB peak, ${capped.spawns} git processes`, peer: `git log --raw --numstat of the whole range: ${gitLogMs} ms`, goal: `≤ ${GOAL_MS} ms, ≤ ${GOAL_RSS_MB} MB` },
+        { what: `same push, every commit detailed`, ours: `${uncapped.ms} ms, ${uncapped.peakRssMB} MB peak, ${uncapped.spawns} git processes`, peer: `${gitLogMs} ms`, goal: `≤ ${GOAL_MS} ms, ≤ ${GOAL_RSS_MB} MB` },
+      ],
     }) + '\n');
   } finally {
     fx.cleanup();

@@ -147,5 +147,11 @@ console.log(
     rawBytes: raw.bytes,
     goalMs: GOAL_MS,
     pass: worst <= GOAL_MS,
+    table: Object.entries(ms).map(([k, v]) => ({
+      what: `render a ${COMMITS.toLocaleString('en')}-commit push as ${k}`,
+      ours: `${v} ms`,
+      peer: `JSON.stringify of the event: ${raw.ms} ms`,
+      goal: `≤ ${GOAL_MS} ms`,
+    })),
   }),
 );

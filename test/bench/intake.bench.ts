@@ -108,6 +108,14 @@ async function main(): Promise<void> {
     analysisMsMedian: median(lines.map((l) => l.analysisMs as number)),
     peer: { gitSpawnMs: Number(spawnMs.toFixed(2)), sequentialSpawnCeilingPushesPerSec: Math.round(1000 / (spawnMs * perPush)) },
     goalPushesPerSec: 150,
+    table: [
+      {
+        what: `pushes/s, spool record → event durable (store + JSONL), ${total} pushes over ${REPOS} repos, 1-3 commits each`,
+        ours: `${Math.round((total / elapsedMs) * 1000)}/s (${perPush} git process per push, median analysis ${median(lines.map((l) => l.analysisMs as number))} ms)`,
+        peer: `git spawn ${spawnMs.toFixed(2)} ms here now: ceiling ${Math.round(1000 / (spawnMs * perPush))}/s if spawning were all the work`,
+        goal: '≥ 150/s',
+      },
+    ],
   };
   process.stdout.write(JSON.stringify(result) + '\n');
 }
