@@ -17,6 +17,7 @@ import {
   isFull,
   isPaused,
   listDeadLetters,
+  dropQueuedDeliveries,
   listDeliveries,
   pauseDestination,
   redeliver,
@@ -343,7 +344,7 @@ export async function runControlOp(ctx: OpsContext, op: ControlOp, rawArgs: unkn
       for (const name of destination ? [destination] : deadDestinations(store)) {
         let n = dropDeadLetters(store, { destination: name }, now);
         // A destination removed from the config has nobody to send its queue: drop that too.
-        if (!config.destinations.some((d) => d.name === name)) n += dropQueued(store, name, now);
+        if (!config.destinations.some((d) => d.name === name)) n += dropQueuedDeliveries(store, name, now);
         if (n) out.byDestination[name] = n;
         out.dropped += n;
       }
@@ -382,12 +383,6 @@ export async function runControlOp(ctx: OpsContext, op: ControlOp, rawArgs: unkn
 }
 
 /** Mark a (removed) destination's queued deliveries dropped. Returns how many. */
-function dropQueued(store: Store, destination: string, now: number): number {
-  return Number(
-    store.transaction(() => store.statement(`UPDATE deliveries SET state = 'dropped', finished_at = ? WHERE destination = ? AND state IN ('pending', 'in_flight')`).run(now, destination)).changes,
-  );
-}
-
 /** Arguments worth logging (never event bodies). */
 function summarizeArgs(a: Args): Record<string, unknown> {
   const out: Record<string, unknown> = {};

@@ -21,11 +21,6 @@ const COMMANDS: Record<string, { module: string; summary: string }> = {
   config: { module: './config.ts', summary: 'config check [FILE]: validate and print the effective config (secrets redacted)' },
 };
 
-/** Register a command (used as the CLI grows; keeps --help in one place). */
-export function commandTable(): Readonly<typeof COMMANDS> {
-  return COMMANDS;
-}
-
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);

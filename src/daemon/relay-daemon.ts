@@ -223,11 +223,8 @@ export class RelayDaemon {
     if (full) {
       this.intake.pause();
       // While full, keep pruning and checking; resume as soon as space frees.
-      // The WAL file keeps its high-water size after checkpoints and counts
-      // against store.maxBytes, so it is truncated before each re-check.
       this.fullTimer ??= setInterval(() => {
         try {
-          this.store.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
           this.maintenance.runNow();
         } catch (err) {
           this.log.error('store check failed while full; trying again in 2 s', { path: this.store.path, error: (err as Error).message });

@@ -8,7 +8,7 @@ export { enqueue } from './enqueue.ts';
 export type { EnqueueItem, EnqueueResult, DestinationRequests } from './enqueue.ts';
 export { destinationStatus, listDeliveries, listDeadLetters, showDelivery, resolveDeliveryId } from './queries.ts';
 export type { DestinationStatus, DeliverySummary, DeliveryDetail, DeliveryFilter, DeliveryState } from './queries.ts';
-export { redeliver, retryDeadLetters, dropDeadLetters, pauseDestination, resumeDestination, isPaused } from './operator.ts';
+export { redeliver, retryDeadLetters, dropDeadLetters, dropQueuedDeliveries, pauseDestination, resumeDestination, isPaused } from './operator.ts';
 export type { RequeueResult, DeliveryTarget } from './operator.ts';
 export { isFull, storeBytes, pruneStore, startMaintenance } from './retention.ts';
 export type { PruneResult, Maintenance } from './retention.ts';

@@ -87,6 +87,14 @@ export function dropDeadLetters(store: Store, target: DeliveryTarget, now: numbe
   return rows.length;
 }
 
+/** Drop every queued delivery of a destination (one removed from the config); returns how many. */
+export function dropQueuedDeliveries(store: Store, destination: string, now: number = Date.now()): number {
+  const sql = `UPDATE deliveries SET state = 'dropped', finished_at = ? WHERE destination = ? AND state IN ('pending', 'in_flight')`;
+  const n = Number(store.transaction(() => store.statement(sql).run(now, destination)).changes);
+  if (n > 0) store.notify({ kind: 'requeued', destinations: [destination] });
+  return n;
+}
+
 /** Stop sending to a destination; deliveries keep queueing. */
 export function pauseDestination(store: Store, name: string): void {
   setPaused(store, name, true);

@@ -69,7 +69,8 @@ function chunkedPairs(store: Store, select: string, cutoff: number, act: (rows: 
 export function pruneStore(store: Store, now: number = Date.now()): PruneResult {
   const { logMaxAgeMs, logMaxRows, bodyMaxAgeMs } = store.limits;
   const logCutoff = now - logMaxAgeMs;
-  const bodyCutoff = isFull(store) ? now + 1 : now - bodyMaxAgeMs;
+  const full = isFull(store);
+  const bodyCutoff = full ? now + 1 : now - bodyMaxAgeMs;
   const result: PruneResult = { attempts: 0, bodies: 0, deliveries: 0, events: 0 };
 
   const destinations = (store.statement('SELECT DISTINCT destination FROM attempts').all() as { destination: string }[]).map((r) => r.destination);
@@ -122,6 +123,9 @@ export function pruneStore(store: Store, now: number = Date.now()): PruneResult 
        AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id) LIMIT ?)`,
     logCutoff,
   );
+  // The WAL keeps its high-water size after checkpoints and counts against
+  // maxBytes: when full, truncate it so the next check sees the live size.
+  if (full) store.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
   return result;
 }
 
