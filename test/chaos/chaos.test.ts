@@ -27,6 +27,8 @@ const CHAOS_UNTIL_DELIVERED = 0.9;
 /** …but no longer than this. */
 const MAX_CHAOS_MS = 60_000;
 const MAX_KILLS = 8;
+/** Bound on the opening outage that fills the store. */
+const MAX_FILL_MS = 30_000;
 const CONVERGE_MS = 90_000;
 const ZERO = '0'.repeat(40);
 
@@ -205,9 +207,30 @@ t.test('pushes under SIGKILL, network cuts, 5xx/429 and a full store: all delive
   let httpGen = 0;
   const chaosStart = Date.now();
   const deliveredEvents = (): number => new Set(accepted.map((a) => a.event.id)).size;
-  while ((!pushesDone || deliveredEvents() < CHAOS_UNTIL_DELIVERED * pushLog.length) && Date.now() - chaosStart < MAX_CHAOS_MS) {
+  const storeFullLogged = (): boolean => daemons.some((d) => d.logLines().some((l) => /store is full/.test(l.message)));
+  // Opening outage: the path refuses until the queue has filled the store to
+  // store.maxBytes, so the full-store path (intake pauses, frees by itself) is
+  // exercised on every run, not only when the random faults happen to last.
+  // The path then comes back to a receiver answering badly, so the backlog
+  // meets HTTP faults (and is retried) before it drains.
+  netGen++;
+  await proxy.setMode('refuse');
+  const fillStart = Date.now();
+  while (!storeFullLogged() && !pushesDone && Date.now() - fillStart < MAX_FILL_MS) await sleep(50);
+  t.comment(`opening outage ${Date.now() - fillStart} ms; store full: ${storeFullLogged()}`);
+  httpGen++;
+  httpMode = faults.pick(['5xx', '429', 'flaky'] as const);
+  await proxy.setMode('pass');
+  const badStart = Date.now();
+  while (refused === 0 && Date.now() - badStart < MAX_FILL_MS) await sleep(20);
+  await sleep(faults.int(100, 800));
+  httpMode = 'ok';
+  // Every kind of fault happens at least once: the first three are a seeded
+  // order of the three kinds, then they are drawn at random.
+  const firstFaults = (['kill', 'net', 'http'] as const).map((a) => ({ a, k: faults.next() })).sort((x, y) => x.k - y.k).map((x) => x.a);
+  while ((!pushesDone || firstFaults.length || deliveredEvents() < CHAOS_UNTIL_DELIVERED * pushLog.length) && Date.now() - chaosStart < MAX_CHAOS_MS) {
     await sleep(faults.int(150, 700));
-    const action = faults.pick(['kill', 'net', 'net', 'http', 'http', 'http'] as const);
+    const action = firstFaults.shift() ?? faults.pick(['kill', 'net', 'net', 'http', 'http', 'http'] as const);
     if (action === 'kill') {
       if (tally.kills >= MAX_KILLS) continue;
       tally.kills++;
@@ -316,8 +339,7 @@ t.test('pushes under SIGKILL, network cuts, 5xx/429 and a full store: all delive
   t.equal(counts.dead, 0, 'no dead letters (every failure was retryable)');
 
   // The store bound was really reached, and left again by itself.
-  const logs = daemons.flatMap((d) => d.logLines());
-  t.ok(logs.some((l) => /store is full/.test(l.message)), 'the store reached store.maxBytes at least once (intake paused)');
+  t.ok(storeFullLogged(), 'the store reached store.maxBytes at least once (intake paused)');
   t.ok(tally.kills > 0 && tally.net > 0 && tally.http > 0, 'every kind of fault happened');
   t.ok(refused > 0, `the receiver turned away ${refused} requests (faults hit deliveries, not just idle time)`);
 
