@@ -101,7 +101,8 @@ t.test('a commit touching 100,000 files: files capped with totals, analysis boun
   const eventBytes = Buffer.byteLength(JSON.stringify(event));
   t.ok(eventBytes < 2 * MiB, `event size bounded (${eventBytes} bytes)`);
   t.comment(`100,000-file commit: push → archived in ${elapsed} ms; event ${eventBytes} bytes`);
-  const line = daemon.logLines().find((l) => l.message === 'push event' && l.eventId === event.id);
+  // The log destination writes to stdout, which reaches us after the archive's fsync.
+  const line = await waitUntil(() => daemon.logLines().find((l) => l.message === 'push event' && l.eventId === event.id), 'the push event in the daemon log', 10_000).catch(() => undefined);
   t.ok(line, 'logged as a push event');
   t.equal(daemon.child.exitCode, null, 'daemon still running');
 });
