@@ -4,7 +4,7 @@
 // SIGKILLed. Pushes are real `git push`es through the hook.
 
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { copyFileSync, chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
@@ -229,6 +229,19 @@ export async function waitUntil<T>(check: () => T | Promise<T>, what: string, ti
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, stepMs));
   }
+}
+
+/**
+ * Reason texts of the entries in a quarantine directory. An entry counts only
+ * once it has been moved in: its reason file is written (and synced) before
+ * the move, so it may exist, still empty, a moment earlier.
+ */
+export function quarantinedReasons(quarantineDir: string): string[] {
+  const names = readdirSync(quarantineDir);
+  return names
+    .filter((n) => !n.endsWith('.reason.txt') && names.includes(`${n}.reason.txt`))
+    .sort()
+    .map((n) => readFileSync(path.join(quarantineDir, `${n}.reason.txt`), 'utf8'));
 }
 
 /** Events archived by a file destination. */

@@ -8,7 +8,7 @@
 import t from 'tap';
 import { existsSync, readdirSync, rmSync, statSync, chmodSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { createRelayFixture, waitUntil } from '../helpers/relay-fixture.ts';
+import { createRelayFixture, quarantinedReasons, waitUntil } from '../helpers/relay-fixture.ts';
 
 /** `path (mode 0640)` for every path whose mode grants anything to other users. */
 function exposed(paths: string[]): string[] {
@@ -41,7 +41,7 @@ t.test('umask 000: spool, records, quarantine, store, lock, socket and archive a
   await withUmask(0, () => repo.push(['origin', 'main']));
   await waitUntil(() => existsSync(archive) && statSync(archive).size > 0, 'the event archived');
   await withUmask(0, () => writeFileSync(path.join(incoming, 'junk.push'), 'not a record\n'));
-  await waitUntil(() => readdirSync(quarantine).some((n) => n.endsWith('.reason.txt')), 'the junk quarantined');
+  await waitUntil(() => quarantinedReasons(quarantine).length > 0, 'the junk quarantined');
 
   // A record as the hook leaves it, while the daemon is down.
   daemon.child.kill('SIGTERM');
