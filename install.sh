@@ -314,6 +314,29 @@ npm_production_deps() {
     die "npm ci --omit=dev failed in $1 (no access to the npm registry?); on hosts without it, run this installer from a tree that has node_modules and pass --offline"
 }
 
+# compile_app STAGE: compile src/ to STAGE/dist with the TypeScript compiler of
+# the source tree, when it has one (after `npm ci` there). The daemon then runs
+# plain JS: about 30 MB less memory than Node stripping types at load time
+# (idle daemon 92 MB vs 120 MB, measured here). dist/RELEASE marks a complete
+# build; bin/relay.js uses dist/ only then. Without a compiler the relay runs
+# its TypeScript sources, which works the same.
+compile_app() {
+  tsc_js="$SRC/node_modules/typescript/bin/tsc"
+  if [ ! -f "$tsc_js" ]; then
+    say "app: no TypeScript compiler in $SRC/node_modules; the relay will run its TypeScript sources (about 30 MB more memory; run 'npm ci' in $SRC and install again to compile)"
+    return 0
+  fi
+  printf '+ %s\n' "compile src/ to $1/dist"
+  # NODE_OPTIONS of the caller (loaders, hooks) has no business in the compiler.
+  if NODE_OPTIONS= "$NODE" "$tsc_js" -p "$SRC/tsconfig.json" --outDir "$1/dist" >"$1/.tsc.log" 2>&1; then
+    printf '%s\n' "$(pkg_version "$SRC/package.json")" > "$1/dist/RELEASE"
+    rm -f "$1/.tsc.log"
+  else
+    warn "compiling src/ failed (the relay will run its TypeScript sources instead): $(head -c 2000 "$1/.tsc.log")"
+    rm -rf "$1/dist" "$1/.tsc.log"
+  fi
+}
+
 write_wrapper() {
   cat > "$1" <<EOF
 #!/bin/sh
@@ -371,7 +394,7 @@ install_app() {
     deps_how="keep the installed dependencies (same package-lock.json)"
   fi
   if [ "$DRY_RUN" = 1 ]; then
-    printf 'would: %s\n' "install bitbucket-relay $version into $APP${old:+ (now $old)} if it differs: package.json, package-lock.json, install.sh, bin/, src/, hooks/, config/, docs/; $deps_how; bin/relay wrapper for $NODE"
+    printf 'would: %s\n' "install bitbucket-relay $version into $APP${old:+ (now $old)} if it differs: package.json, package-lock.json, install.sh, bin/, src/ (compiled to dist/ when $SRC has the TypeScript compiler), hooks/, config/, docs/; $deps_how; bin/relay wrapper for $NODE"
     return 0
   fi
   parent=$(dirname "$APP")
@@ -384,6 +407,7 @@ install_app() {
   for d in bin src hooks config docs; do
     [ ! -d "$SRC/$d" ] || cp -R "$SRC/$d" "$STAGE/"
   done
+  compile_app "$STAGE"
   write_wrapper "$STAGE/bin/relay"
   chmod -R u=rwX,go=rX "$STAGE"
   chmod 755 "$STAGE/bin/relay" "$STAGE/bin/relay.js" "$STAGE/hooks/post-receive" "$STAGE/install.sh"

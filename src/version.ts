@@ -7,3 +7,6 @@ const pkg = candidates.find((u) => existsSync(u));
 
 /** bitbucket-relay's version. */
 export const RELAY_VERSION: string = pkg ? JSON.parse(readFileSync(pkg, 'utf8')).version : 'unknown';
+
+/** What the process runs: the JS install.sh compiled, or the TypeScript sources (types stripped at load). */
+export const RELAY_RUNTIME: 'compiled' | 'TypeScript sources' = import.meta.url.endsWith('.js') ? 'compiled' : 'TypeScript sources';

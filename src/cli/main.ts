@@ -43,8 +43,8 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     return name ? EXIT.ok : EXIT.usage;
   }
   if (name === '--version' || name === '-V') {
-    const { RELAY_VERSION } = await import('../version.ts');
-    io.stdout.write(`bitbucket-relay ${RELAY_VERSION}\n`);
+    const { RELAY_VERSION, RELAY_RUNTIME } = await import('../version.ts');
+    io.stdout.write(`bitbucket-relay ${RELAY_VERSION} (node ${process.versions.node}, ${RELAY_RUNTIME})\n`);
     return EXIT.ok;
   }
   const command = COMMANDS[name];

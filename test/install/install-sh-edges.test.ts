@@ -3,7 +3,7 @@
 // ownership from the staged /etc/passwd.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load-config.ts';
@@ -134,4 +134,27 @@ t.test('--no-hooks leaves the repositories alone; a Bitbucket home under /home g
   const unit = readFileSync(join(root, 'etc/systemd/system/bitbucket-relay.service'), 'utf8');
   t.match(unit, /^ProtectHome=read-only$/m);
   t.match(unit, /^#ReadWritePaths=-/m, 'no write access to the repositories without autoInstall');
+});
+
+t.test('a source tree without the TypeScript compiler installs the sources, and they run', async (t) => {
+  // A release whose node_modules holds the production packages only (as
+  // after `npm ci --omit=dev`): nothing to compile with.
+  const bare = join(dir, 'release-no-tsc');
+  mkdirSync(bare);
+  for (const f of ['install.sh', 'package.json', 'package-lock.json', 'tsconfig.json', 'bin', 'src', 'hooks', 'config', 'docs']) {
+    symlinkSync(join(release, f), join(bare, f));
+  }
+  const lock = JSON.parse(readFileSync(join(release, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
+  for (const [key, meta] of Object.entries(lock.packages)) {
+    if (!key.startsWith('node_modules/') || meta.dev || key.slice('node_modules/'.length).includes('node_modules/')) continue;
+    cpSync(join(release, key), join(bare, key), { recursive: true, dereference: true });
+  }
+  t.notOk(existsSync(join(bare, 'node_modules/typescript')), 'no typescript in this release');
+  const root = makeHost(dir, 'no-tsc');
+  const r = runInstaller(bare, root);
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stdout, /no TypeScript compiler in .*; the relay will run its TypeScript sources \(about 30 MB more memory/);
+  t.notOk(existsSync(join(root, PREFIX, 'dist')), 'no dist/');
+  const version = spawnSync(join(root, PREFIX, 'bin/relay'), ['--version'], { encoding: 'utf8' });
+  t.match(version.stdout, /^bitbucket-relay \d+\.\d+\.\d+ \(node \S+, TypeScript sources\)$/m);
 });

@@ -31,8 +31,10 @@ t.test('install on a staged host, push through the trampoline, upgrade, verify, 
     t.match(readFileSync(join(app, 'bin/relay'), 'utf8'), `NODE='${process.execPath}'`);
     for (const dep of ['yaml', 'ajv', 'chokidar', 'winston']) t.ok(existsSync(join(app, 'node_modules', dep, 'package.json')), `dependency ${dep}`);
     for (const dev of ['tap', 'typescript', 'fast-check', 'node', '@types/node']) t.notOk(existsSync(join(app, 'node_modules', dev)), `no devDependency ${dev}`);
+    t.ok(existsSync(join(app, 'dist/RELEASE')), 'src/ compiled to dist/ (the release tree has TypeScript)');
+    t.ok(existsSync(join(app, 'dist/src/cli/main.js')), 'dist/src/cli/main.js');
     const version = execFileSync(join(app, 'bin/relay'), ['--version'], { encoding: 'utf8' });
-    t.match(version, /^bitbucket-relay \d+\.\d+\.\d+/);
+    t.match(version, /^bitbucket-relay \d+\.\d+\.\d+ \(node 24\.\d+\.\d+, compiled\)$/m, 'the installed relay runs the compiled JS');
     t.equal(readlinkSync(join(root, 'usr/local/bin/relay')), `${PREFIX}/bin/relay`);
   });
 

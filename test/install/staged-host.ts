@@ -24,7 +24,7 @@ export const asRoot = process.getuid?.() === 0;
 export function makeRelease(dir: string): string {
   const release = join(dir, 'release');
   mkdirSync(release);
-  for (const f of ['install.sh', 'package.json', 'package-lock.json', 'bin', 'src', 'hooks', 'config', 'docs']) {
+  for (const f of ['install.sh', 'package.json', 'package-lock.json', 'tsconfig.json', 'bin', 'src', 'hooks', 'config', 'docs']) {
     if (existsSync(join(checkout, f))) cpSync(join(checkout, f), join(release, f), { recursive: true });
   }
   symlinkSync(join(checkout, 'node_modules'), join(release, 'node_modules'));
