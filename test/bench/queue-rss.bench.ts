@@ -11,7 +11,7 @@
 //   node test/bench/queue-rss.bench.ts [--n 1000000] [--checkpoint 100000] [--repos 100] [--settle 8]
 
 import { spawn, execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -21,6 +21,7 @@ import { stringify } from 'yaml';
 import { openStore, type Store } from '../../src/store/store.ts';
 import { enqueue, type EnqueueItem } from '../../src/store/enqueue.ts';
 import { makeEvent } from '../deliver/fixtures.ts';
+import { procMemory } from './proc-memory.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -65,13 +66,6 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-/** kB figures of /proc/<pid>/status. */
-function procStatus(pid: number): { rss: number; hwm: number } {
-  const text = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN) * 1024;
-  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
-}
-
 interface DaemonMemory {
   startMs: number;
   peakRssMb: number;
@@ -98,11 +92,11 @@ async function measureDaemon(configFile: string): Promise<DaemonMemory> {
   let samples: number[] = [];
   const end = Date.now() + SETTLE_MS;
   while (Date.now() < end) {
-    samples.push(procStatus(child.pid!).rss);
+    samples.push(procMemory(child.pid!).rss);
     await new Promise((r) => setTimeout(r, 250));
   }
   samples = samples.slice(-8);
-  const { hwm } = procStatus(child.pid!);
+  const { hwm } = procMemory(child.pid!);
   const t0 = performance.now();
   const status = await new Promise<string>((resolve) =>
     execFile(process.execPath, [RELAY_BIN, 'status', '--json', '--config', configFile], { maxBuffer: 1 << 24 }, (_e, stdout) => resolve(stdout)),

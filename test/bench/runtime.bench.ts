@@ -7,11 +7,12 @@
 // Run: node test/bench/runtime.bench.ts [runs=5]
 
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { procMemory } from './proc-memory.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const RUNS = Number(process.argv[2] ?? 5);
@@ -31,12 +32,6 @@ function compiledTree(): string {
   execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.json'), '--outDir', path.join(tree, 'dist')], { env: { ...process.env, NODE_OPTIONS: '' } });
   writeFileSync(path.join(tree, 'dist/RELEASE'), 'bench\n');
   return tree;
-}
-
-function rssOf(pid: number): { rss: number; hwm: number } {
-  const text = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN) * 1024;
-  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
 }
 
 interface RunFigures {
@@ -63,7 +58,7 @@ async function measure(tree: string, config: string): Promise<RunFigures> {
   });
   const startMs = performance.now() - t0;
   await new Promise((r) => setTimeout(r, SETTLE_MS));
-  const { rss, hwm } = rssOf(child.pid!);
+  const { rss, hwm } = procMemory(child.pid!);
   const s0 = performance.now();
   execFileSync(process.execPath, [bin, 'status', '--json', '--config', config], { env: { ...process.env, NODE_OPTIONS: '' } });
   const statusMs = performance.now() - s0;
