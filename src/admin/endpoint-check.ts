@@ -261,7 +261,7 @@ export async function checkEndpoint(destIn: HttpDestination, options: CheckOptio
       steps.push({ step: 'tcp', result: 'ok', ms: elapsed(t0), detail: `connected to ${what}` });
     } catch (err) {
       const code = errCode(err);
-      steps.push({ step: 'tcp', result: 'failed', ms: elapsed(t0), detail: `${what}: ${code}` });
+      steps.push({ step: 'tcp', result: 'failed', ms: elapsed(t0), detail: `${what}: ${code === 'ETIMEDOUT' ? `no answer within ${formatDuration(connectMs)} (ETIMEDOUT)` : code}` });
       const target = proxy ? `the proxy ${dialHost}:${dialPort}` : `${host}:${port}`;
       if (code === 'ECONNREFUSED') diagnosis.push(`nothing is listening on ${target} (connection refused): is ${proxy ? 'the proxy' : 'the receiver'} running, and is the port right?`);
       else if (code === 'ETIMEDOUT') diagnosis.push(`no answer from ${target} within ${formatDuration(connectMs)}: a firewall or VPN is probably dropping the traffic; check the route${proxy ? '' : ', or try a proxy (destination proxy: or HTTPS_PROXY)'}`);

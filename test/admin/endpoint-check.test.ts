@@ -1,7 +1,8 @@
 // `relay test <dest>` against real local receivers: 200 (signed, authed
 // ping), 401, 404, a hang (short timeout), nothing listening, HTTPS with a
 // self-signed certificate (untrusted → "add tls.ca"; with tls.ca → ok), a
-// CA-signed one, and through a forward proxy.
+// CA-signed one, a connect nobody answers (a firewall dropping SYNs), and
+// through a forward proxy.
 
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
@@ -10,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startReceiver } from '../helpers/receiver.ts';
 import { startHttpProxy } from '../helpers/tcp-proxy.ts';
+import { startUnansweredPort } from '../helpers/unanswered-port.ts';
 import { makePki } from '../deliver/tls-certs.ts';
 import { freePort, makeRelayHome, relay } from '../cli/cli-helpers.ts';
 
@@ -83,6 +85,22 @@ t.test('plain http: ok, 401, 404, hang, refused', async (t) => {
   const file = await relay(['test', 'archive', ...C]);
   t.equal(file.code, 2);
   t.match(file.stderr, /only http destinations can be tested/);
+});
+
+t.test('a connect nobody answers: tcp times out, diagnosis points at the firewall / VPN and a proxy', async (t) => {
+  const blackhole = await startUnansweredPort();
+  t.teardown(() => blackhole.close());
+  const home = makeRelayHome(t);
+  home.writeConfig(`destinations:
+  - { name: dropped, type: http, url: http://127.0.0.1:${blackhole.port}/hook }
+`);
+  const started = Date.now();
+  const r = await relay(['test', 'dropped', '--config', home.configFile, '--timeout', '500ms']);
+  t.equal(r.code, 1, r.stdout);
+  t.ok(Date.now() - started < 10_000, 'the timeout applies');
+  t.match(r.stdout, /tcp +FAILED .*no answer within 500 ?ms/);
+  t.match(r.stdout, /http +skipped +an earlier step failed/);
+  t.match(r.stdout, new RegExp(`no answer from 127\\.0\\.0\\.1:${blackhole.port} within 500 ?ms: a firewall or VPN is probably dropping the traffic; check the route, or try a proxy \\(destination proxy: or HTTPS_PROXY\\)`));
 });
 
 t.test('https: self-signed untrusted → add tls.ca; trusted with tls.ca; CA-signed', async (t) => {

@@ -10,6 +10,7 @@ import { startReceiver } from '../helpers/receiver.ts';
 import { startHttpProxy, startTcpProxy } from '../helpers/tcp-proxy.ts';
 import { httpDest, tempDir } from './fixtures.ts';
 import { makePki } from './tls-certs.ts';
+import { startUnansweredPort } from '../helpers/unanswered-port.ts';
 
 const body = Buffer.from('{"hello":"wörld"}');
 const delivery: OutgoingDelivery = {
@@ -109,6 +110,15 @@ t.test('slow response within timeout; hanging → response timeout; reset; refus
   t.teardown(() => proxy.close());
   const refused = await sendOnce(httpDest('ci', `http://127.0.0.1:${proxy.port}/`));
   t.match(refused.error, /ECONNREFUSED/);
+});
+
+t.test('a connect nobody answers (a firewall dropping SYNs) ends at timeout.connect', async (t) => {
+  const blackhole = await startUnansweredPort();
+  t.teardown(() => blackhole.close());
+  const res = await sendOnce(httpDest('ci', `http://127.0.0.1:${blackhole.port}/hook`, { timeout: { connectMs: 400, responseMs: 5000 } }));
+  t.equal(res.status, null);
+  t.match(res.error, /timeout waiting for connect/);
+  t.ok(res.latencyMs >= 390 && res.latencyMs < 3000, `gave up after the connect timeout, not the response timeout (${res.latencyMs} ms)`);
 });
 
 t.test('3xx not followed by default: failure with Location', async (t) => {
