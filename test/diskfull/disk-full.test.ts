@@ -51,6 +51,9 @@ t.test('spool filesystem full: push succeeds with one relay: line, daemon surviv
   const first = repo.commit('a.txt', '1\n', 'before the disk fills');
   repo.push(['origin', 'main']);
   await waitUntil(() => readJsonLines(archive).some((e) => e.refs[0].after === first), 'a push relayed normally');
+  // The record is removed just after the archive's fsync: wait for it, or its
+  // blocks free up after the disk was filled and the next record fits.
+  await waitUntil(() => fx.incoming().length === 0, 'the first record removed');
 
   const filler = path.join(fx.spoolDir, 'filler');
   fillUp(filler);

@@ -28,8 +28,11 @@ function recordText(repoPath: string, refLines: string[], env: Record<string, st
 function quarantined(fx: RelayFixture): Map<string, string> {
   const dir = path.join(fx.spoolDir, 'quarantine');
   const out = new Map<string, string>();
-  for (const n of readdirSync(dir)) {
-    if (n.endsWith('.reason.txt')) out.set(n.slice(0, -'.reason.txt'.length), readFileSync(path.join(dir, n), 'utf8'));
+  const names = readdirSync(dir);
+  for (const n of names) {
+    const entry = n.slice(0, -'.reason.txt'.length);
+    // Counted once moved in: the reason file is written (still empty for a moment) before the move.
+    if (n.endsWith('.reason.txt') && names.includes(entry)) out.set(entry, readFileSync(path.join(dir, n), 'utf8'));
   }
   return out;
 }

@@ -213,6 +213,8 @@ async function daemonEndToEnd(t: Test, root: string): Promise<void> {
     while (Date.now() < deadline && !(existsSync(archive) && readFileSync(archive, 'utf8').includes(head))) await sleep(100);
     const relayed = existsSync(archive) && readFileSync(archive, 'utf8').includes(head);
     t.ok(relayed, 'the pushed commit reached the archive', relayed ? {} : { output });
+    // The record goes just after the archive's fsync.
+    while (Date.now() < deadline && readdirSync(join(spool, 'incoming')).length) await sleep(50);
     t.same(readdirSync(join(spool, 'incoming')), [], 'spool record consumed');
     // hooks.autoInstall: a repository Bitbucket creates now gets the hook from the daemon.
     const created = createRepository(join(root, BB_HOME), join(dir, 'host-template'), { id: '4', projectKey: 'ABC', slug: 'new' });
