@@ -7,12 +7,13 @@
 // Run: node test/bench/runtime.bench.ts [runs=5]
 
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { procMemory } from './proc-memory.ts';
+import { compiledRelayTree } from './compiled-tree.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const RUNS = Number(process.argv[2] ?? 5);
@@ -21,19 +22,6 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'relay-bench-runtime-'));
 const mb = (bytes: number): number => Math.round(bytes / 1e5) / 10;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** A tree laid out as install.sh leaves it: bin/, src/, node_modules/, and dist/ compiled by the same tsc call. */
-function compiledTree(): string {
-  const tree = path.join(tmp, 'app');
-  mkdirSync(tree);
-  cpSync(path.join(ROOT, 'bin'), path.join(tree, 'bin'), { recursive: true });
-  cpSync(path.join(ROOT, 'package.json'), path.join(tree, 'package.json'));
-  symlinkSync(path.join(ROOT, 'src'), path.join(tree, 'src'));
-  symlinkSync(path.join(ROOT, 'node_modules'), path.join(tree, 'node_modules'));
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.json'), '--outDir', path.join(tree, 'dist')], { env: { ...process.env, NODE_OPTIONS: '' } });
-  writeFileSync(path.join(tree, 'dist/RELEASE'), 'bench\n');
-  return tree;
-}
-
 interface RunFigures {
   startMs: number;
   rssMb: number;
@@ -41,9 +29,8 @@ interface RunFigures {
   statusMs: number;
 }
 
-/** Start the daemon from `tree`, wait for "started", let it settle, read RSS, time `relay status`, stop it. */
-async function measure(tree: string, config: string): Promise<RunFigures> {
-  const bin = path.join(tree, 'bin/relay.js');
+/** Start the daemon with `bin`, wait for "started", let it settle, read RSS, time `relay status`, stop it. */
+async function measure(bin: string, config: string): Promise<RunFigures> {
   const t0 = performance.now();
   const child = spawn(process.execPath, [bin, 'daemon', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
   let out = '';
@@ -77,10 +64,11 @@ function summary(runs: RunFigures[]): RunFigures {
 }
 
 async function main(): Promise<void> {
-  const tree = compiledTree();
+  const compiledBin = compiledRelayTree(path.join(tmp, 'app'));
+  const sourcesBin = path.join(ROOT, 'bin/relay.js');
   const version = (bin: string): string => execFileSync(process.execPath, [bin, '--version'], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } }).trim();
-  const compiledVersion = version(path.join(tree, 'bin/relay.js'));
-  const sourcesVersion = version(path.join(ROOT, 'bin/relay.js'));
+  const compiledVersion = version(compiledBin);
+  const sourcesVersion = version(sourcesBin);
   if (!compiledVersion.includes('compiled') || !sourcesVersion.includes('TypeScript sources')) throw new Error(`wrong runtimes: ${compiledVersion} / ${sourcesVersion}`);
   const config = path.join(tmp, 'relay.yaml');
   mkdirSync(path.join(tmp, 'spool/incoming'), { recursive: true });
@@ -95,8 +83,8 @@ async function main(): Promise<void> {
   const compiled: RunFigures[] = [];
   const sources: RunFigures[] = [];
   for (let i = 0; i < RUNS; i++) {
-    compiled.push(await measure(tree, config));
-    sources.push(await measure(ROOT, config));
+    compiled.push(await measure(compiledBin, config));
+    sources.push(await measure(sourcesBin, config));
   }
   const c = summary(compiled);
   const s = summary(sources);
