@@ -96,6 +96,8 @@ t.test('a repository that never gets hooks/ is reported, not installed', async (
   const results: InstallResult[] = [];
   const { log, lines } = captureLog();
   const installer = await startHookAutoInstaller({ bitbucketHome: home, hookSource, log, settleTimeoutMs: 300, onResult: (r) => results.push(r) });
+  // A new repository, not one the start-up sweep finds (it reports those as skipped).
+  await installer.swept;
   mkdirSync(join(home, 'shared/data/repositories/7'));
   const deadline = Date.now() + 5000;
   while (!lines.some((l) => l.includes('repository 7 got no hooks/')) && Date.now() < deadline) await sleep(25);
