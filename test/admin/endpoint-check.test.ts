@@ -68,7 +68,7 @@ t.test('plain http: ok, 401, 404, hang, refused', async (t) => {
   const started = Date.now();
   const hang = await relay(['test', 'hang', ...C, '--timeout', '500ms']);
   t.equal(hang.code, 1);
-  t.ok(Date.now() - started < 5000, 'the timeout applies');
+  t.ok(Date.now() - started < 15_000, `--timeout applies, not the 30 s response default (${Date.now() - started} ms)`);
   t.match(hang.stdout, /connected, but no HTTP response \(timeout waiting for response .*\): the receiver hangs, or a firewall\/VPN\/proxy holds the request; check the receiver, or try a proxy/);
 
   const refused = await relay(['test', 'refused', ...C]);
@@ -97,7 +97,7 @@ t.test('a connect nobody answers: tcp times out, diagnosis points at the firewal
   const started = Date.now();
   const r = await relay(['test', 'dropped', '--config', home.configFile, '--timeout', '500ms']);
   t.equal(r.code, 1, r.stdout);
-  t.ok(Date.now() - started < 10_000, 'the timeout applies');
+  t.ok(Date.now() - started < 8000, `--timeout applies, not the 10 s connect default (${Date.now() - started} ms)`);
   t.match(r.stdout, /tcp +FAILED .*no answer within 500 ?ms/);
   t.match(r.stdout, /http +skipped +an earlier step failed/);
   t.match(r.stdout, new RegExp(`no answer from 127\\.0\\.0\\.1:${blackhole.port} within 500 ?ms: a firewall or VPN is probably dropping the traffic; check the route, or try a proxy \\(destination proxy: or HTTPS_PROXY\\)`));

@@ -142,7 +142,8 @@ t.test('a daemon that accepts but does not answer counts as down (--timeout)', a
   });
   const started = Date.now();
   const r = await relay(['status', '--config', home.configFile, '--timeout', '300ms', '--json']);
-  t.ok(Date.now() - started < 3000, 'gives up after the timeout');
+  // Well under the 10 s default, with room for a slow CLI start on a loaded machine.
+  t.ok(Date.now() - started < 8000, `gives up after the --timeout, not the 10 s default (${Date.now() - started} ms)`);
   t.equal(r.code, 1);
   const j = JSON.parse(r.stdout);
   t.equal(j.daemon.running, false);
