@@ -317,7 +317,7 @@ npm_production_deps() {
 # compile_app STAGE: compile src/ to STAGE/dist with the TypeScript compiler of
 # the source tree, when it has one (after `npm ci` there). The daemon then runs
 # plain JS: about 30 MB less memory than Node stripping types at load time
-# (idle daemon 94.6 MB vs 123.2 MB, test/bench/runtime.bench.ts). dist/RELEASE marks a complete
+# (idle daemon 94.8 MB vs 123.1 MB, test/bench/runtime.bench.ts). dist/RELEASE marks a complete
 # build; bin/relay.js uses dist/ only then. Without a compiler the relay runs
 # its TypeScript sources, which works the same.
 compile_app() {
