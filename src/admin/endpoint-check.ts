@@ -79,14 +79,17 @@ function errCode(err: unknown): string {
   return e.code ?? e.message ?? String(err);
 }
 
-function connectTcp(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+/**
+ * Resolves with `socket` once it emits `ready` ('connect' / 'secureConnect');
+ * rejects with its error, or with ETIMEDOUT (`late` says what did not happen) after `timeoutMs`.
+ */
+function socketReady<S extends net.Socket>(socket: S, ready: 'connect' | 'secureConnect', timeoutMs: number, late: string): Promise<S> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port });
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(Object.assign(new Error(`no answer within ${formatDuration(timeoutMs)}`), { code: 'ETIMEDOUT' }));
+      reject(Object.assign(new Error(`${late} within ${formatDuration(timeoutMs)}`), { code: 'ETIMEDOUT' }));
     }, timeoutMs);
-    socket.once('connect', () => {
+    socket.once(ready, () => {
       clearTimeout(timer);
       resolve(socket);
     });
@@ -95,6 +98,10 @@ function connectTcp(host: string, port: number, timeoutMs: number): Promise<net.
       reject(err);
     });
   });
+}
+
+function connectTcp(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+  return socketReady(net.connect({ host, port }), 'connect', timeoutMs, 'no answer');
 }
 
 /** Send CONNECT through an http proxy; resolves with the status line's code. */
@@ -132,21 +139,7 @@ function certName(fields: Record<string, string | string[]> | undefined): string
 }
 
 function tlsHandshake(options: tls.ConnectionOptions, timeoutMs: number): Promise<tls.TLSSocket> {
-  return new Promise((resolve, reject) => {
-    const socket = tls.connect(options);
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(Object.assign(new Error(`TLS handshake did not finish within ${formatDuration(timeoutMs)}`), { code: 'ETIMEDOUT' }));
-    }, timeoutMs);
-    socket.once('secureConnect', () => {
-      clearTimeout(timer);
-      resolve(socket);
-    });
-    socket.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-  });
+  return socketReady(tls.connect(options), 'secureConnect', timeoutMs, 'TLS handshake did not finish');
 }
 
 /** Plain words for an untrusted certificate. */
