@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { startControlServer, ControlSocketError } from '../../src/admin/control-socket.ts';
 import { connectControl } from '../../src/admin/control-client.ts';
 import { ControlError, LineSplitter } from '../../src/admin/control-protocol.ts';
+import { holdStoreLock } from '../helpers/lock-holder.ts';
 import { claimStoreLock, lockPathFor, processAlive, storeLockHolder, StoreLockedError } from '../../src/admin/store-lock.ts';
 import { StoreError } from '../../src/store/store.ts';
 import { silentLog } from '../../src/log/logger.ts';
@@ -120,9 +121,9 @@ t.test('store lock: live holders refuse, dead ones are taken over, only the owne
   lock.release();
   t.notOk(existsSync(lockPathFor(store)));
 
-  const sleeper = spawn('sleep', ['30']);
+  // A real process holding the lock (the kernel lock, not the holder file, decides).
+  const sleeper = await holdStoreLock(store, 'daemon');
   t.teardown(() => sleeper.kill());
-  writeFileSync(lockPathFor(store), JSON.stringify({ pid: sleeper.pid, role: 'daemon', since: '2024-01-01T00:00:00.000Z' }));
   let refused: unknown = null;
   try {
     claimStoreLock(store, 'relay resume');
@@ -131,10 +132,10 @@ t.test('store lock: live holders refuse, dead ones are taken over, only the owne
   }
   t.ok(refused instanceof StoreLockedError, 'a live holder refuses');
   t.equal((refused as StoreLockedError).holder.pid, sleeper.pid);
-  t.match((refused as Error).message, `is in use by the relay daemon (pid ${sleeper.pid}, since 2024-01-01T00:00:00.000Z); wait for it to finish`);
-  sleeper.kill();
-  await new Promise((r) => sleeper.once('exit', r));
-  t.notOk(processAlive(sleeper.pid!), 'the holder is gone');
+  t.match((refused as Error).message, `is in use by the relay daemon (pid ${sleeper.pid}, since `);
+  t.match((refused as Error).message, 'wait for it to finish');
+  await sleeper.kill();
+  t.notOk(processAlive(sleeper.pid), 'the holder is gone');
   t.equal(storeLockHolder(store), null, 'a dead holder does not count');
   const taken = claimStoreLock(store, 'relay resume');
   t.equal(JSON.parse(readFileSync(lockPathFor(store), 'utf8')).role, 'relay resume', 'stale lock taken over');
@@ -146,11 +147,10 @@ t.test('store lock: live holders refuse, dead ones are taken over, only the owne
 t.test('the daemon refuses a store a relay command is writing', async (t) => {
   const home = makeRelayHome(t);
   home.writeConfig('destinations: []\n');
-  const sleeper = spawn('sleep', ['30']);
-  t.teardown(() => sleeper.kill());
   const { mkdirSync } = await import('node:fs');
   mkdirSync(join(home.dir, 'state'));
-  writeFileSync(lockPathFor(home.storePath), JSON.stringify({ pid: sleeper.pid, role: 'relay backfill', since: '2024-01-01T00:00:00.000Z' }));
+  const sleeper = await holdStoreLock(home.storePath, 'relay backfill');
+  t.teardown(() => sleeper.kill());
   const r = await relayProcess(['daemon', '--config', home.configFile]);
   t.equal(r.code, 4);
   t.match(r.stderr, `relay daemon: not started: store ${home.storePath} is in use by \`relay backfill\` (pid ${sleeper.pid}`);

@@ -9,6 +9,7 @@ import { existsSync, writeFileSync, unlinkSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import { createGitFixture } from '../helpers/git-fixture.ts';
 import { startReceiver, type ReceivedRequest } from '../helpers/receiver.ts';
+import { holdStoreLock } from '../helpers/lock-holder.ts';
 import { lockPathFor } from '../../src/admin/store-lock.ts';
 import { eventually, freePort, makeRelayHome, relay, relayProcess, startDaemon } from './cli-helpers.ts';
 import { STATUS_JSON_SCHEMA, DELIVERY_JSON_SCHEMA, SHOW_JSON_SCHEMA } from './json-schemas.ts';
@@ -263,16 +264,14 @@ destinations:
     t.match(p.stderr, `changing the store directly: ${home.storePath}`);
     t.notOk(existsSync(lockPathFor(home.storePath)), 'lock released after the command');
     // A live process holding the lock as the daemon, without a socket: a hung or starting daemon.
-    const holder = spawn('sleep', ['30']);
+    const holder = await holdStoreLock(home.storePath, 'daemon');
     t.teardown(() => holder.kill());
-    writeFileSync(lockPathFor(home.storePath), JSON.stringify({ pid: holder.pid, role: 'daemon', since: new Date().toISOString() }));
     const refused = await relay(['resume', 'bad', ...C]);
     t.equal(refused.code, 4);
     t.match(refused.stderr, `the relay daemon (pid ${holder.pid}) holds store ${home.storePath} but does not answer on ${home.socket}`);
     const read = await relay(['status', ...C, '--json']);
     t.equal(JSON.parse(read.stdout).destinations[1].state, 'paused', 'reads still work and show the offline pause');
-    holder.kill();
-    unlinkSync(lockPathFor(home.storePath));
+    await holder.kill();
   });
 
   await t.test('the daemon starts again with the offline change in force', async (t) => {
