@@ -26,6 +26,8 @@ export interface AdminHost {
   readonly startedAt: number;
   readonly storeFull: boolean;
   readonly log: Log;
+  /** Store problems found by the daemon's checks (re-checked on each call). */
+  storeProblems?(): string[];
 }
 
 /** Running admin services. */
@@ -45,6 +47,7 @@ export function liveState(host: AdminHost): LiveDaemonState {
     storeFull: host.storeFull,
     workers: host.dispatcher.snapshot(),
     intake: host.intake ? host.intake.stats() : null,
+    storeProblems: host.storeProblems?.() ?? [],
   };
 }
 

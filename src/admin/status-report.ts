@@ -9,7 +9,7 @@ import type { WorkerSnapshot } from '../deliver/dispatcher.ts';
 import type { IntakeStats } from '../intake/spool-intake.ts';
 import type { SpoolStatsResult } from '../intake/spool-stats.ts';
 import { redactDestinationUrl } from '../log/redact.ts';
-import { destinationStatus, storeBytes, type Store } from '../store/index.ts';
+import { describeMissingDeliveries, destinationStatus, findMissingDeliveries, storeBytes, type Store } from '../store/index.ts';
 import { formatDuration, formatSize } from '../config/units.ts';
 
 /** Version of the report's JSON shape. */
@@ -90,6 +90,8 @@ export interface StatusReport {
     maxBytes: number;
     full: boolean;
     error: string | null;
+    /** What is wrong with the store's contents or file (missing delivery rows, store file replaced). */
+    problems: string[];
   };
   destinations: DestinationReport[];
 }
@@ -103,6 +105,8 @@ export interface LiveDaemonState {
   storeFull: boolean;
   workers: WorkerSnapshot[];
   intake: IntakeStats | null;
+  /** Store problems the daemon found (invariant check, store file replaced). */
+  storeProblems?: string[];
 }
 
 /** Inputs of collectStatus. */
@@ -162,8 +166,13 @@ export function collectStatus(src: StatusSources): StatusReport {
   let storeError = src.storeError ?? null;
   let rows: ReturnType<typeof destinationStatus> = [];
   const facts = new Map<string, AttemptFacts | null>();
+  const storeProblems = [...(live?.storeProblems ?? [])];
   if (src.store) {
     try {
+      if (!live) {
+        const missing = describeMissingDeliveries(src.store.path, findMissingDeliveries(src.store, now).missing);
+        if (missing) storeProblems.push(missing);
+      }
       bytes = storeBytes(src.store);
       rows = destinationStatus(src.store, now, config.destinations.filter((d) => d.type === 'http').map((d) => d.name));
       for (const r of rows) facts.set(r.name, attemptFacts(src.store, r.name));
@@ -252,7 +261,7 @@ export function collectStatus(src: StatusSources): StatusReport {
       stuck: intake?.stuck ?? 0,
       error: spool && !spool.ok ? spool.error : null,
     },
-    store: { path: config.store.path, bytes, maxBytes: config.store.maxBytes, full, error: storeError },
+    store: { path: config.store.path, bytes, maxBytes: config.store.maxBytes, full, error: storeError, problems: storeProblems },
     destinations,
   };
 }
@@ -280,6 +289,7 @@ export function assessStatus(report: StatusReport, thresholds: StatusThresholds 
     attention.push(`${where} has ${problems} problem${problems === 1 ? '' : 's'}${daemon.running ? ' (the daemon keeps its running config; a restart would fail)' : ''}: run \`relay config check\``);
   }
   if (store.error) attention.push(store.error);
+  attention.push(...(store.problems ?? []));
   if (store.full) {
     attention.push(`store is full (${store.bytes === null ? '?' : formatSize(store.bytes)} of ${formatSize(store.maxBytes)}): intake is paused and pushes wait in the spool; drop dead letters (relay dlq drop), lower store.log.maxAge or raise store.maxBytes`);
   }

@@ -35,7 +35,9 @@ export class GroupCommit<T> {
           await this.write(batch.map((b) => b.item));
           for (const b of batch) b.resolve();
         } catch (err) {
-          for (const b of batch) b.reject(err);
+          if (batch.length === 1) batch[0].reject(err);
+          // One bad item must not hold back the others: write each alone.
+          else for (const b of batch) await Promise.resolve().then(() => this.write([b.item])).then(b.resolve, b.reject);
         }
       }
     } finally {

@@ -17,7 +17,7 @@ import { SpoolIntake, UnprocessableRecordError } from '../intake/spool-intake.ts
 import type { SpoolRecord } from '../intake/spool-record.ts';
 import { createLogger, type Log } from '../log/logger.ts';
 import { configSecrets, redactDestinationUrl, redactUrl } from '../log/redact.ts';
-import { openStore, enqueue, isFull, setStoreLimits, startMaintenance, type Store, type EnqueueItem, type Maintenance } from '../store/index.ts';
+import { openStore, enqueue, isFull, setStoreLimits, startMaintenance, DeliveryRowsCheck, describeMissingDeliveries, type Store, type EnqueueItem, type Maintenance } from '../store/index.ts';
 import { startDispatcher, type Dispatcher } from '../deliver/dispatcher.ts';
 import { openFileSink, type FileSink } from '../deliver/file-sink.ts';
 import { assertLocalFilesystem } from '../install/filesystem-check.ts';
@@ -72,6 +72,8 @@ export class RelayDaemon {
   private stopping: Promise<void> | null = null;
   private admin: AdminServices | null = null;
   private storeLock: StoreLock | null = null;
+  private rowsCheck!: DeliveryRowsCheck;
+  private rowsProblem: string | null = null;
 
   private constructor(options: DaemonOptions, config: RelayConfig, log: Log) {
     this.options = options;
@@ -127,6 +129,8 @@ export class RelayDaemon {
       onFullChange: (full) => this.setStoreFull(full),
     });
     this.maintenance.runNow();
+    this.rowsCheck = new DeliveryRowsCheck(this.store);
+    this.checkDeliveryRows();
     this.intake = new SpoolIntake({
       dir: config.spool.dir,
       onRecord: (record, later) => this.handleRecord(record, later),
@@ -215,6 +219,25 @@ export class RelayDaemon {
     for (const d of wanted) {
       if (!this.sinks.has(d.name)) this.sinks.set(d.name, await openFileSink(d.path));
     }
+  }
+
+  /** Store invariant (every event has its delivery rows): at start and for each status; logged when it first fails. */
+  checkDeliveryRows(): string | null {
+    let problem: string | null;
+    try {
+      problem = describeMissingDeliveries(this.store.path, this.rowsCheck.run());
+    } catch (err) {
+      problem = `cannot check store ${this.store.path}: ${(err as Error).message}`;
+    }
+    if (problem && problem !== this.rowsProblem) this.log.error(problem);
+    this.rowsProblem = problem;
+    return problem;
+  }
+
+  /** Store problems for `relay status`. */
+  storeProblems(): string[] {
+    const rows = this.rowsCheck ? this.checkDeliveryRows() : null;
+    return rows ? [rows] : [];
   }
 
   private setStoreFull(full: boolean): void {

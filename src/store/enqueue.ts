@@ -1,11 +1,14 @@
 // Enqueue: the event and one delivery row per rendered request, for a whole
 // batch of events, in ONE transaction (group commit: one fsync for many
 // pushes). Idempotent: re-enqueueing an event (crash between commit and spool
-// removal) writes nothing new because every id is derived.
+// removal) writes nothing new because every id is derived. A delivery row
+// that cannot be inserted is an error (the whole transaction rolls back and
+// the spool record stays), never a silent skip; the event records how many
+// rows it got, for the invariant check (invariants.ts).
 
 import type { PushEvent } from '../event/push-event.ts';
 import type { RenderedRequest } from '../formats/format-types.ts';
-import type { Store } from './store.ts';
+import { StoreError, type Store } from './store.ts';
 import { deliveryIdFor, repoKeyOf } from './delivery-id.ts';
 
 /** The requests one destination receives for an event. */
@@ -32,7 +35,7 @@ const INSERT_EVENT = `INSERT OR IGNORE INTO events
   (id, time, repo_key, project_key, repo_slug, repo_id, trigger, json, created_at)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
-const INSERT_DELIVERY = `INSERT OR IGNORE INTO deliveries
+const INSERT_DELIVERY = `INSERT INTO deliveries
   (id, seq, event_id, request_index, destination, repo_key, label, headers, signature_header,
    body_id, body_bytes, state, attempts, next_attempt_at, created_at)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)`;
@@ -43,6 +46,7 @@ export function enqueue(store: Store, batch: readonly EnqueueItem[], now: number
   const insertDelivery = store.statement(INSERT_DELIVERY);
   const insertBody = store.statement('INSERT INTO bodies (body) VALUES (?)');
   // Every destination that has rows shows up in status, even before its first attempt.
+  const countDeliveries = store.statement('UPDATE events SET deliveries = ? WHERE id = ?');
   const registerDestination = store.statement('INSERT OR IGNORE INTO destination_state (name) VALUES (?)');
   const seen = new Set<string>();
   const lanes = new Map<string, { destination: string; repoKey: string }>();
@@ -60,6 +64,7 @@ export function enqueue(store: Store, batch: readonly EnqueueItem[], now: number
         continue;
       }
       result.events++;
+      let rows = 0;
       for (const { destination, requests } of deliveries) {
         if (!seen.has(destination)) {
           seen.add(destination);
@@ -68,14 +73,21 @@ export function enqueue(store: Store, batch: readonly EnqueueItem[], now: number
         requests.forEach((req, index) => {
           const id = deliveryIdFor(event.id, destination, index);
           const bodyId = insertBody.run(req.body).lastInsertRowid;
-          insertDelivery.run(
-            id, store.nextSeq(), event.id, index, destination, repoKey, req.label,
-            JSON.stringify(req.headers), req.signatureHeader, bodyId, req.body.length, now, now,
-          );
+          const seq = store.nextSeq();
+          try {
+            insertDelivery.run(
+              id, seq, event.id, index, destination, repoKey, req.label,
+              JSON.stringify(req.headers), req.signatureHeader, bodyId, req.body.length, now, now,
+            );
+          } catch (err) {
+            throw new StoreError(`store ${store.path}: cannot queue delivery ${id} (event ${event.id} → ${destination}, seq ${seq}): ${(err as Error).message}; nothing of this batch was stored, its spool records stay and are retried`);
+          }
+          rows++;
           result.deliveries++;
         });
         if (requests.length > 0) lanes.set(`${destination}\u0000${repoKey}`, { destination, repoKey });
       }
+      countDeliveries.run(rows, event.id);
     }
   });
   if (lanes.size > 0) store.notify({ kind: 'enqueued', lanes: [...lanes.values()] });

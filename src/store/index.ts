@@ -10,6 +10,8 @@ export { destinationStatus, listDeliveries, listDeadLetters, showDelivery, resol
 export type { DestinationStatus, DeliverySummary, DeliveryDetail, DeliveryFilter, DeliveryState } from './queries.ts';
 export { redeliver, retryDeadLetters, dropDeadLetters, dropQueuedDeliveries, pauseDestination, resumeDestination, isPaused } from './operator.ts';
 export type { RequeueResult, DeliveryTarget } from './operator.ts';
+export { findMissingDeliveries, describeMissingDeliveries, DeliveryRowsCheck } from './invariants.ts';
+export type { MissingDeliveries } from './invariants.ts';
 export { isFull, storeBytes, pruneStore, startMaintenance } from './retention.ts';
 export type { PruneResult, Maintenance } from './retention.ts';
 export type { AttemptRecord, QueuedDelivery } from './queue.ts';

@@ -105,6 +105,11 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    description: 'events.deliveries: how many delivery rows enqueue wrote (store invariant check)',
+    sql: `ALTER TABLE events ADD COLUMN deliveries INTEGER;`,
+  },
 ];
 
 /** The schema version this build writes. */

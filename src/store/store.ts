@@ -54,7 +54,11 @@ export interface Store {
    * commit makes earlier ones durable too (the WAL is sequential).
    */
   transaction<T>(fn: () => T, options?: { durable?: boolean }): T;
-  /** The next FIFO sequence number (the writer's counter). */
+  /**
+   * The next FIFO sequence number: the writer's counter, re-read from the
+   * store at the first call in each transaction (so a number another writer
+   * used is never handed out again).
+   */
   nextSeq(): number;
   /** Subscribe to queue changes; returns the unsubscribe function. */
   onChange(listener: StoreListener): () => void;
@@ -164,7 +168,9 @@ function checkReadableVersion(db: DatabaseSync, path: string): void {
 function wrapStore(db: DatabaseSync, path: string, readOnly: boolean, limits: StoreLimits, checkpointer: Checkpointer | null): Store {
   const statements = new Map<string, StatementSync>();
   const listeners = new Set<StoreListener>();
-  let seq = readOnly ? 0 : Number((db.prepare('SELECT coalesce(max(seq), 0) AS s FROM deliveries').get() as { s: number }).s);
+  const maxSeq = readOnly ? null : db.prepare('SELECT coalesce(max(seq), 0) AS s FROM deliveries');
+  let seq = maxSeq ? Number((maxSeq.get() as { s: number }).s) : 0;
+  let seqChecked = false;
   let depth = 0;
   const store: Store = {
     path,
@@ -185,6 +191,7 @@ function wrapStore(db: DatabaseSync, path: string, readOnly: boolean, limits: St
       const relaxed = options?.durable === false && !readOnly;
       if (relaxed) db.exec('PRAGMA synchronous = NORMAL');
       db.exec('BEGIN IMMEDIATE');
+      seqChecked = false;
       depth++;
       try {
         const out = fn();
@@ -200,6 +207,11 @@ function wrapStore(db: DatabaseSync, path: string, readOnly: boolean, limits: St
     },
     nextSeq() {
       if (readOnly) throw new StoreError(`store ${path} is open read-only; only the daemon writes it`);
+      if (!seqChecked && maxSeq && db.isTransaction) {
+        // Under the write lock: cheap (the unique index's last entry).
+        seq = Math.max(seq, Number((maxSeq.get() as { s: number }).s));
+        seqChecked = true;
+      }
       return ++seq;
     },
     onChange(listener) {

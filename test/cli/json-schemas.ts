@@ -39,7 +39,7 @@ export const STATUS_JSON_SCHEMA = object({
   }),
   config: object({ file: nstr, valid: bool, problems: strings }),
   intake: object({ spoolDir: str, backlog: int, oldestAgeMs: nint, quarantined: int, paused: bool, stuck: int, error: nstr }),
-  store: object({ path: str, bytes: nint, maxBytes: int, full: bool, error: nstr }),
+  store: object({ path: str, bytes: nint, maxBytes: int, full: bool, error: nstr, problems: strings }),
   destinations: {
     type: 'array',
     items: object({

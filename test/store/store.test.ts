@@ -8,6 +8,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { openStore, StoreError } from '../../src/store/store.ts';
 import { SCHEMA_VERSION, MIGRATIONS } from '../../src/store/migrations.ts';
 import { enqueue } from '../../src/store/enqueue.ts';
+import { findMissingDeliveries, describeMissingDeliveries, DeliveryRowsCheck } from '../../src/store/invariants.ts';
 import { deliveryIdFor } from '../../src/store/delivery-id.ts';
 import { applyQueueWrites, laneHead, laneRows, pendingLanes, readBody, recoverInFlight } from '../../src/store/queue.ts';
 import { items, jsonRequest, makeEvent, tempDir } from '../deliver/fixtures.ts';
@@ -147,4 +148,40 @@ t.test('lane heads, in-flight recovery and queued writes', async (t) => {
   t.match(row, { state: 'delivered', attempts: 2, delivered_at: 6000, finished_at: 6000, last_error: null });
   t.equal((store.db.prepare('SELECT count(*) AS n FROM attempts WHERE delivery_id = ?').get(head.id) as any).n, 2, 'both attempts logged');
   t.same(pendingLanes(store, 'ci').sort(), ['PROJ/a', 'PROJ/b'], 'a2 still pending');
+});
+
+t.test('two writers on one store: no delivery row is ever dropped; a conflict is an error; the invariant check finds missing rows', async (t) => {
+  const path = join(tempDir(t), 'relay.db');
+  // Two handles, each with its own sequence counter (two daemons on one store, as found by the fault run).
+  const a = openStore(path);
+  const b = openStore(path);
+  t.teardown(() => {
+    a.close();
+    b.close();
+  });
+  enqueue(a, items([makeEvent('from-a-1')], ['ci']));
+  enqueue(b, items([makeEvent('from-b-1')], ['ci']));
+  enqueue(a, items([makeEvent('from-a-2')], ['ci']));
+  const perEvent = a.db.prepare('SELECT e.id, (SELECT count(*) FROM deliveries d WHERE d.event_id = e.id) AS n FROM events e ORDER BY e.id').all() as { id: string; n: number }[];
+  t.same(perEvent.map((r) => [r.id, Number(r.n)]), [['from-a-1', 1], ['from-a-2', 1], ['from-b-1', 1]], 'every event kept its delivery row');
+  const seqs = (a.db.prepare('SELECT seq FROM deliveries ORDER BY seq').all() as { seq: number }[]).map((r) => Number(r.seq));
+  t.same(seqs, [1, 2, 3], 'each writer continues after the other\'s numbers');
+  t.same(findMissingDeliveries(a).missing, [], 'invariant holds');
+
+  // A row that cannot be inserted fails the whole batch (the spool record stays), it is not skipped.
+  const orphanId = deliveryIdFor('clash', 'ci', 0);
+  a.db.prepare(`INSERT INTO deliveries (id, seq, event_id, request_index, destination, repo_key, label, headers, body_bytes, state, next_attempt_at, created_at)
+    VALUES (?, 100, 'from-a-1', 9, 'ci', 'PROJ/x', 'push', '{}', 0, 'delivered', 0, 0)`).run(orphanId);
+  t.throws(() => enqueue(a, items([makeEvent('fine'), makeEvent('clash')], ['ci'])), { name: 'StoreError', message: /cannot queue delivery .* \(event clash → ci, seq \d+\): .*UNIQUE.*its spool records stay and are retried/ });
+  t.equal((a.db.prepare(`SELECT count(*) AS n FROM events WHERE id IN ('fine', 'clash')`).get() as any).n, 0, 'nothing of the batch stored');
+
+  // A row lost by any other means is reported by the check, naming the event.
+  a.db.prepare('DELETE FROM deliveries WHERE event_id = ?').run('from-b-1');
+  const found = findMissingDeliveries(a);
+  t.same(found.missing, [{ eventId: 'from-b-1', repoKey: 'PROJ/repo', expected: 1, found: 0 }]);
+  t.match(describeMissingDeliveries(a.path, found.missing), /is inconsistent: 1 event lack 1 delivery row: from-b-1 \(PROJ\/repo, 0 of 1\)/);
+  const check = new DeliveryRowsCheck(a);
+  t.equal(check.run().length, 1);
+  enqueue(a, items([makeEvent('later')], ['ci']));
+  t.equal(check.run().length, 1, 'incremental run keeps what it found and checks only new events');
 });

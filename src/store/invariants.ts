@@ -1,0 +1,65 @@
+// Store invariant: every event has all of its delivery rows. enqueue records
+// how many rows an event got (events.deliveries) in the same transaction as
+// the rows; a row missing later means a delivery was lost. Retention deletes
+// finished rows only once they are older than store.log.maxAge, so events
+// younger than that must still have every row.
+
+import type { Store } from './store.ts';
+
+/** An event whose delivery rows are not all there. */
+export interface MissingDeliveries {
+  eventId: string;
+  repoKey: string;
+  expected: number;
+  found: number;
+}
+
+const CHECK_SQL = `SELECT e.rowid AS r, e.id, e.repo_key, e.deliveries AS expected,
+    (SELECT count(*) FROM deliveries d WHERE d.event_id = e.id) AS found
+  FROM events e
+  WHERE e.rowid > ? AND e.deliveries IS NOT NULL AND e.created_at >= ?
+  ORDER BY e.rowid`;
+
+/**
+ * Events after rowid `afterRowid` (created within the retention window) that
+ * lack delivery rows; also returns the last rowid looked at, so a caller can
+ * check only what is new next time (rows of an event are written with it, so
+ * a checked event cannot lose rows later except by retention).
+ */
+export function findMissingDeliveries(store: Store, now: number = Date.now(), afterRowid = 0): { missing: MissingDeliveries[]; lastRowid: number } {
+  const cutoff = now - store.limits.logMaxAgeMs;
+  const missing: MissingDeliveries[] = [];
+  let lastRowid = afterRowid;
+  for (const row of store.statement(CHECK_SQL).iterate(afterRowid, cutoff) as Iterable<{ r: number; id: string; repo_key: string; expected: number; found: number }>) {
+    lastRowid = Number(row.r);
+    if (Number(row.found) < Number(row.expected)) missing.push({ eventId: row.id, repoKey: row.repo_key, expected: Number(row.expected), found: Number(row.found) });
+  }
+  return { missing, lastRowid };
+}
+
+/** The operator-facing sentence for missing rows (null when none). */
+export function describeMissingDeliveries(storePath: string, missing: readonly MissingDeliveries[]): string | null {
+  if (missing.length === 0) return null;
+  const lost = missing.reduce((n, m) => n + m.expected - m.found, 0);
+  const ids = missing.slice(0, 5).map((m) => `${m.eventId} (${m.repoKey}, ${m.found} of ${m.expected})`).join(', ');
+  const more = missing.length > 5 ? ` and ${missing.length - 5} more` : '';
+  return `store ${storePath} is inconsistent: ${missing.length} event${missing.length === 1 ? '' : 's'} lack ${lost} delivery row${lost === 1 ? '' : 's'}: ${ids}${more}; ` +
+    `those deliveries were lost (was a second writer on the store?); resend them with \`relay backfill\` for the affected repositories`;
+}
+
+/** Incremental checker for the daemon: the first run checks the window, later runs only new events. */
+export class DeliveryRowsCheck {
+  private lastRowid = 0;
+  private readonly missing = new Map<string, MissingDeliveries>();
+  private readonly store: Store;
+  constructor(store: Store) {
+    this.store = store;
+  }
+  /** Check what is new; returns every event found lacking rows so far. */
+  run(now: number = Date.now()): MissingDeliveries[] {
+    const r = findMissingDeliveries(this.store, now, this.lastRowid);
+    this.lastRowid = r.lastRowid;
+    for (const m of r.missing) this.missing.set(m.eventId, m);
+    return [...this.missing.values()];
+  }
+}
