@@ -189,7 +189,7 @@ export function diagnoseHttp(result: Pick<SendResult, 'status' | 'error' | 'loca
 /** Check every step to `dest` and send it a ping. Never throws for network trouble. */
 export async function checkEndpoint(destIn: HttpDestination, options: CheckOptions): Promise<EndpointCheck> {
   const env = options.env ?? process.env;
-  const dest: HttpDestination = options.timeoutMs ? { ...destIn, timeout: { connectMs: options.timeoutMs, responseMs: options.timeoutMs } } : destIn;
+  const dest: HttpDestination = options.timeoutMs ? { ...destIn, timeout: { connectMs: options.timeoutMs, responseMs: options.timeoutMs, totalMs: 2 * options.timeoutMs } } : destIn;
   const secrets = destinationSecrets(dest);
   const redact = (t: string): string => redactText(t, secrets);
   const repo = options.repo ?? { projectKey: 'PROJ', repoSlug: 'repo', repoId: 1 };

@@ -43,6 +43,8 @@ export interface DestinationReport {
   nextProbeAt: string | null;
   /** Why it cannot send at all (e.g. unreadable tls.ca), null when it can. */
   setupError: string | null;
+  /** Attempts in flight longer than timeout.total (live daemon only), oldest first. */
+  stalled: { delivery: string; repo: string; ageMs: number }[];
 }
 
 /** The whole `relay status` report. */
@@ -227,6 +229,7 @@ export function collectStatus(src: StatusSources): StatusReport {
       consecutiveFailures,
       nextProbeAt: circuitOpen ? iso(nextProbe) : null,
       setupError,
+      stalled: (w?.stalled ?? []).map((s) => ({ delivery: s.delivery, repo: s.repoKey, ageMs: s.ageMs })),
     };
   });
 
@@ -303,6 +306,10 @@ export function assessStatus(report: StatusReport, thresholds: StatusThresholds 
   }
   for (const d of report.destinations) {
     if (d.state === 'error') attention.push(`${d.name}: cannot send: ${d.setupError}`);
+    const stalled = d.stalled?.[0];
+    if (stalled) {
+      attention.push(`${d.name}: ${d.stalled.length} attempt${d.stalled.length === 1 ? '' : 's'} in flight past timeout.total, oldest ${formatDuration(stalled.ageMs)} (delivery ${stalled.delivery}, ${stalled.repo}); its lane waits: see the daemon log`);
+    }
     if (d.state === 'circuit-open') {
       const probe = d.nextProbeAt ? `, next probe ${relative(Date.parse(d.nextProbeAt), Date.parse(report.time))}` : '';
       attention.push(`${d.name}: circuit open after ${d.consecutiveFailures} failures${probe}; last error: ${d.lastError ?? 'unknown'} (check with \`relay test ${d.name}\`)`);

@@ -45,7 +45,7 @@ const destination = {
     timeout: {
       type: 'object',
       additionalProperties: false,
-      properties: { connect: duration, response: duration },
+      properties: { connect: duration, response: duration, total: duration },
     },
     concurrency: { type: 'integer', minimum: 1, maximum: 64 },
     secret: { type: 'string' },

@@ -69,7 +69,8 @@ export interface HttpDestination extends DestinationBase {
   format: FormatName;
   formatOptions: FormatOptions;
   headers: Record<string, string>;
-  timeout: { connectMs: number; responseMs: number };
+  /** connect: TCP+TLS of a new connection; response: to the status line and longest body silence; total: the whole attempt, redirects included. */
+  timeout: { connectMs: number; responseMs: number; totalMs: number };
   concurrency: number;
   secret?: string;
   auth?: AuthConfig;

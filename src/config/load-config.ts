@@ -302,6 +302,7 @@ function normalizeDestination(
     timeout: {
       connectMs: dur([...path, 'timeout', 'connect'], d.timeout?.connect, 10_000),
       responseMs: dur([...path, 'timeout', 'response'], d.timeout?.response, 30_000),
+      totalMs: dur([...path, 'timeout', 'total'], d.timeout?.total, 60_000),
     },
     concurrency: d.concurrency ?? 4,
     secret,

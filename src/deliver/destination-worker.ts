@@ -38,7 +38,19 @@ export interface WorkerSnapshot {
   circuit: CircuitState;
   /** Why the destination cannot send (e.g. unreadable tls.ca), or null. */
   setupError: string | null;
+  /** Attempts in flight longer than timeout.total (+ slack): a lane that should have moved on. */
+  stalled: StalledAttempt[];
 }
+
+/** An attempt still in flight past its overall deadline. */
+export interface StalledAttempt {
+  delivery: string;
+  repoKey: string;
+  ageMs: number;
+}
+
+/** How far past timeout.total an attempt may run (the deadline's own bookkeeping) before it counts as stalled. */
+const STALLED_SLACK_MS = 5_000;
 
 interface Lane {
   repoKey: string;
@@ -55,6 +67,8 @@ const PREFETCH_MAX = 32;
 
 interface InFlight {
   done: Promise<void>;
+  repoKey: string;
+  startedAt: number;
 }
 
 // setTimeout's limit (~24.8 days); longer waits re-arm.
@@ -194,7 +208,18 @@ export class DestinationWorker {
       paused: this.paused,
       circuit: { ...this.circuit },
       setupError: this.setupError,
+      stalled: this.stalled(),
     };
+  }
+
+  private stalled(): StalledAttempt[] {
+    const now = this.ctx.now();
+    const limit = this.dest.timeout.totalMs + STALLED_SLACK_MS;
+    const out: StalledAttempt[] = [];
+    for (const [delivery, f] of this.inFlight) {
+      if (now - f.startedAt > limit) out.push({ delivery, repoKey: f.repoKey, ageMs: now - f.startedAt });
+    }
+    return out.sort((a, b) => b.ageMs - a.ageMs);
   }
 
   private addLane(repoKey: string): Lane {
@@ -285,7 +310,7 @@ export class DestinationWorker {
         lane.busy = false;
         this.log.error('delivery bookkeeping failed; the delivery stays queued', { delivery: d.id, error: (err as Error).message });
       });
-    this.inFlight.set(d.id, { done });
+    this.inFlight.set(d.id, { done, repoKey: lane.repoKey, startedAt: this.ctx.now() });
   }
 
   private finish(lane: Lane, d: QueuedDelivery, res: SendResult, aborted: boolean): void {

@@ -11,7 +11,7 @@ import { DEFAULT_CIRCUIT_THRESHOLD } from './circuit.ts';
 import { DestinationWorker, type WorkerSnapshot } from './destination-worker.ts';
 import { QueueWriter } from './queue-writer.ts';
 
-export type { WorkerSnapshot } from './destination-worker.ts';
+export type { WorkerSnapshot, StalledAttempt } from './destination-worker.ts';
 
 /** Options of startDispatcher. */
 export interface DispatcherOptions {

@@ -139,9 +139,12 @@ async function sendOne(ctx: SenderContext, delivery: OutgoingDelivery, signal?: 
   let method: string = dest.method;
   let body: Buffer | undefined = delivery.body;
   const elapsed = (): number => Math.round(performance.now() - started);
+  // timeout.total: the per-phase timeouts reset on every byte, so a body
+  // trickled forever would hold the lane; this bounds the whole attempt.
+  const deadline = new AttemptDeadline(dest.timeout.totalMs, signal);
   try {
     for (let hop = 0; ; hop++) {
-      const res = await request(dest, agents, url, method, headers, body, signal);
+      const res = await request(dest, agents, url, method, headers, body, deadline.signal);
       const location = res.headers.location ?? null;
       const redirect = res.status >= 300 && res.status < 400 && location !== null;
       if (redirect && dest.followRedirects && hop < MAX_REDIRECTS) {
@@ -174,13 +177,40 @@ async function sendOne(ctx: SenderContext, delivery: OutgoingDelivery, signal?: 
   } catch (err) {
     return {
       status: null,
-      error: redact(describeError(err, dest)),
+      error: redact(deadline.expired ? `timeout: the attempt took longer than timeout.total ${dest.timeout.totalMs}ms` : describeError(err, dest)),
       retryAfter: null,
       location: null,
       responseExcerpt: null,
       latencyMs: elapsed(),
       url: printable(),
     };
+  } finally {
+    deadline.clear();
+  }
+}
+
+/** An attempt's overall deadline, also following the caller's abort signal (daemon stopping). */
+class AttemptDeadline {
+  private readonly controller = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+  private readonly outer: AbortSignal | undefined;
+  private readonly onOuterAbort = (): void => this.controller.abort(this.outer?.reason);
+  expired = false;
+  constructor(ms: number, outer?: AbortSignal) {
+    this.outer = outer;
+    this.timer = setTimeout(() => {
+      this.expired = true;
+      this.controller.abort();
+    }, ms);
+    if (outer?.aborted) this.onOuterAbort();
+    else outer?.addEventListener('abort', this.onOuterAbort, { once: true });
+  }
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+  clear(): void {
+    clearTimeout(this.timer);
+    this.outer?.removeEventListener('abort', this.onOuterAbort);
   }
 }
 

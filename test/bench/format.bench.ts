@@ -96,7 +96,7 @@ function bigEvent(): PushEvent {
 function destination(format: FormatName, formatOptions: FormatOptions = {}): HttpDestination {
   return {
     name: `bench-${format}`, type: 'http', enabled: true, url: 'https://x.example/hook', method: 'POST', format, formatOptions, headers: {},
-    timeout: { connectMs: 1000, responseMs: 1000 }, concurrency: 1, tls: { verify: true },
+    timeout: { connectMs: 1000, responseMs: 1000, totalMs: 60_000 }, concurrency: 1, tls: { verify: true },
     retry: { baseDelayMs: 1000, maxDelayMs: 2000, horizonMs: 3000 }, followRedirects: false,
   };
 }

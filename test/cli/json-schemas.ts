@@ -62,6 +62,7 @@ export const STATUS_JSON_SCHEMA = object({
       consecutiveFailures: int,
       nextProbeAt: nstr,
       setupError: nstr,
+      stalled: { type: 'array', items: object({ delivery: str, repo: str, ageMs: int }) },
     }),
   },
 });

@@ -1,5 +1,7 @@
 // The dispatcher end to end: real store, real receivers, the cuttable proxy.
 
+import { assessStatus, collectStatus } from '../../src/admin/status-report.ts';
+import { defaultConfig } from '../../src/config/load-config.ts';
 import t from 'tap';
 import { join } from 'node:path';
 import { openStore, type Store } from '../../src/store/store.ts';
@@ -62,7 +64,7 @@ t.test('429 with Retry-After is honoured', async (t) => {
 t.test('hanging receiver: response timeout, then retry succeeds', async (t) => {
   const rx = await startReceiver({ respond: [{ hang: true }] });
   t.teardown(() => rx.close());
-  const { store } = rig(t, [httpDest('ci', rx.url, { timeout: { connectMs: 500, responseMs: 300 } })]);
+  const { store } = rig(t, [httpDest('ci', rx.url, { timeout: { connectMs: 500, responseMs: 300, totalMs: 60_000 } })]);
   enqueue(store, items([makeEvent('e1')], ['ci']));
   await waitUntil(() => stateOf(store, 'e1') === 'delivered', 'delivery');
   const log = showDelivery(store, deliveryIdFor('e1', 'ci', 0))!.attemptLog;
@@ -198,7 +200,7 @@ t.test('stop(): waits for in-flight requests; after the bound aborts and leaves 
   await d1.stop();
   t.equal(stateOf(store, 'slow'), 'delivered', 'graceful stop let the slow request finish');
 
-  const d2 = startDispatcher({ store, destinations: [httpDest('ci', rx.url, { timeout: { connectMs: 1000, responseMs: 10_000 } })], stopTimeoutMs: 200, env: {} });
+  const d2 = startDispatcher({ store, destinations: [httpDest('ci', rx.url, { timeout: { connectMs: 1000, responseMs: 10_000, totalMs: 60_000 } })], stopTimeoutMs: 200, env: {} });
   enqueue(store, items([makeEvent('hang')], ['ci']));
   await rx.waitFor(2);
   const t0 = Date.now();
@@ -239,4 +241,33 @@ t.test('horizon passed → dead letter naming the horizon and the last error', a
   const row = showDelivery(store, deliveryIdFor('e1', 'ci', 0))!;
   t.match(row.lastError, /retry horizon of 300ms passed after \d+ attempts; last error: HTTP 500/);
   t.ok(row.attempts >= 3);
+});
+
+t.test('a body trickled forever: the attempt ends at timeout.total, the lane moves on; status names an attempt in flight past its deadline', async (t) => {
+  const rx = await startReceiver({ respond: [{ trickleMs: 100 }] });
+  t.teardown(() => rx.close());
+  const { store } = rig(t, [httpDest('ci', rx.url, { timeout: { connectMs: 500, responseMs: 600, totalMs: 1500 } })]);
+  enqueue(store, items([makeEvent('e1'), makeEvent('e2')], ['ci']));
+  await waitUntil(() => stateOf(store, 'e2') === 'delivered', 'the lane moving on past the trickled response', 20_000);
+  const log = showDelivery(store, deliveryIdFor('e1', 'ci', 0))!.attemptLog;
+  t.match(log[0], { status: null, outcome: 'retry', error: 'timeout: the attempt took longer than timeout.total 1500ms' });
+  t.equal(stateOf(store, 'e1'), 'delivered', 'retried and delivered');
+
+  // An attempt older than its deadline (clock moved past it) is reported while in flight.
+  let skew = 0;
+  const rx2 = await startReceiver({ respond: [{ hang: true }] });
+  t.teardown(() => rx2.close());
+  const late = rig(t, [httpDest('ci', rx2.url, { timeout: { connectMs: 500, responseMs: 60_000, totalMs: 60_000 } })], { now: () => Date.now() + skew, stopTimeoutMs: 100 });
+  enqueue(late.store, items([makeEvent('s1')], ['ci']));
+  await rx2.waitFor(1);
+  t.same(late.dispatcher.snapshot()[0].stalled, [], 'not stalled within its deadline');
+  skew = 90_000;
+  const [stalled] = late.dispatcher.snapshot()[0].stalled;
+  t.match(stalled, { delivery: deliveryIdFor('s1', 'ci', 0), repoKey: 'PROJ/repo' });
+  t.ok(stalled.ageMs >= 90_000);
+  const config = { ...defaultConfig(), destinations: [httpDest('ci', rx2.url)] };
+  const live = { pid: 1, startedAt: Date.now(), version: 'x', counters: { events: 0, unmatched: 0, analysisErrors: 0, recordFailures: 0, reloads: 0, reloadFailures: 0 }, storeFull: false, workers: late.dispatcher.snapshot(), intake: null };
+  const report = assessStatus(collectStatus({ config, store: late.store, live }));
+  t.notOk(report.healthy);
+  t.match(report.attention.join('\n'), `ci: 1 attempt in flight past timeout.total, oldest 1m 30s (delivery ${deliveryIdFor('s1', 'ci', 0)}, PROJ/repo); its lane waits`);
 });

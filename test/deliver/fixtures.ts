@@ -77,7 +77,7 @@ export function httpDest(name: string, url: string, overrides: Partial<HttpDesti
     format: 'cloudevents',
     formatOptions: {},
     headers: {},
-    timeout: { connectMs: 1000, responseMs: 1000 },
+    timeout: { connectMs: 1000, responseMs: 1000, totalMs: 60_000 },
     concurrency: 4,
     tls: { verify: true },
     retry: { baseDelayMs: 20, maxDelayMs: 100, horizonMs: 60_000 },

@@ -95,7 +95,7 @@ t.test('status, Retry-After, bounded and redacted response excerpt', async (t) =
 t.test('slow response within timeout; hanging → response timeout; reset; refused', async (t) => {
   const rx = await startReceiver({ respond: [{ delayMs: 300 }, { hang: true }, { destroy: true }] });
   t.teardown(() => rx.close());
-  const dest = httpDest('ci', rx.url, { timeout: { connectMs: 500, responseMs: 600 } });
+  const dest = httpDest('ci', rx.url, { timeout: { connectMs: 500, responseMs: 600, totalMs: 60_000 } });
   const slow = await sendOnce(dest);
   t.equal(slow.status, 200, 'slow but within timeout');
   t.ok(slow.latencyMs >= 290, `latency recorded (${slow.latencyMs} ms)`);
@@ -112,10 +112,30 @@ t.test('slow response within timeout; hanging → response timeout; reset; refus
   t.match(refused.error, /ECONNREFUSED/);
 });
 
+t.test('a 200 whose body trickles forever ends at timeout.total, a retryable failure; the next attempt goes through', async (t) => {
+  const rx = await startReceiver({ respond: [{ trickleMs: 100 }] });
+  t.teardown(() => rx.close());
+  // The body never goes silent for timeout.response: only the overall deadline can end it.
+  const dest = httpDest('ci', rx.url, { timeout: { connectMs: 500, responseMs: 600, totalMs: 1500 } });
+  const sender = createHttpSender(dest, { env: {} });
+  t.teardown(() => sender.close());
+  const bound = new Promise<'still in flight after 15 s'>((resolve) => setTimeout(() => resolve('still in flight after 15 s'), 15_000).unref());
+  const res = await Promise.race([sender.send(delivery), bound]);
+  if (typeof res === 'string') {
+    t.fail(res);
+    return;
+  }
+  t.equal(res.status, null, 'not counted as delivered');
+  t.equal(res.error, 'timeout: the attempt took longer than timeout.total 1500ms');
+  t.ok(res.latencyMs >= 1450 && res.latencyMs < 10_000, `ended at the deadline (${res.latencyMs} ms)`);
+  const next = await sender.send(delivery);
+  t.equal(next.status, 200, 'the destination keeps working');
+});
+
 t.test('a connect nobody answers (a firewall dropping SYNs) ends at timeout.connect', async (t) => {
   const blackhole = await startUnansweredPort();
   t.teardown(() => blackhole.close());
-  const res = await sendOnce(httpDest('ci', `http://127.0.0.1:${blackhole.port}/hook`, { timeout: { connectMs: 400, responseMs: 5000 } }));
+  const res = await sendOnce(httpDest('ci', `http://127.0.0.1:${blackhole.port}/hook`, { timeout: { connectMs: 400, responseMs: 5000, totalMs: 60_000 } }));
   t.equal(res.status, null);
   t.match(res.error, /timeout waiting for connect/);
   t.ok(res.latencyMs >= 390 && res.latencyMs < 3000, `gave up after the connect timeout, not the response timeout (${res.latencyMs} ms)`);

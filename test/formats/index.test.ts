@@ -10,7 +10,7 @@ import type { HttpDestination, FormatName } from '../../src/config/config-types.
 function dest(format: FormatName, url = 'https://x.example/hook'): HttpDestination {
   return {
     name: 'dest-1', type: 'http', enabled: true, url, method: 'POST', format, formatOptions: {}, headers: {},
-    timeout: { connectMs: 1000, responseMs: 1000 }, concurrency: 1, tls: { verify: true },
+    timeout: { connectMs: 1000, responseMs: 1000, totalMs: 60_000 }, concurrency: 1, tls: { verify: true },
     retry: { baseDelayMs: 1000, maxDelayMs: 2000, horizonMs: 3000 }, followRedirects: false,
   };
 }

@@ -14,7 +14,7 @@ const SECRET = 'correct horse battery staple';
 function dest(format: HttpDestination['format']): HttpDestination {
   return {
     name: 'd', type: 'http', enabled: true, url: 'https://x.example/hook', method: 'POST', format, formatOptions: {}, headers: {},
-    timeout: { connectMs: 1000, responseMs: 1000 }, concurrency: 1, tls: { verify: true },
+    timeout: { connectMs: 1000, responseMs: 1000, totalMs: 60_000 }, concurrency: 1, tls: { verify: true },
     retry: { baseDelayMs: 1000, maxDelayMs: 2000, horizonMs: 3000 }, followRedirects: false,
   };
 }

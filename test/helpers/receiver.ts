@@ -1,6 +1,7 @@
 // A real webhook receiver for tests: HTTP or HTTPS on 127.0.0.1, records every
 // request, and answers as scripted per request (status, headers such as
-// Retry-After, body, delay, hang forever, or destroy the socket).
+// Retry-After, body, delay, hang forever, trickle a body forever, or destroy
+// the socket).
 //
 // Run directly (`node test/helpers/receiver.ts`) it is a bench receiver in its
 // own process: it answers 200 to everything, sends {port} over IPC when
@@ -37,6 +38,8 @@ export interface ResponsePlan {
   hang?: boolean;
   /** Destroy the connection instead of answering. */
   destroy?: boolean;
+  /** Answer the status line, then one body byte every this many ms, never ending (until close()). */
+  trickleMs?: number;
 }
 
 /** Decides the answer to a request; undefined → 200 "ok". */
@@ -105,6 +108,16 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
           return;
         }
         if (plan.hang) return;
+        if (plan.trickleMs) {
+          res.writeHead(plan.status ?? 200, { 'content-type': 'text/plain', ...plan.headers });
+          const drip = setInterval(() => res.write('.'), plan.trickleMs);
+          timers.add(drip);
+          res.on('close', () => {
+            clearInterval(drip);
+            timers.delete(drip);
+          });
+          return;
+        }
         res.writeHead(plan.status ?? 200, { 'content-type': 'text/plain', ...plan.headers });
         res.end(plan.body ?? 'ok');
       };
