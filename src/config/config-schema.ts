@@ -41,6 +41,7 @@ const destination = {
       additionalProperties: false,
       properties: { extended: { type: 'boolean' }, commitLimit: { type: 'integer', minimum: 0 } },
     },
+    events: { type: 'array', minItems: 1, items: { type: 'string' } },
     headers: { type: 'object', additionalProperties: { type: 'string' } },
     timeout: {
       type: 'object',

@@ -68,6 +68,8 @@ export interface HttpDestination extends DestinationBase {
   method: 'POST' | 'PUT';
   format: FormatName;
   formatOptions: FormatOptions;
+  /** Receiver event names this destination gets (`repo:refs_changed`, `pr:merged`, `push`, `pull_request` …); undefined: the format's defaults. */
+  events?: string[];
   headers: Record<string, string>;
   /** connect: TCP+TLS of a new connection; response: to the status line and longest body silence; total: the whole attempt, redirects included. */
   timeout: { connectMs: number; responseMs: number; totalMs: number };

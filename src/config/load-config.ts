@@ -8,6 +8,7 @@ import { resolve, dirname, isAbsolute } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument, LineCounter, isMap, isPair, isScalar, type Document, type Node as YamlNode } from 'yaml';
 import { CONFIG_SCHEMA } from './config-schema.ts';
+import { FORMAT_EVENTS } from '../formats/event-keys.ts';
 import { parseDuration, parseSize } from './units.ts';
 import type {
   RelayConfig,
@@ -289,6 +290,12 @@ function normalizeDestination(
     horizonMs: dur([...path, 'retry', 'horizon'], retryRaw.horizon, 7 * 86_400_000),
   };
   if (retry.baseDelayMs > retry.maxDelayMs) at([...path, 'retry'], 'baseDelay is larger than maxDelay');
+  const format: FormatName = d.format ?? FORMAT_DEFAULT;
+  const events = d.events === undefined ? undefined : [...new Set(d.events as string[])];
+  (d.events as string[] | undefined)?.forEach((name, i) => {
+    const known = FORMAT_EVENTS[format].all;
+    if (!known.includes(name)) at([...path, 'events', i], `"${name}" is not an event of format ${format}; use ${known.join(', ')}`);
+  });
   return {
     name: d.name,
     type: 'http',
@@ -296,8 +303,9 @@ function normalizeDestination(
     match,
     url: urlText,
     method: d.method ?? 'POST',
-    format: d.format ?? FORMAT_DEFAULT,
+    format,
     formatOptions: d.formatOptions ?? {},
+    ...(events ? { events } : {}),
     headers: d.headers ?? {},
     timeout: {
       connectMs: dur([...path, 'timeout', 'connect'], d.timeout?.connect, 10_000),

@@ -10,7 +10,7 @@ import type { HttpDestination } from '../config/config-types.ts';
 import { resolveDestinationUrl } from '../route/destination-url.ts';
 import { destinationSecrets, isSecretHeader, redactDestinationUrl, redactText, redactUrl } from '../log/redact.ts';
 import { RELAY_VERSION } from '../version.ts';
-import { signBody } from '../formats/sign.ts';
+import { signatureHeaderNames, signBody } from '../formats/sign.ts';
 import { createAgents, type DestinationAgents } from './agents.ts';
 import { transportRequest, TransportTimeout, type TransportResponse } from './transport.ts';
 
@@ -78,7 +78,10 @@ export function requestHeaders(dest: HttpDestination, delivery: OutgoingDelivery
   put('X-Relay-Delivery', delivery.id);
   const auth = authorization(dest);
   if (auth) put('Authorization', auth);
-  if (dest.secret && delivery.signatureHeader) put(delivery.signatureHeader, signBody(dest.secret, delivery.body));
+  if (dest.secret && delivery.signatureHeader) {
+    const signature = signBody(dest.secret, delivery.body);
+    for (const name of signatureHeaderNames(delivery.signatureHeader)) put(name, signature);
+  }
   const out: Record<string, string> = {};
   for (const [name, value] of byName.values()) out[name] = value;
   return out;
@@ -87,9 +90,9 @@ export function requestHeaders(dest: HttpDestination, delivery: OutgoingDelivery
 /** Headers safe to send to another origin after a redirect: no credentials, no signature. */
 export function crossOriginHeaders(headers: Record<string, string>, signatureHeader: string | null): Record<string, string> {
   const out: Record<string, string> = {};
-  const sig = signatureHeader?.toLowerCase();
+  const signatures = new Set(signatureHeaderNames(signatureHeader).map((name) => name.toLowerCase()));
   for (const [k, v] of Object.entries(headers)) {
-    if (isSecretHeader(k) || k.toLowerCase() === sig) continue;
+    if (isSecretHeader(k) || signatures.has(k.toLowerCase())) continue;
     out[k] = v;
   }
   return out;

@@ -9,11 +9,13 @@
 //                (STASH_USER_NAME, STASH_USER_EMAIL)
 //   pull request BB_FROM_REF, BB_FROM_HASH, BB_FROM_PROJECT_KEY +
 //                BB_FROM_REPO_SLUG, BB_MERGE_HASH (empty on dry runs),
-//                BB_MERGE_STRATEGY_ID (documented merge variables); also
-//                BB_PULL_REQUEST_ID, BB_TO_REF, BB_TO_HASH when a Bitbucket
-//                version or hook plugin sets them.
+//                BB_MERGE_STRATEGY_ID, BB_MERGE_IS_CROSS_REPO (documented
+//                merge variables); also BB_PULL_REQUEST_ID, BB_TO_REF,
+//                BB_TO_HASH and BB_PULL_REQUEST_AUTHOR_USER_{NAME,
+//                DISPLAY_NAME,EMAIL} (set by the External Hooks add-on and
+//                Bitbucket versions that have them).
 
-import type { Person, PullRequestInfo, Trigger } from './push-event.ts';
+import type { Person, PullRequestInfo, PullRequestParticipant, Trigger } from './push-event.ts';
 
 /** Environment of the hook invocation (only BB_* / STASH_* are looked at). */
 export type HookEnv = Readonly<Record<string, string | undefined>>;
@@ -95,5 +97,26 @@ export function pullRequestFromEnv(env: HookEnv, trigger: Trigger): PullRequestI
     toHash,
     mergeHash,
     mergeStrategy,
+    crossRepository: envBoolean(env, 'BB_MERGE_IS_CROSS_REPO'),
+    author: pullRequestAuthorFromEnv(env),
+    source: 'hook',
+  };
+}
+
+/** The pull request's author from BB_PULL_REQUEST_AUTHOR_USER_*, null when not set. */
+function pullRequestAuthorFromEnv(env: HookEnv): PullRequestParticipant | null {
+  const name = firstEnv(env, 'BB_PULL_REQUEST_AUTHOR_USER_NAME');
+  if (name === null) return null;
+  return {
+    user: {
+      name,
+      displayName: firstEnv(env, 'BB_PULL_REQUEST_AUTHOR_USER_DISPLAY_NAME'),
+      email: firstEnv(env, 'BB_PULL_REQUEST_AUTHOR_USER_EMAIL'),
+      id: null,
+      slug: null,
+    },
+    role: 'AUTHOR',
+    approved: false,
+    status: 'UNAPPROVED',
   };
 }

@@ -113,7 +113,30 @@ export interface RefChange {
   tag?: TagInfo;
 }
 
-/** Pull-request merge context (Bitbucket hook-script mode). */
+/** A Bitbucket user as the REST API (or, partly, the hook environment) knows them. */
+export interface BitbucketUser {
+  name: string;
+  displayName: string | null;
+  email: string | null;
+  /** Bitbucket's numeric user id; null when only the hook environment named the user. */
+  id: number | null;
+  slug: string | null;
+}
+
+/** A pull request's author, reviewer or participant, as Bitbucket's REST API lists them. */
+export interface PullRequestParticipant {
+  user: BitbucketUser;
+  role: 'AUTHOR' | 'REVIEWER' | 'PARTICIPANT';
+  approved: boolean;
+  status: 'APPROVED' | 'UNAPPROVED' | 'NEEDS_WORK';
+}
+
+/**
+ * Pull-request merge context: from the hook environment (BB_FROM_*, BB_TO_*,
+ * BB_MERGE_*, BB_PULL_REQUEST_*), the merge commit's message, and — when
+ * `bitbucket.api` is configured — Bitbucket's REST API (`source: "rest"`).
+ * Fields nobody could fill are null (errors[] says why).
+ */
 export interface PullRequestInfo {
   id: number | null;
   fromRef: string | null;
@@ -125,6 +148,23 @@ export interface PullRequestInfo {
   mergeHash: string | null;
   /** Bitbucket merge strategy id (BB_MERGE_STRATEGY_ID: no-ff, squash, …). */
   mergeStrategy?: string | null;
+  /** Source and target are different repositories (a fork's pull request; BB_MERGE_IS_CROSS_REPO). */
+  crossRepository?: boolean | null;
+  title?: string | null;
+  description?: string | null;
+  /** Bitbucket's optimistic-locking version of the pull request. */
+  version?: number | null;
+  /** Epoch milliseconds, as Bitbucket's REST API and webhooks give them. */
+  createdDate?: number | null;
+  updatedDate?: number | null;
+  closedDate?: number | null;
+  author?: PullRequestParticipant | null;
+  reviewers?: PullRequestParticipant[];
+  participants?: PullRequestParticipant[];
+  /** The pull request's page (REST `links.self`, else built from the base URL). */
+  url?: string | null;
+  /** Where the details came from: the hook alone, or also the REST API. */
+  source?: 'hook' | 'rest';
 }
 
 /** Something analysis could not do, kept in the event instead of failing it. */
@@ -153,6 +193,15 @@ export interface PushEvent {
   totalCommits: number;
   truncated: boolean;
   pullRequest?: PullRequestInfo;
+  /**
+   * Details of commits refs point at that `commits` does not hold because the
+   * push did not bring them: the tip of a branch or tag created on an existing
+   * commit, the old value of an updated or deleted branch. Formats show them
+   * as Bitbucket's `new.target` / `old.target` / `toCommit` and GitHub's
+   * `head_commit`. New tips list their files; old values carry none
+   * (`files: []`, `totalFiles: 0`).
+   */
+  tipCommits?: Record<string, CommitInfo>;
   errors: AnalysisError[];
 }
 

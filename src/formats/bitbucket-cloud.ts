@@ -3,13 +3,17 @@
 // for consumers that only parse Cloud's format (ButterStack). Links point at
 // the Bitbucket Server pages of the same objects; Cloud-only identities
 // (user / repository UUIDs) are derived by hashing and documented.
+// A pull-request merge also yields `pullrequest:fulfilled` when the
+// destination's events include it (default).
 
-import type { CommitInfo, Person, PushEvent, RefChange, Signature } from '../event/push-event.ts';
+import type { BitbucketUser, CommitInfo, Person, PullRequestParticipant, PushEvent, RefChange, Signature } from '../event/push-event.ts';
 import type { Format, RenderContext, RenderedRequest } from './format-types.ts';
 import { bitbucketLinks, userSlug, type BitbucketLinks } from './links.ts';
 import { derivedUuid } from './ids.ts';
 import { jsonBody, JSON_CONTENT_TYPE } from './body.ts';
-import { branchAndTagRefs, headCommitSha, refsLabel } from './select.ts';
+import { branchAndTagRefs, commitAt, headCommitSha, refsLabel } from './select.ts';
+import { eventsFor } from './event-keys.ts';
+import { mergedPullRequest, type MergedPullRequest, type PullRequestSide } from './pull-request.ts';
 
 /** repo:push as Bitbucket Cloud sends it. */
 export const bitbucketCloudFormat: Format = {
@@ -31,29 +35,96 @@ export const bitbucketCloudFormat: Format = {
   },
 };
 
-/** One repo:push request for the push's branches and tags ([] when it has none). */
+/**
+ * For the destination's events: one repo:push request for the push's
+ * branches and tags, then pullrequest:fulfilled when the push merged a pull
+ * request ([] when neither applies).
+ */
 export function renderBitbucketCloud(event: PushEvent, ctx: RenderContext): RenderedRequest[] {
-  const refs = branchAndTagRefs(event);
-  if (refs.length === 0) return [];
+  const events = eventsFor('bitbucket-cloud', ctx.events);
   const links = bitbucketLinks(event.repository, event.node);
-  const body = {
-    push: { changes: refs.map((r) => cloudChange(event, r, links, ctx.options.commitLimit)) },
-    actor: cloudUser(event.actor, links),
-    repository: cloudRepository(event, links),
-  };
-  return [
-    {
-      headers: {
-        'Content-Type': JSON_CONTENT_TYPE,
-        'X-Event-Key': 'repo:push',
-        'X-Request-UUID': derivedUuid(ctx.seed, 'bitbucket-cloud', 'request', 0),
-        'X-Hook-UUID': hookUuid(ctx.destination),
-      },
-      body: jsonBody(body),
-      signatureHeader: 'X-Hub-Signature',
-      label: refsLabel(refs),
+  const requests: RenderedRequest[] = [];
+  const refs = branchAndTagRefs(event);
+  if (events.has('repo:push') && refs.length > 0) {
+    const body = {
+      push: { changes: refs.map((r) => cloudChange(event, r, links, ctx.options.commitLimit)) },
+      actor: cloudUser(event.actor, links),
+      repository: cloudRepository(event, links),
+    };
+    requests.push(cloudRequest('repo:push', derivedUuid(ctx.seed, 'bitbucket-cloud', 'request', 0), ctx, body, refsLabel(refs)));
+  }
+  const pr = events.has('pullrequest:fulfilled') ? mergedPullRequest(event, links) : null;
+  if (pr) {
+    const body = { actor: cloudUser(event.actor, links), pullrequest: cloudPullRequest(event, pr, links), repository: cloudRepository(event, links) };
+    requests.push(cloudRequest('pullrequest:fulfilled', derivedUuid(ctx.seed, 'bitbucket-cloud', 'pullrequest:fulfilled'), ctx, body, `pullrequest:fulfilled #${pr.id}`));
+  }
+  return requests;
+}
+
+function cloudRequest(eventKey: string, requestUuid: string, ctx: RenderContext, body: unknown, label: string): RenderedRequest {
+  return {
+    headers: {
+      'Content-Type': JSON_CONTENT_TYPE,
+      'X-Event-Key': eventKey,
+      'X-Request-UUID': requestUuid,
+      'X-Hook-UUID': hookUuid(ctx.destination),
     },
-  ];
+    body: jsonBody(body),
+    signatureHeader: 'X-Hub-Signature',
+    label,
+  };
+}
+
+/** Cloud's pull request object, state MERGED. */
+function cloudPullRequest(event: PushEvent, pr: MergedPullRequest, links: BitbucketLinks): Record<string, unknown> {
+  const iso = (ms: number) => new Date(ms).toISOString().replace('Z', '+00:00');
+  const endpoint = (s: PullRequestSide) => ({
+    branch: { name: s.displayId },
+    commit: s.latestCommit ? { type: 'commit', hash: s.latestCommit, links: commitLinks(s.latestCommit, links) } : null,
+    repository: {
+      type: 'repository',
+      full_name: `${s.projectKey}/${s.slug}`,
+      name: s.slug,
+      uuid: `{${derivedUuid('repository', `${s.projectKey}/${s.slug}`)}}`,
+    },
+  });
+  return {
+    type: 'pullrequest',
+    id: pr.id,
+    title: pr.title,
+    description: pr.description ?? '',
+    state: 'MERGED',
+    author: cloudAccount(pr.author.user, links),
+    source: endpoint(pr.from),
+    destination: endpoint(pr.to),
+    merge_commit: pr.mergeCommit ? { type: 'commit', hash: pr.mergeCommit, links: commitLinks(pr.mergeCommit, links) } : null,
+    participants: pr.participants.map((p) => cloudParticipant(p, links)),
+    reviewers: pr.reviewers.map((p) => cloudAccount(p.user, links)),
+    close_source_branch: false,
+    closed_by: cloudUser(event.actor, links),
+    reason: '',
+    created_on: iso(pr.createdDate),
+    updated_on: iso(pr.updatedDate),
+    comment_count: 0,
+    task_count: 0,
+    links: {
+      self: { href: `${links.api}/pull-requests/${pr.id}` },
+      html: { href: pr.url },
+      commits: { href: `${links.api}/pull-requests/${pr.id}/commits` },
+      diff: { href: `${links.api}/pull-requests/${pr.id}/diff` },
+    },
+  };
+}
+
+function cloudParticipant(p: PullRequestParticipant, links: BitbucketLinks): Record<string, unknown> {
+  return { type: 'participant', user: cloudAccount(p.user, links), role: p.role, approved: p.approved, state: p.status === 'APPROVED' ? 'approved' : p.status === 'NEEDS_WORK' ? 'changes_requested' : null };
+}
+
+function cloudAccount(u: BitbucketUser, links: BitbucketLinks): Record<string, unknown> {
+  const person: Person = { name: u.name };
+  if (u.displayName !== null) person.displayName = u.displayName;
+  if (u.email !== null) person.email = u.email;
+  return cloudUser(person, links);
 }
 
 /** The webhook's UUID: stable per destination, like a Cloud webhook's id. */
@@ -92,7 +163,7 @@ function changeLinks(ref: RefChange, links: BitbucketLinks): Record<string, { hr
 
 function refState(event: PushEvent, ref: RefChange, side: 'old' | 'new', links: BitbucketLinks): Record<string, unknown> {
   const sha = side === 'old' ? ref.before : headCommitSha(ref);
-  const known = event.commits[sha];
+  const known = commitAt(event, sha);
   const state: Record<string, unknown> = {
     type: ref.kind === 'tag' ? 'tag' : 'branch',
     name: ref.name,

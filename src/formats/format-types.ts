@@ -11,7 +11,11 @@ export interface RenderedRequest {
   headers: Record<string, string>;
   /** Exact body bytes; signatures are computed over these. */
   body: Buffer;
-  /** Header that carries `sha256=<hmac>` when the destination has a secret, or null. */
+  /**
+   * Header that carries `sha256=<hmac>` when the destination has a secret, or
+   * null; several names separated by ", " when the receiver reads either
+   * (see signatureHeaderNames in sign.ts).
+   */
   signatureHeader: string | null;
   /** What this request covers, for status/show output (e.g. the ref for github). */
   label: string;
@@ -24,6 +28,8 @@ export interface RenderContext {
   /** Destination name (some formats carry it, e.g. X-Hook-UUID). */
   destination: string;
   options: FormatOptions;
+  /** The destination's `events:` (receiver event names, see event-keys.ts); undefined: the format's defaults. */
+  events?: readonly string[];
 }
 
 /** What a ping needs: the render context plus node, time and (optionally) the destination URL. */

@@ -4,14 +4,18 @@
 // point at the Bitbucket pages / REST resources of the same objects (GitHub-
 // only API URLs keep GitHub's path pattern under the Bitbucket REST base and
 // do not resolve); numeric ids are synthesized. docs/formats.md has the map.
+// A pull-request merge also yields `pull_request` (action closed, merged
+// true) when the destination's events include it (`events: [push, pull_request]`).
 
-import type { CommitInfo, Person, PushEvent, RefChange } from '../event/push-event.ts';
+import type { BitbucketUser, CommitInfo, Person, PushEvent, RefChange } from '../event/push-event.ts';
 import type { Format, RenderContext, RenderedRequest } from './format-types.ts';
 import { bitbucketLinks, userSlug, type BitbucketLinks } from './links.ts';
 import { derivedUuid, syntheticId } from './ids.ts';
 import { epochSeconds } from './time.ts';
 import { jsonBody, JSON_CONTENT_TYPE } from './body.ts';
-import { branchAndTagRefs, headCommitSha, refCommits } from './select.ts';
+import { branchAndTagRefs, commitAt, headCommitSha, refCommits } from './select.ts';
+import { eventsFor } from './event-keys.ts';
+import { mergedPullRequest, type MergedPullRequest, type PullRequestSide } from './pull-request.ts';
 
 /** Branch GitHub's `default_branch` falls back to when the event does not say. */
 const FALLBACK_DEFAULT_BRANCH = 'master';
@@ -50,18 +54,24 @@ export const githubFormat: Format = {
   },
 };
 
-/** One GitHub push request per branch / tag of the event, in event order. */
+/**
+ * For the destination's events: one GitHub push request per branch / tag of
+ * the event, in event order; then pull_request (closed, merged) when the push
+ * merged a pull request.
+ */
 export function renderGithub(event: PushEvent, ctx: RenderContext): RenderedRequest[] {
-  const refs = branchAndTagRefs(event);
-  if (refs.length === 0) return [];
+  const events = eventsFor('github', ctx.events);
+  const refs = events.has('push') ? branchAndTagRefs(event) : [];
   const links = bitbucketLinks(event.repository, event.node);
+  const pr = events.has('pull_request') ? mergedPullRequest(event, links) : null;
+  if (refs.length === 0 && !pr) return [];
   const repository = githubRepository(event, links);
   const sender = githubUser(event.actor, links);
   const pusher = { name: event.actor.name, email: event.actor.email ?? null };
   const hookId = hookIdOf(ctx.destination);
-  return refs.map((ref, i) => {
+  const requests: RenderedRequest[] = refs.map((ref, i) => {
     const commits = ref.change === 'delete' ? [] : refCommits(event, ref, ctx.options.commitLimit);
-    const head = ref.change === 'delete' ? undefined : event.commits[headCommitSha(ref)];
+    const head = ref.change === 'delete' ? undefined : commitAt(event, headCommitSha(ref));
     const body = {
       ref: ref.ref,
       before: ref.before,
@@ -81,6 +91,121 @@ export function renderGithub(event: PushEvent, ctx: RenderContext): RenderedRequ
     hdrs['X-GitHub-Hook-Installation-Target-ID'] = String(repository.id);
     return { headers: hdrs, body: jsonBody(body), signatureHeader: 'X-Hub-Signature-256', label: ref.ref };
   });
+  if (pr) {
+    const body = {
+      action: 'closed',
+      number: pr.id,
+      pull_request: githubPullRequest(event, pr, repository, sender, links),
+      repository,
+      sender,
+    };
+    const hdrs = headers('pull_request', derivedUuid(ctx.seed, 'github', 'pull_request'), hookId);
+    hdrs['X-GitHub-Hook-Installation-Target-ID'] = String(repository.id);
+    requests.push({ headers: hdrs, body: jsonBody(body), signatureHeader: 'X-Hub-Signature-256', label: `pull_request #${pr.id}` });
+  }
+  return requests;
+}
+
+/** GitHub's pull_request object of a merged Bitbucket pull request (URLs: Bitbucket pages and REST resources). */
+function githubPullRequest(event: PushEvent, pr: MergedPullRequest, repository: Record<string, unknown>, mergedBy: Record<string, unknown>, links: BitbucketLinks): Record<string, unknown> {
+  const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const api = `${links.api}/pull-requests/${pr.id}`;
+  const author = githubUserOf(pr.author.user, links);
+  const end = (s: PullRequestSide) => ({
+    label: `${s.projectKey}:${s.displayId}`,
+    ref: s.displayId,
+    sha: s.latestCommit ?? '',
+    user: githubUser({ name: s.projectKey }, links),
+    // A fork's repository is not described by the event: null, as GitHub sends for a deleted fork.
+    repo: s.projectKey === event.repository.projectKey && s.slug === event.repository.slug ? repository : null,
+  });
+  const gained = pr.targetRef ? pr.targetRef.totalCommits : 0;
+  const files = pr.targetRef ? refFiles(event, pr.targetRef) : { changed: 0, additions: 0, deletions: 0 };
+  return {
+    url: api,
+    id: pr.id,
+    node_id: Buffer.from(`011:PullRequest${repository.id}:${pr.id}`).toString('base64'),
+    html_url: pr.url,
+    diff_url: `${pr.url}/diff`,
+    patch_url: `${pr.url}/diff`,
+    issue_url: pr.url,
+    number: pr.id,
+    state: 'closed',
+    locked: false,
+    title: pr.title,
+    user: author,
+    body: pr.description,
+    created_at: iso(pr.createdDate),
+    updated_at: iso(pr.updatedDate),
+    closed_at: iso(pr.closedDate),
+    merged_at: iso(pr.closedDate),
+    merge_commit_sha: pr.mergeCommit,
+    assignee: null,
+    assignees: [],
+    requested_reviewers: pr.reviewers.filter((r) => !r.approved).map((r) => githubUserOf(r.user, links)),
+    requested_teams: [],
+    labels: [],
+    milestone: null,
+    draft: false,
+    commits_url: `${api}/commits`,
+    review_comments_url: `${api}/comments`,
+    review_comment_url: `${api}/comments{/number}`,
+    comments_url: `${api}/comments`,
+    statuses_url: `${links.base}/rest/build-status/1.0/commits/${pr.from.latestCommit ?? ''}`,
+    head: end(pr.from),
+    base: end(pr.to),
+    _links: {
+      self: { href: api },
+      html: { href: pr.url },
+      issue: { href: pr.url },
+      comments: { href: `${api}/comments` },
+      review_comments: { href: `${api}/comments` },
+      review_comment: { href: `${api}/comments{/number}` },
+      commits: { href: `${api}/commits` },
+      statuses: { href: `${links.base}/rest/build-status/1.0/commits/${pr.from.latestCommit ?? ''}` },
+    },
+    author_association: 'NONE',
+    auto_merge: null,
+    active_lock_reason: null,
+    merged: true,
+    mergeable: null,
+    rebaseable: null,
+    mergeable_state: 'unknown',
+    merged_by: mergedBy,
+    comments: 0,
+    review_comments: 0,
+    maintainer_can_modify: false,
+    commits: gained,
+    additions: files.additions,
+    deletions: files.deletions,
+    changed_files: files.changed,
+  };
+}
+
+/** Line and file counts of what the merge brought to the target branch (its listed commits). */
+function refFiles(event: PushEvent, ref: RefChange): { changed: number; additions: number; deletions: number } {
+  const paths = new Set<string>();
+  let additions = 0;
+  let deletions = 0;
+  for (const sha of ref.commits) {
+    const c = event.commits[sha];
+    // A merge commit's diff against its first parent repeats the merged commits' changes.
+    if (!c || c.merge) continue;
+    for (const f of c.files) {
+      paths.add(f.path);
+      additions += f.additions;
+      deletions += f.deletions;
+    }
+  }
+  return { changed: paths.size, additions, deletions };
+}
+
+/** GitHub's user object for a Bitbucket user named by the REST API or the hook. */
+function githubUserOf(u: BitbucketUser, links: BitbucketLinks): Record<string, unknown> {
+  const person: Person = { name: u.name };
+  if (u.displayName !== null) person.displayName = u.displayName;
+  if (u.email !== null) person.email = u.email;
+  return githubUser(person, links);
 }
 
 function headers(event: string, delivery: string, hookId: number): Record<string, string> {

@@ -12,7 +12,8 @@ import { pushEventFormat } from './pushevent.ts';
 import { redactDestinationUrl } from '../log/redact.ts';
 
 export type { Format, RenderedRequest, RenderContext, PingContext } from './format-types.ts';
-export { signBody } from './sign.ts';
+export { signBody, signatureHeaderNames } from './sign.ts';
+export { FORMAT_EVENTS, eventsFor } from './event-keys.ts';
 
 const FORMATS: Record<FormatName, Format> = {
   cloudevents: cloudEventsFormat,
@@ -39,7 +40,7 @@ export function formatFor(name: FormatName | string): Format {
  * refs/notes/* to a GitHub-format destination): nothing to send.
  */
 export function renderRequests(event: PushEvent, dest: HttpDestination, seed: string): RenderedRequest[] {
-  return formatFor(dest.format).render(event, { seed, destination: dest.name, options: dest.formatOptions ?? {} });
+  return formatFor(dest.format).render(event, { seed, destination: dest.name, options: dest.formatOptions ?? {}, events: dest.events });
 }
 
 /** The ping / test request `dest` receives from `relay test` (its URL, credentials redacted, may appear in the body). */

@@ -17,6 +17,15 @@ export function headCommitSha(ref: RefChange): string {
   return ref.tag?.annotated && ref.tag.target ? ref.tag.target : ref.after;
 }
 
+/**
+ * Details of commit `sha` as the event knows them: a commit the push brought,
+ * or a ref tip it did not bring (`tipCommits`: a ref created on an existing
+ * commit, an old value); undefined when analysis could not read it.
+ */
+export function commitAt(event: PushEvent, sha: string): CommitInfo | undefined {
+  return event.commits[sha] ?? event.tipCommits?.[sha];
+}
+
 /** The event's commits of `ref`, oldest first, the most recent `limit` when given. */
 export function refCommits(event: PushEvent, ref: RefChange, limit?: number): CommitInfo[] {
   const shas = limit !== undefined && ref.commits.length > limit ? ref.commits.slice(ref.commits.length - limit) : ref.commits;

@@ -27,7 +27,9 @@ import { compileIssueKeyMatcher } from '../event/issue-keys.ts';
 import { compileTriggerTagMatcher } from '../event/trigger-tags.ts';
 import { DEFAULT_ANALYSIS_OPTIONS, type AnalysisOptions } from './analysis-options.ts';
 import { capCommitLists } from './commit-caps.ts';
-import { toCommitInfo, type CommitInfoContext } from './commit-info.ts';
+import { toCommitInfo, withoutTrailingNewlines, type CommitInfoContext } from './commit-info.ts';
+import { readCommitsFromStore } from './commit-objects.ts';
+import { pullRequestFromMergeMessage } from '../event/merge-message.ts';
 import { logCommits, splitForParallelLog } from './commit-log.ts';
 import { walkDetailLimit, walkNewCommits } from './new-commit-walk.ts';
 import { gitConfigValue } from './git-config-file.ts';
@@ -173,7 +175,7 @@ export async function analyzePushWithStats(input: PushInput, options: AnalysisOp
         errors.push({ ref: w.line.ref, message: `tag object ${name} is missing from the repository (pruned before analysis?)` });
         continue;
       }
-      w.tag = { annotated: object.type === 'tag', message: object.message, tagger: object.tagger, target: object.peeled };
+      w.tag = { annotated: object.type === 'tag', message: object.message === null ? null : withoutTrailingNewlines(object.message), tagger: object.tagger, target: object.peeled };
       if (w.change !== 'delete') w.tip = object.peeledType === 'commit' ? object.peeled : null;
     }
   }
@@ -311,6 +313,28 @@ export async function analyzePushWithStats(input: PushInput, options: AnalysisOp
     else errors.push({ message: `changed files of ${undetailed.length} commit(s) could not be read; those commits list no files` });
   }
 
+  // Ref tips the push did not bring (a branch or tag created on an existing
+  // commit; the old value of an updated or deleted branch): metadata of old
+  // values from the object store (no git process), the rest — new tips with
+  // their files — with at most one git log.
+  const tipCommits = new Map<string, CommitInfo>();
+  const newTips = [...new Set(work.map((w) => w.tip).filter((sha): sha is string => sha !== null && !commits.has(sha)))];
+  const oldTips = [...new Set(work
+    .filter((w) => w.change !== 'create' && !w.beforeMissing && (w.kind === 'branch' || (w.kind === 'tag' && w.change === 'delete')))
+    .map((w) => (w.kind === 'tag' ? deletedFrom(w) : w.line.before))
+    .filter((sha) => !commits.has(sha) && !newTips.includes(sha)))];
+  if (oldTips.length > 0) {
+    const store = await ObjectStore.open(repo.gitDir, repo.gitConfig ? gitConfigValue(repo.gitConfig, 'extensions.objectFormat') : null);
+    const read = store ? await readCommitsFromStore(store, oldTips, fallbackEncoding).catch(() => new Map()).finally(() => store.close()) : new Map();
+    for (const [sha, c] of read) tipCommits.set(sha, toCommitInfo(c, context));
+  }
+  const tipsForGit = [...newTips, ...oldTips.filter((sha) => !tipCommits.has(sha))];
+  if (tipsForGit.length > 0) {
+    await attempt({ message: 'could not read the commits refs point at' }, () =>
+      logCommits(git, tipsForGit, { ...logOptions, withFiles: true, onCommit: (c) => tipCommits.set(c.id, toCommitInfo(c, context)) }));
+    for (const c of tipCommits.values()) if (oldTips.includes(c.id) && !newTips.includes(c.id)) Object.assign(c, { files: [], filesTruncated: false, totalFiles: 0 });
+  }
+
   const refs: RefChange[] = work.map((w, i) => {
     const listed = capped.kept[i].filter((sha) => commits.has(sha));
     const ref: RefChange = {
@@ -346,8 +370,22 @@ export async function analyzePushWithStats(input: PushInput, options: AnalysisOp
     truncated: commits.size < capped.total,
     errors,
   };
+  if (tipCommits.size > 0) event.tipCommits = Object.fromEntries(tipCommits);
   const pullRequest = pullRequestFromEnv(input.env, trigger);
-  if (pullRequest) event.pullRequest = pullRequest;
+  if (pullRequest) {
+    // Bitbucket's merge commit message names the pull request (and, since 7.x, its title).
+    const mergeSha = pullRequest.mergeHash ?? (pullRequest.toRef ? work.find((w) => w.line.ref === pullRequest.toRef)?.tip : null) ?? null;
+    const mergeCommit = mergeSha ? commits.get(mergeSha) ?? tipCommits.get(mergeSha) : undefined;
+    const fromMessage = mergeCommit ? pullRequestFromMergeMessage(mergeCommit.message) : null;
+    if (fromMessage && (pullRequest.id === null || pullRequest.id === fromMessage.id)) {
+      pullRequest.id = fromMessage.id;
+      if (fromMessage.title !== null) pullRequest.title = fromMessage.title;
+    }
+    if (trigger === 'pull-request-merge' && pullRequest.id === null) {
+      errors.push({ message: 'pull request id unknown (no BB_PULL_REQUEST_ID, and the merge commit message is not Bitbucket\'s): no pull-request event (pr:merged, pull_request, pullrequest:fulfilled) is sent' });
+    }
+    event.pullRequest = pullRequest;
+  }
   const stats: AnalysisStats = {
     ...git.stats,
     totalMs: performance.now() - started,

@@ -21,9 +21,17 @@ export interface CommitInfoContext {
   urlOf: (sha: string) => string | null;
 }
 
-/** Builds CommitInfo; keys and tags come from the full message, the message itself is capped. */
+/**
+ * A message without the line break(s) git stores at its end: Bitbucket and
+ * GitHub send "Fix it" for a commit git stores as "Fix it\n".
+ */
+export function withoutTrailingNewlines(message: string): string {
+  return message.replace(/(?:\r?\n)+$/, '');
+}
+
+/** Builds CommitInfo; keys and tags come from the full message, the message itself is capped (trailing newline dropped). */
 export function toCommitInfo(c: LoggedCommit, context: CommitInfoContext): CommitInfo {
-  const { text: message, truncated } = truncateUtf8(c.message, context.maxMessageBytes);
+  const { text: message, truncated } = truncateUtf8(withoutTrailingNewlines(c.message), context.maxMessageBytes);
   return {
     id: c.id,
     shortId: c.id.slice(0, 11),

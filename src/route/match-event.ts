@@ -115,7 +115,7 @@ function narrowEvent(event: PushEvent, refs: RefChange[]): PushEvent {
     keep(r.tag?.target);
   }
   const truncated = refs.some((r) => r.truncated);
-  return {
+  const narrowed: PushEvent = {
     ...event,
     refs,
     commits,
@@ -123,4 +123,13 @@ function narrowEvent(event: PushEvent, refs: RefChange[]): PushEvent {
     totalCommits: truncated ? event.totalCommits : Object.keys(commits).length,
     truncated,
   };
+  // Tip details only of the kept refs.
+  delete narrowed.tipCommits;
+  for (const r of refs) {
+    for (const sha of [r.after, r.before, r.tag?.target]) {
+      const tip = sha ? event.tipCommits?.[sha] : undefined;
+      if (tip) (narrowed.tipCommits ??= {})[tip.id] = tip;
+    }
+  }
+  return narrowed;
 }

@@ -30,11 +30,21 @@ t.test('pull request context from merge variables', async (t) => {
     BB_TO_HASH: 'b'.repeat(40),
     BB_MERGE_HASH: 'c'.repeat(40),
     BB_MERGE_STRATEGY_ID: 'no-ff',
+    BB_MERGE_IS_CROSS_REPO: 'true',
+    BB_PULL_REQUEST_AUTHOR_USER_NAME: 'ann',
+    BB_PULL_REQUEST_AUTHOR_USER_DISPLAY_NAME: 'Ann Author',
+    BB_PULL_REQUEST_AUTHOR_USER_EMAIL: 'ann@example.com',
   }, 'pull-request-merge');
   t.same(pr, {
     id: 42, fromRef: 'refs/heads/feature', fromHash: 'a'.repeat(40), fromRepository: 'FORK/repo',
     toRef: 'refs/heads/main', toHash: 'b'.repeat(40), mergeHash: 'c'.repeat(40), mergeStrategy: 'no-ff',
+    crossRepository: true,
+    author: { user: { name: 'ann', displayName: 'Ann Author', email: 'ann@example.com', id: null, slug: null }, role: 'AUTHOR', approved: false, status: 'UNAPPROVED' },
+    source: 'hook',
   });
   const dry = pullRequestFromEnv({ BB_MERGE_HASH: '' }, 'pull-request-merge');
-  t.same(dry, { id: null, fromRef: null, fromHash: null, fromRepository: null, toRef: null, toHash: null, mergeHash: null, mergeStrategy: null }, 'trigger alone yields context with nulls');
+  t.same(dry, {
+    id: null, fromRef: null, fromHash: null, fromRepository: null, toRef: null, toHash: null, mergeHash: null, mergeStrategy: null,
+    crossRepository: null, author: null, source: 'hook',
+  }, 'trigger alone yields context with nulls');
 });

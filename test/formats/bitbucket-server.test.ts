@@ -210,7 +210,7 @@ t.test('headers and ping', async (t) => {
   const [req] = bitbucketServerFormat.render(fixtureEvent('branch-update'), { seed: 'seed-a', destination: 'zymmr', options: {} });
   t.equal(req.headers['X-Event-Key'], 'repo:refs_changed');
   t.match(req.headers['X-Request-Id'], /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
-  t.equal(req.signatureHeader, 'X-Hub-Signature');
+  t.equal(req.signatureHeader, 'X-Hub-Signature, X-Hub-Signature-256', 'Bitbucket\'s header and the one CDS verifies');
   const [other] = bitbucketServerFormat.render(fixtureEvent('branch-update'), { seed: 'seed-b', destination: 'zymmr', options: {} });
   t.not(other.headers['X-Request-Id'], req.headers['X-Request-Id'], 'another seed, another request id');
   t.ok(other.body.equals(req.body), 'the body does not depend on the seed');

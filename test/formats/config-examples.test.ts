@@ -24,12 +24,14 @@ const ENV = {
   SENTRY_WEBHOOK_SECRET: 'sentry-secret-1',
   CDS_PROXY_USER: 'proxyuser1',
   CDS_PROXY_PASSWORD: 'proxy-pw-1',
+  CDS_WEBHOOK_SECRET: 'cds-secret-1',
   JENKINS_WEBHOOK_TOKEN: 'jenkins-token-1',
   JENKINS_WEBHOOK_SECRET: 'jenkins-secret-1',
 };
 
-/** What each consumer's example must configure. */
-const EXPECTED: Record<string, { format: HttpDestination['format']; url: string; secret?: string; match?: object; proxy?: string; formatOptions?: object }> = {
+/** What each consumer's example must configure (destinations in file order). */
+type Expected = { name?: string; format: HttpDestination['format']; url: string; secret?: string; match?: object; proxy?: string; formatOptions?: object; events?: string[] };
+const EXPECTED: Record<string, Expected | Expected[]> = {
   zymmr: {
     format: 'bitbucket-server',
     url: 'https://zymmr.example.com/api/method/everest.integration.api.process_webhook',
@@ -37,7 +39,7 @@ const EXPECTED: Record<string, { format: HttpDestination['format']; url: string;
     match: { changes: ['create', 'update'], requireIssueKey: true },
     formatOptions: { commitLimit: 2048 },
   },
-  port: { format: 'bitbucket-server', url: 'https://ingest.getport.io/port-key-1', secret: 'port-secret-1' },
+  port: { format: 'bitbucket-server', url: 'https://ingest.getport.io/port-key-1', secret: 'port-secret-1', events: ['repo:refs_changed', 'pr:merged'] },
   butterstack: {
     format: 'bitbucket-cloud',
     url: 'https://app.butterstack.com/webhooks/github?token=bs-token-1',
@@ -53,15 +55,26 @@ const EXPECTED: Record<string, { format: HttpDestination['format']; url: string;
   cds: {
     format: 'bitbucket-server',
     url: 'https://cds-hooks.example.com/bitbucket/{projectKey}/{repoSlug}',
+    secret: 'cds-secret-1',
     proxy: 'http://proxyuser1:proxy-pw-1@proxy.example.com:3128',
     match: { refs: ['refs/heads/**', 'refs/tags/**'], changes: ['create', 'update', 'delete'] },
   },
-  jenkins: {
-    format: 'github',
-    url: 'https://jenkins.example.com/generic-webhook-trigger/invoke?token=jenkins-token-1',
-    secret: 'jenkins-secret-1',
-    match: { refs: ['refs/heads/**', 'refs/tags/**'], changes: ['create', 'update'], triggers: ['push', 'pull-request-merge', 'file-edit', 'branch-create', 'tag-create'] },
-  },
+  jenkins: [
+    {
+      name: 'jenkins-branch-source',
+      format: 'bitbucket-server',
+      url: 'https://jenkins.example.com/bitbucket-scmsource-hook/notify?server_url=https%3A%2F%2Fbitbucket.example.com',
+      secret: 'jenkins-secret-1',
+      match: { refs: ['refs/heads/**', 'refs/tags/**'] },
+    },
+    {
+      name: 'jenkins-push-and-pull-request',
+      format: 'bitbucket-server',
+      url: 'https://jenkins.example.com/bitbucket-hook/',
+      events: ['repo:refs_changed', 'pr:merged'],
+      match: { refs: ['refs/heads/**', 'refs/tags/**'], changes: ['create', 'update'], triggers: ['push', 'pull-request-merge', 'file-edit', 'branch-create', 'tag-create'] },
+    },
+  ],
 };
 
 const files = readdirSync(DIR).filter((f) => f.endsWith('.yaml')).sort();
@@ -77,22 +90,26 @@ for (const file of files) {
     for (const [k, value] of Object.entries(ENV)) t.notOk(text.includes(value), `${k}'s value is not written into the file`);
     const config = loadConfig(join(DIR, file), ENV);
     const http = config.destinations.filter((d): d is HttpDestination => d.type === 'http');
-    t.equal(http.length, 1, 'one http destination');
-    const d = http[0];
-    const want = EXPECTED[name];
-    t.equal(d.name, name);
-    t.equal(d.format, want.format);
-    t.equal(d.url, want.url);
-    t.equal(d.secret, want.secret);
-    t.same(d.match, want.match);
-    t.equal(d.proxy, want.proxy);
-    t.same(d.formatOptions, want.formatOptions ?? {});
-    t.ok(d.enabled);
-    // The destination works end to end on a fixture push.
-    const event = routeEvent(fixtureEvent('multi-ref'), d.match);
-    t.ok(event, 'the multi-ref push matches');
-    t.ok(renderRequests(event!, d, 'seed').length > 0, 'renders requests');
-    t.match(resolveDestinationUrl(d.url, event!.repository), /^https:\/\/[^{}]+$/, 'URL resolves per repository');
+    const wanted = ([] as Expected[]).concat(EXPECTED[name]);
+    t.equal(http.length, wanted.length, `${wanted.length} http destination(s)`);
+    http.forEach((d, i) => {
+      const want = wanted[i];
+      if (!want) return;
+      t.equal(d.name, want.name ?? name);
+      t.equal(d.format, want.format);
+      t.equal(d.url, want.url);
+      t.equal(d.secret, want.secret);
+      t.same(d.match, want.match);
+      t.equal(d.proxy, want.proxy);
+      t.same(d.formatOptions, want.formatOptions ?? {});
+      t.same(d.events, want.events);
+      t.ok(d.enabled);
+      // The destination works end to end on a fixture push.
+      const event = routeEvent(fixtureEvent('multi-ref'), d.match);
+      t.ok(event, 'the multi-ref push matches');
+      t.ok(renderRequests(event!, d, 'seed').length > 0, 'renders requests');
+      t.match(resolveDestinationUrl(d.url, event!.repository), /^https:\/\/[^{}]+$/, 'URL resolves per repository');
+    });
   });
 }
 

@@ -102,3 +102,37 @@ t.test('ping validates against ping$event', async (t) => {
   t.equal(req.headers['X-GitHub-Event'], 'ping');
   t.equal(body.hook.config.url, 'https://jenkins.example.com/github-webhook/');
 });
+
+t.test('a merged pull request: pull_request closed + merged, valid against pull_request$closed, only when asked', async (t) => {
+  const validateClosed = ajv.getSchema('webhooks#/definitions/pull_request$closed')!;
+  t.same(githubFormat.render(fixtureEvent('pr-merge'), ctx).map((r) => r.headers['X-GitHub-Event']), ['push'], 'default events: push only');
+  for (const name of ['pr-merge', 'pr-merge-hook-only']) {
+    const reqs = githubFormat.render(fixtureEvent(name), { ...ctx, events: ['push', 'pull_request'] });
+    t.same(reqs.map((r) => r.headers['X-GitHub-Event']), ['push', 'pull_request'], `${name}: push, then pull_request`);
+    const pr = reqs[1];
+    t.not(pr.headers['X-GitHub-Delivery'], reqs[0].headers['X-GitHub-Delivery'], 'own delivery id');
+    t.equal(pr.signatureHeader, 'X-Hub-Signature-256');
+    const body = JSON.parse(pr.body.toString('utf8'));
+    const ok = validateClosed(body);
+    t.ok(ok, `${name}: ${ok ? 'valid' : ajv.errorsText(validateClosed.errors)}`);
+    t.match(body, { action: 'closed', number: 57, pull_request: { merged: true, state: 'closed', number: 57, title: 'PLAT-150 Reject tokens signed with none', merge_commit_sha: '297dcebd42caa82f4729e90cb170ccdc71b73644' } });
+    t.match(body.pull_request.head, { ref: 'feature/PLAT-150-alg-none', sha: '920772a7051f9512922cdcb7a85fafb68f81a5fc' });
+    t.match(body.pull_request.base, { ref: 'main', sha: 'cfdfda5d3b17024c3c56b2d16ebc3e725b987353' });
+    t.equal(body.pull_request.commits, 2, 'commits the merge brought to main');
+  }
+  const enriched = JSON.parse(githubFormat.render(fixtureEvent('pr-merge'), { ...ctx, events: ['pull_request'] })[0].body.toString('utf8'));
+  t.match(enriched.pull_request, { body: /alg: none/, user: { login: 'ohaddad' }, created_at: '2024-05-21T08:45:00Z', closed_at: '2024-05-21T09:31:07Z' }, 'REST details carried');
+  const broken = structuredClone(enriched);
+  delete broken.pull_request.merged;
+  t.notOk(validateClosed(broken), 'the schema check is not vacuous: merged is required');
+  t.same(githubFormat.render(fixtureEvent('branch-update'), { ...ctx, events: ['pull_request'] }), [], 'no merge, no pull_request, no push asked: nothing');
+});
+
+t.test('tips the push did not bring: head_commit of a tag or branch created on an existing commit', async (t) => {
+  for (const name of ['tag-lightweight', 'tag-annotated', 'branch-on-existing']) {
+    const [req] = githubFormat.render(fixtureEvent(name), ctx);
+    const body = JSON.parse(req.body.toString('utf8'));
+    t.same(body.commits, [], `${name}: no commits`);
+    t.match(body.head_commit, { id: '595a5bc7df074d6b0a1e2341b8cbecaef4c44515', message: 'PLAT-90 PLAT-91 Log the request id on every access line', distinct: false }, `${name}: head_commit present`);
+  }
+});

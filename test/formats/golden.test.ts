@@ -17,11 +17,13 @@ const GOLDEN_DIR = join(dirname(fileURLToPath(import.meta.url)), 'golden');
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
 
 /** Format variants with golden files: directory name → format and options. */
-const VARIANTS: Record<string, { format: FormatName; options: FormatOptions }> = {
+const VARIANTS: Record<string, { format: FormatName; options: FormatOptions; events?: string[] }> = {
   'bitbucket-server': { format: 'bitbucket-server', options: {} },
   'bitbucket-server.extended': { format: 'bitbucket-server', options: { extended: true } },
   'bitbucket-cloud': { format: 'bitbucket-cloud', options: {} },
   github: { format: 'github', options: {} },
+  // GitHub's pull_request is sent only when asked for.
+  'github.pull_request': { format: 'github', options: {}, events: ['push', 'pull_request'] },
   cloudevents: { format: 'cloudevents', options: {} },
   pushevent: { format: 'pushevent', options: {} },
 };
@@ -34,10 +36,10 @@ interface GoldenRequest {
   body: unknown;
 }
 
-for (const [variant, { format, options }] of Object.entries(VARIANTS)) {
+for (const [variant, { format, options, events }] of Object.entries(VARIANTS)) {
   t.test(variant, async (t) => {
     for (const scenario of FIXTURE_NAMES) {
-      const requests = formatFor(format).render(fixtureEvent(scenario), { seed: `golden/${scenario}`, destination: 'golden-dest', options });
+      const requests = formatFor(format).render(fixtureEvent(scenario), { seed: `golden/${scenario}`, destination: 'golden-dest', options, events });
       const file = join(GOLDEN_DIR, variant, `${scenario}.json`);
       const actual: GoldenRequest[] = requests.map((r) => ({
         label: r.label,

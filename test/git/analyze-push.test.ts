@@ -41,7 +41,7 @@ t.test('first push of a branch: create, commits oldest first, details, root agai
   t.equal(root.merge, false);
   t.equal(root.distinct, true);
   t.equal(root.title, 'Initial import PROJ-1');
-  t.equal(root.message, 'Initial import PROJ-1\n\nLonger body.\n');
+  t.equal(root.message, 'Initial import PROJ-1\n\nLonger body.', 'without the newline git stores at the end');
   t.same(root.author, { name: 'Ada Author', email: 'ada@example.com', date: '2023-11-15T00:14:20+02:00' });
   t.equal(root.committer.name, 'Cy Committer');
   t.same(root.files, [{ path: 'README.md', status: 'added', binary: false, additions: 2, deletions: 0 }], 'root diffed against the empty tree');
@@ -74,6 +74,8 @@ t.test('fast-forward update: before..after, one git process', async (t) => {
   t.match(event.refs[0], { change: 'update', forced: false, removedCommits: 0, commits: [c2, c3], totalCommits: 2 });
   t.same(event.commits[c2].parents, [c1]);
   t.ok(event.commits[c2].distinct && event.commits[c3].distinct);
+  t.same(Object.keys(event.tipCommits ?? {}), [c1], 'the old value is detailed (read from the object store, no git process)');
+  t.match(event.tipCommits?.[c1], { id: c1, message: 'one', parents: [], distinct: false, files: [], totalFiles: 0 });
 });
 
 t.test('file changes: statuses, renames, copies, binary, modes, symlinks, odd paths', async (t) => {
@@ -208,7 +210,9 @@ t.test('tags: lightweight vs annotated, tagger, message, target; tags bringing c
   const light = await analyze(t, fx, fx.push(['origin', 'refs/tags/light']));
   t.match(light.event.refs[0], { ref: 'refs/tags/light', name: 'light', kind: 'tag', change: 'create', commits: [] });
   t.same(light.event.refs[0].tag, { annotated: false, message: null, tagger: null, target: c1 });
-  t.equal(light.stats.spawns, 1, 'a lightweight tag on an existing commit: one log walk, nothing new');
+  t.equal(light.stats.spawns, 2, 'a lightweight tag on an existing commit: one log walk (nothing new), one log of the tip');
+  t.equal(light.event.tipCommits?.[c1]?.message, 'one', 'the tip is detailed for the formats');
+  t.equal(light.event.tipCommits?.[c1]?.distinct, false);
 
   fx.write('a', '2\n');
   const c2 = fx.commit('released only through the tag');
@@ -221,7 +225,7 @@ t.test('tags: lightweight vs annotated, tagger, message, target; tags bringing c
   t.match(ref, { kind: 'tag', change: 'create', commits: [c2], totalCommits: 1 });
   t.equal(ref.tag?.annotated, true);
   t.equal(ref.tag?.target, c2);
-  t.equal(ref.tag?.message, 'Release 1.0\n\nNotes PROJ-9.\n');
+  t.equal(ref.tag?.message, 'Release 1.0\n\nNotes PROJ-9.');
   t.match(ref.tag?.tagger, { name: 'Cy Committer', email: 'cy@example.com', date: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$/ });
   t.equal(annotated.event.commits[c2].distinct, true);
   t.equal(annotated.stats.spawns, 1, 'tag object read from the object store; one log walk');
@@ -229,6 +233,32 @@ t.test('tags: lightweight vs annotated, tagger, message, target; tags bringing c
   const deleted = await analyze(t, fx, fx.push(['origin', ':refs/tags/v1.0']));
   t.match(deleted.event.refs[0], { change: 'delete', after: ZERO, commits: [], removedCommits: 1 });
   t.equal(deleted.event.refs[0].tag?.annotated, true, 'deleted tag still described from its old object');
+});
+
+t.test('refs created on commits the repository already had: their tips are detailed in tipCommits', async (t) => {
+  const fx = gitFixtureFor(t);
+  fx.write('a', '1\n');
+  const c1 = fx.commit('one');
+  fx.write('b', '2\n');
+  const c2 = fx.commit('two PROJ-7 #ci\n\nbody\n', { tz: '+0100' });
+  fx.push(['origin', 'main']);
+  // A release branch cut from main and an annotated tag on main's tip: nothing new.
+  fx.git(['branch', 'release/1.0']);
+  fx.git(['tag', '-a', 'v1.0', '-m', 'Release 1.0']);
+  const { event, stats } = await analyze(t, fx, fx.push(['origin', 'release/1.0', 'refs/tags/v1.0']));
+  t.same(event.refs.map((r) => [r.ref, r.change, r.commits]), [['refs/heads/release/1.0', 'create', []], ['refs/tags/v1.0', 'create', []]]);
+  t.same(event.commits, {}, 'no commit is new');
+  t.same(Object.keys(event.tipCommits ?? {}), [c2], 'the shared tip once');
+  const tip = event.tipCommits![c2];
+  t.match(tip, { id: c2, message: 'two PROJ-7 #ci\n\nbody', title: 'two PROJ-7 #ci', parents: [c1], distinct: false, issueKeys: ['PROJ-7'], triggers: ['#ci'] });
+  t.match(tip.author, { name: 'Ada Author', email: 'ada@example.com', date: /\+01:00$/ });
+  t.same(tip.files, [{ path: 'b', status: 'added', binary: false, additions: 1, deletions: 0 }], 'a new tip lists its files');
+  t.equal(stats.spawns, 2, 'one log walk, one log of the tips');
+
+  // Deleting the release branch: its old value is detailed from the object store.
+  const deleted = await analyze(t, fx, fx.push(['origin', ':release/1.0']));
+  t.match(deleted.event.tipCommits?.[c2], { id: c2, message: 'two PROJ-7 #ci\n\nbody', files: [] });
+  t.equal(deleted.stats.spawns, 1, 'the rev-list of orphaned commits only');
 });
 
 t.test('delete: removedCommits counts the commits no remaining ref reaches', async (t) => {
@@ -331,15 +361,15 @@ t.test('non-UTF-8 messages: encoding header, i18n.commitEncoding, replacement ch
   const lines = fx.push(['origin', 'main']);
 
   const plain = await analyze(t, fx, lines);
-  t.equal(plain.event.commits[withHeader].message, 'Grüße aus Köln PROJ-3\n', 'encoding header honoured');
+  t.equal(plain.event.commits[withHeader].message, 'Grüße aus Köln PROJ-3', 'encoding header honoured');
   t.equal(plain.event.commits[withHeader].author.name, 'Jürgen');
-  t.equal(plain.event.commits[noHeader].message, 'Gr\uFFFD\uFFFDe aus K\uFFFDln PROJ-3\n', 'no declaration: replacement characters');
+  t.equal(plain.event.commits[noHeader].message, 'Gr\uFFFD\uFFFDe aus K\uFFFDln PROJ-3', 'no declaration: replacement characters');
   t.same(plain.event.commits[noHeader].issueKeys, ['PROJ-3']);
-  t.equal(plain.event.commits[viaGitCommit].message, 'Grüße aus Köln PROJ-3\n', 'git commit with i18n.commitEncoding');
+  t.equal(plain.event.commits[viaGitCommit].message, 'Grüße aus Köln PROJ-3', 'git commit with i18n.commitEncoding');
 
   fx.gitBare(['config', 'i18n.commitEncoding', 'latin1']);
   const configured = await analyze(t, fx, lines);
-  t.equal(configured.event.commits[noHeader].message, 'Grüße aus Köln PROJ-3\n', 'repository i18n.commitEncoding honoured');
+  t.equal(configured.event.commits[noHeader].message, 'Grüße aus Köln PROJ-3', 'repository i18n.commitEncoding honoured');
 });
 
 t.test('identity, actor, trigger, pull request and links from the hook environment', async (t) => {
