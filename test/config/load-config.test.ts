@@ -148,3 +148,13 @@ t.test('values ${ENV} puts into a URL path, proxy or header are secrets: masked 
   t.notMatch(printed, /pk-0123456789|route-secret/, 'never printed');
   t.match(printed, /https:\/\/ingest\.example\.io\/\*\*\*\/hook/);
 });
+
+t.test('destination events: the format\'s own event names, checked, with a line to fix', async (t) => {
+  const cfg = parseConfigText('destinations:\n  - { name: a, type: http, url: "https://x.example", format: github, events: [push, pull_request] }', join(dir, 'relay.yaml'), {});
+  t.same((cfg.destinations[0] as { events?: string[] }).events, ['push', 'pull_request']);
+  const defaults = parseConfigText('destinations:\n  - { name: a, type: http, url: "https://x.example", format: bitbucket-server }', join(dir, 'relay.yaml'), {});
+  t.equal((defaults.destinations[0] as { events?: string[] }).events, undefined, 'absent: the format\'s defaults apply');
+  const [problem] = problemsOf('destinations:\n  - name: a\n    type: http\n    url: "https://x.example"\n    format: bitbucket-server\n    events: [repo:refs_changed, pull_request]');
+  t.match(problem, { path: 'destinations[0].events[1]', line: 6, message: '"pull_request" is not an event of format bitbucket-server; use repo:refs_changed, pr:merged' });
+  t.match(problemsOf('destinations:\n  - { name: a, type: http, url: "https://x.example", events: [] }')[0], { path: 'destinations[0].events' }, 'an empty list says nothing would be sent');
+});

@@ -72,6 +72,18 @@ t.test('basic auth; no signature without a secret or without a signature header'
   t.ok(await verify('sekrit', body.toString(), String(rx.requests[2].headers['x-hub-signature-256'])), 'header named by the format');
 });
 
+t.test('bitbucket-server: one HMAC in X-Hub-Signature and X-Hub-Signature-256 (CDS verifies the latter)', async (t) => {
+  const rx = await startReceiver();
+  t.teardown(() => rx.close());
+  await sendOnce(httpDest('cds', rx.url, { secret: 'cds-secret' }), { ...delivery, signatureHeader: 'X-Hub-Signature, X-Hub-Signature-256' });
+  const [req] = rx.requests;
+  const legacy = String(req.headers['x-hub-signature']);
+  const sha256 = String(req.headers['x-hub-signature-256']);
+  t.ok(await verify('cds-secret', req.body.toString('utf8'), sha256), 'X-Hub-Signature-256 verifies');
+  t.equal(legacy, sha256, 'the same signature in both');
+  t.equal(req.headers['x-hub-signature, x-hub-signature-256'], undefined, 'the list is not sent as a header name');
+});
+
 t.test('status, Retry-After, bounded and redacted response excerpt', async (t) => {
   const rx = await startReceiver({
     respond: [
