@@ -15,7 +15,12 @@
 //      limit, split over options.maxLogProcesses)
 //   +1 rev-list when the push has more new commits than the walk details
 //      (exact totals; see walkDetailLimit)
-// so a fast-forward costs 1, a new branch 1, a new tag 1, a force-push 2, a delete 1.
+//   +1 log of ref tips the push did not bring (a branch or tag created on an
+//      existing commit), with files; old values of updated / deleted
+//      branches come from the object store (commit-objects.ts), git log only
+//      for those it cannot read
+// so a fast-forward costs 1, a new branch 1, a tag or branch on an existing
+// commit 2, a force-push 2, a delete 1.
 // Anything missing or unreadable becomes an `errors[]` entry; only a
 // repository that cannot be opened at all throws (RepositoryUnreadableError).
 
