@@ -15,6 +15,8 @@ import { runControlOp, type OpsContext } from './control-ops.ts';
 import { startControlServer, type ControlServer } from './control-socket.ts';
 import { parseListen, startMetricsServer, type MetricsServer } from './metrics-server.ts';
 import { collectStatus, type LiveDaemonState, type StatusReport } from './status-report.ts';
+import { setupWeb, webUrl } from '../web/web-service.ts';
+import { startWebServer, type WebServer } from '../web/web-server.ts';
 
 /** What the admin side reads from the daemon (RelayDaemon satisfies it). */
 export interface AdminHost {
@@ -64,6 +66,19 @@ export async function startAdminServices(host: AdminHost): Promise<AdminServices
     log.error(`control socket not available; \`relay\` commands fall back to reading the store: ${(err as Error).message}`);
   }
 
+  // The web pages share the metrics listener when both name the same address.
+  const web = setupWeb({ config: () => host.config, context, log });
+  const sharing = web !== null && host.config.web.listen === host.config.metrics.listen;
+  let webServer: WebServer | null = null;
+  if (web && !sharing) {
+    try {
+      webServer = await startWebServer(web.listen, web.handler);
+      log.info('web pages listening', { url: webUrl(webServer.address), auth: web.auth?.type ?? 'none (loopback)' });
+    } catch (err) {
+      log.error(`web pages are off: ${(err as Error).message}`);
+    }
+  }
+
   let metrics: MetricsServer | null = null;
   const listenText = host.config.metrics.listen;
   if (listenText) {
@@ -74,8 +89,9 @@ export async function startAdminServices(host: AdminHost): Promise<AdminServices
       const attempts = new AttemptStats(host.store);
       const report = async (): Promise<StatusReport> => collectStatus({ config: host.config, store: host.store, live: liveState(host) });
       try {
-        metrics = await startMetricsServer({ listen, report, counters: () => ({ ...host.counters }), attempts, log });
+        metrics = await startMetricsServer({ listen, report, counters: () => ({ ...host.counters }), attempts, log, also: sharing ? web.handler : undefined });
         log.info('metrics listening', { url: `http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${metrics.address.port}/metrics` });
+        if (sharing) log.info('web pages listening', { url: webUrl(metrics.address), auth: web.auth?.type ?? 'none (loopback)' });
       } catch (err) {
         log.error(`metrics are off: ${(err as Error).message}`);
       }
@@ -87,7 +103,8 @@ export async function startAdminServices(host: AdminHost): Promise<AdminServices
     control,
     metrics,
     stop() {
-      stopping ??= Promise.all([control?.close(), metrics?.close()]).then(() => undefined);
+      web?.stop();
+      stopping ??= Promise.all([control?.close(), metrics?.close(), webServer?.close()]).then(() => undefined);
       return stopping;
     },
   };

@@ -181,6 +181,10 @@ function filterFrom(a: Args): DeliveryFilter {
     since: optNumber(a, 'since'),
     repo: optString(a, 'repo'),
     eventId: optString(a, 'eventId'),
+    status: optNumber(a, 'status'),
+    trigger: optString(a, 'trigger'),
+    until: optNumber(a, 'until'),
+    before: optString(a, 'before'),
     limit: optNumber(a, 'limit'),
   };
 }

@@ -92,6 +92,8 @@ export interface MetricsServerOptions {
   counters: () => DaemonCounters | null;
   attempts: AttemptStats | null;
   log: Log;
+  /** Other paths on the same listener (the web pages): returns false when it does not handle the request. */
+  also?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
 }
 
 /** A listening metrics server. */
@@ -106,6 +108,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   const { log } = options;
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
+    if (path !== '/metrics' && path !== '/healthz' && options.also?.(req, res)) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
       return;

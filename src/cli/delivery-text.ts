@@ -50,6 +50,26 @@ export function deliveryJson(d: DeliverySummary): DeliveryJson {
   };
 }
 
+/** How much of a body `relay show` and the web page print unless asked for all of it. */
+export const BODY_PREVIEW = 16 * 1024;
+
+/** A stored body as printed: JSON indented (unless `raw`), cut after BODY_PREVIEW characters (unless `full`). */
+export function bodyText(body: string, options: { full?: boolean; raw?: boolean } = {}): string {
+  let text = body;
+  if (!options.raw) {
+    try {
+      text = JSON.stringify(JSON.parse(body), null, 2);
+    } catch {
+      /* not JSON: as is */
+    }
+  }
+  if (!options.full && text.length > BODY_PREVIEW) {
+    const rest = text.length - BODY_PREVIEW;
+    text = `${text.slice(0, BODY_PREVIEW)}\n… ${rest} more characters (--full shows all)`;
+  }
+  return text;
+}
+
 /** Colour a delivery state. */
 export function stateWord(state: string, style: Style): string {
   if (state === 'delivered') return style.green(state);

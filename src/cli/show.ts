@@ -6,7 +6,7 @@ import type { ShowResult } from '../admin/control-ops.ts';
 import { formatDuration } from '../config/units.ts';
 import { parseCommand } from './args.ts';
 import { EXIT, type CliIo } from './cli-io.ts';
-import { deliveryJson, stateWord } from './delivery-text.ts';
+import { bodyText, deliveryJson, stateWord } from './delivery-text.ts';
 import { loadCliConfig, withTarget } from './open-target.ts';
 import { styleFor, type Style } from './style.ts';
 import { formatAge, formatTimestamp } from './table.ts';
@@ -19,8 +19,6 @@ every attempt with its response excerpt.
   --full         the whole body (default: the first 16 KiB)
   --raw          the body byte for byte (default: JSON is indented)
   --json         JSON object (keys documented in docs/operations.md)`;
-
-const BODY_PREVIEW = 16 * 1024;
 
 function indent(text: string, by = '  '): string {
   return text.split('\n').map((l) => by + l).join('\n');
@@ -53,18 +51,7 @@ export function renderShowText(r: ShowResult, style: Style, now: number, options
   out.push('', style.bold(`body (${d.bodyBytes} bytes)`));
   if (d.body === null) out.push('  (pruned by retention after delivery; the attempts below remain)');
   else {
-    let text = d.body;
-    if (!options.raw) {
-      try {
-        text = JSON.stringify(JSON.parse(d.body), null, 2);
-      } catch {
-        /* not JSON: as is */
-      }
-    }
-    if (!options.full && text.length > BODY_PREVIEW) {
-      const rest = text.length - BODY_PREVIEW;
-      text = `${text.slice(0, BODY_PREVIEW)}\n… ${rest} more characters (--full shows all)`;
-    }
+    const text = bodyText(d.body, options);
     out.push(options.raw ? text : indent(text));
   }
   out.push('', style.bold(`attempts (${d.attemptLog.length})`));

@@ -158,6 +158,19 @@ export const CONFIG_SCHEMA = {
     },
     admin: { type: 'object', additionalProperties: false, properties: { socket: { type: 'string' } } },
     metrics: { type: 'object', additionalProperties: false, properties: { listen: { type: 'string' } } },
+    web: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        listen: { type: 'string' },
+        auth: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['type', 'file'],
+          properties: { type: { enum: ['bearer', 'basic'] }, file: { type: 'string' } },
+        },
+      },
+    },
     hooks: { type: 'object', additionalProperties: false, properties: { autoInstall: { type: 'boolean' } } },
     destinations: { type: 'array', items: destination },
   },

@@ -2,6 +2,12 @@
 // Durations are milliseconds, sizes bytes, secrets resolved; every default
 // applied. The YAML shape is documented in config/relay.example.yaml.
 
+/** Who may read the web pages: a bearer token, or `user:password` (basic), read from a file at start. */
+export interface WebAuthConfig {
+  type: 'bearer' | 'basic';
+  file: string;
+}
+
 /** Which wire format a destination speaks (see src/formats/). */
 export type FormatName = 'cloudevents' | 'bitbucket-server' | 'bitbucket-cloud' | 'github' | 'pushevent';
 
@@ -114,6 +120,8 @@ export interface RelayConfig {
   log: { level: 'error' | 'warn' | 'info' | 'debug'; format: 'auto' | 'json' | 'text' };
   admin: { socket: string };
   metrics: { listen: string | null };
+  /** Read-only status pages (src/web); off when listen is null. */
+  web: { listen: string | null; auth: WebAuthConfig | null };
   hooks: { autoInstall: boolean };
   destinations: DestinationConfig[];
 }

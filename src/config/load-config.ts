@@ -204,6 +204,7 @@ function normalize(raw: Raw, file: string, at: Report, substituted: Substitution
     log: { level: raw.log?.level ?? 'info', format: raw.log?.format ?? 'auto' },
     admin: { socket: abs(raw.admin?.socket ?? DEFAULT_PATHS.socket) },
     metrics: { listen: raw.metrics?.listen ?? null },
+    web: { listen: raw.web?.listen ?? null, auth: raw.web?.auth ? { type: raw.web.auth.type, file: abs(raw.web.auth.file) } : null },
     hooks: { autoInstall: raw.hooks?.autoInstall ?? false },
     destinations,
   };

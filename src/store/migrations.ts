@@ -110,6 +110,19 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'events.deliveries: how many delivery rows enqueue wrote (store invariant check)',
     sql: `ALTER TABLE events ADD COLUMN deliveries INTEGER;`,
   },
+  {
+    version: 3,
+    description: 'indexes for the web pages: filtered delivery listings and the attempts log by time',
+    sql: `
+      -- Filters of the deliveries page, each newest first without a sort.
+      CREATE INDEX deliveries_repo ON deliveries(repo_key, created_at);
+      CREATE INDEX deliveries_status ON deliveries(last_status, created_at) WHERE last_status IS NOT NULL;
+      CREATE INDEX deliveries_state_created ON deliveries(state, created_at);
+      CREATE INDEX events_trigger ON events(trigger, created_at);
+      -- Chart series start at "7 days ago" without scanning the whole log.
+      CREATE INDEX attempts_time ON attempts(time);
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

@@ -79,6 +79,14 @@ export interface DeliveryFilter {
   /** "PROJ/slug" */
   repo?: string;
   eventId?: string;
+  /** Last HTTP status seen. */
+  status?: number;
+  /** The event's trigger (push, merge, …). */
+  trigger?: string;
+  /** Created before (ms epoch). */
+  until?: number;
+  /** Page cursor: only deliveries listed after this one (newest first). */
+  before?: string;
   /** Default 50. */
   limit?: number;
 }
@@ -155,6 +163,25 @@ export function listDeliveries(store: Store, filter: DeliveryFilter = {}): Deliv
   if (filter.eventId !== undefined) {
     where.push('event_id = ?');
     args.push(filter.eventId);
+  }
+  if (filter.status !== undefined) {
+    where.push('last_status = ?');
+    args.push(filter.status);
+  }
+  if (filter.trigger !== undefined) {
+    where.push('event_id IN (SELECT id FROM events WHERE trigger = ?)');
+    args.push(filter.trigger);
+  }
+  if (filter.until !== undefined) {
+    where.push('created_at < ?');
+    args.push(filter.until);
+  }
+  if (filter.before !== undefined) {
+    const cursor = store.statement('SELECT created_at, seq FROM deliveries WHERE id = ?').get(filter.before) as { created_at: number; seq: number } | undefined;
+    if (cursor) {
+      where.push('(created_at < ? OR (created_at = ? AND seq < ?))');
+      args.push(cursor.created_at, cursor.created_at, cursor.seq);
+    }
   }
   const limit = Math.max(1, Math.min(filter.limit ?? 50, 100_000));
   const sql = `SELECT ${summaryColumns()} FROM deliveries ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
