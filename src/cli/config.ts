@@ -12,6 +12,7 @@ import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, stringify, 
 import type { RelayConfig } from '../config/config-types.ts';
 import { ConfigError, configPath, formatConfigProblem, loadConfig, type ConfigProblem } from '../config/load-config.ts';
 import { parseListen } from '../admin/metrics-server.ts';
+import { webConfigProblem } from '../web/web-service.ts';
 import { redactedConfig } from '../log/redact.ts';
 import { parseCommand } from './args.ts';
 import { EXIT, type CliIo } from './cli-io.ts';
@@ -62,6 +63,8 @@ export function runtimeProblems(config: RelayConfig, text: string, file: string)
   if (config.metrics.listen !== null && !parseListen(config.metrics.listen)) {
     at(['metrics', 'listen'], `${JSON.stringify(config.metrics.listen)} is not host:port; write e.g. 127.0.0.1:9464`);
   }
+  const web = webConfigProblem(config);
+  if (web) at(['web', 'listen'], web.replace(/^web\.listen /, ''));
   config.destinations.forEach((d, i) => {
     if (d.type !== 'http') return;
     const read = (f: string): string | null => {

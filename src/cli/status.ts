@@ -13,6 +13,7 @@ import { parseCommand, parsePositiveInt, usageError } from './args.ts';
 import { EXIT, type CliIo } from './cli-io.ts';
 import { loadCliConfig, type CliConfig } from './open-target.ts';
 import { styleFor, type Style } from './style.ts';
+import { webStatusLine } from '../web/web-service.ts';
 import { formatAge, renderTable, truncate, type Column } from './table.ts';
 
 const HELP = `usage: relay status [--json] [--watch [--interval 2s] [--count N]] [--max-backlog-age 5m] [--timeout 10s]
@@ -82,7 +83,7 @@ function stateText(d: DestinationReport, style: Style): string {
 }
 
 /** The human-readable status screen. */
-export function renderStatusText(report: StatusReport, style: Style, now: number = Date.parse(report.time)): string {
+export function renderStatusText(report: StatusReport, style: Style, now: number = Date.parse(report.time), web: string | null = null): string {
   const { daemon, intake, store } = report;
   const out: string[] = [];
   const verdict = report.healthy ? style.green('all good') : style.red('needs attention');
@@ -98,6 +99,7 @@ export function renderStatusText(report: StatusReport, style: Style, now: number
   out.push(`intake   ${intake.spoolDir}: ${intakeState}`);
   const size = store.error ? style.red(store.error) : `${store.bytes === null ? '?' : formatSize(store.bytes)} of ${formatSize(store.maxBytes)}${store.full ? style.red(' (full: intake paused)') : ''}`;
   out.push(`store    ${store.path}: ${size}`);
+  if (web) out.push(`web      ${web}`);
   out.push('');
   if (report.destinations.length === 0) out.push('no destinations configured');
   else {
@@ -167,7 +169,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
       io.stderr.write(`relay status: ${(err as Error).message}\n`);
       return EXIT.unavailable;
     }
-    const text = v.json ? JSON.stringify(report, null, v.watch ? undefined : 2) + '\n' : renderStatusText(report, style);
+    const text = v.json ? JSON.stringify(report, null, v.watch ? undefined : 2) + '\n' : renderStatusText(report, style, undefined, webStatusLine(cli.config));
     if (v.watch && io.stdout.isTTY && !v.json) io.stdout.write(`\x1b[H\x1b[2J${text}\n${style.dim(`every ${formatDuration(intervalMs)}; Ctrl-C to stop`)}\n`);
     else io.stdout.write(text);
     // Nothing readable at all (no daemon, no store): not merely "attention".

@@ -210,9 +210,16 @@ export class ChartSeries {
       for (const d of destinations) queue[d][i] = Math.max(queue[d][i] ?? 0, byDest.get(d) ?? 0);
     }
     const pushes = new Array(n).fill(0);
-    for (const [minute, count] of this.pushes) {
-      if (minute < start || minute >= end) continue;
-      pushes[Math.floor((minute - start) / stepMs)] += count;
+    const addPushes = (minute: number, count: number): void => {
+      if (minute >= start && minute < end) pushes[Math.floor((minute - start) / stepMs)] += count;
+    };
+    for (const [minute, count] of this.pushes) addPushes(minute, count);
+    // The last 2 s are not taken in yet (a commit may still land there): count them for this answer only.
+    if (this.loaded) {
+      const tail = this.store
+        .statement('SELECT created_at / 60000 AS m, count(*) AS n FROM events WHERE created_at >= ? GROUP BY m')
+        .all(this.eventsUpTo) as { m: number; n: number }[];
+      for (const r of tail) addPushes(Number(r.m) * MINUTE, r.n);
     }
     return {
       range,

@@ -27,6 +27,7 @@ export function page(options: { title: string; node: string; tab: Tab | null; bo
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(options.title)} · bitbucket-relay on ${esc(options.node)}</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/static/relay.css">
 ${options.charts ? '<link rel="stylesheet" href="/static/uPlot.min.css">\n<script src="/static/uPlot.iife.min.js" defer></script>\n<script src="/static/charts.js" defer></script>' : ''}
 </head>

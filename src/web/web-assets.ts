@@ -61,7 +61,7 @@ export const CHARTS_JS = `'use strict';
   var range = root.getAttribute('data-range') || '1h';
   var status = document.getElementById('chart-status');
   var palette = ['#0b57d0', '#c62828', '#1a7f37', '#9a6700', '#7b1fa2', '#00838f', '#5d4037', '#ad1457'];
-  function plot(el, times, series, unit) {
+  function plot(el, times, series, unit, dots) {
     var names = Object.keys(series);
     var data = [times].concat(names.map(function (n) { return series[n]; }));
     var points = 0;
@@ -73,7 +73,7 @@ export const CHARTS_JS = `'use strict';
       scales: { x: { time: true } },
       axes: [{}, { label: unit, size: 56 }],
       series: [{}].concat(names.map(function (n, i) {
-        return { label: n, stroke: palette[i % palette.length], width: 1.5, spanGaps: false, points: { show: times.length <= 72 } };
+        return { label: n, stroke: palette[i % palette.length], width: 1.5, spanGaps: false, points: { show: !!dots, size: 5 } };
       })),
     };
     el.textContent = '';
@@ -84,9 +84,9 @@ export const CHARTS_JS = `'use strict';
     .then(function (d) {
       plot(document.getElementById('delivered'), d.times, d.delivered, '/min');
       plot(document.getElementById('failed'), d.times, d.failed, '/min');
-      plot(document.getElementById('p50'), d.times, d.p50, 'ms');
-      plot(document.getElementById('p95'), d.times, d.p95, 'ms');
-      plot(document.getElementById('queue'), d.times, d.queue, 'queued');
+      plot(document.getElementById('p50'), d.times, d.p50, 'ms', true);
+      plot(document.getElementById('p95'), d.times, d.p95, 'ms', true);
+      plot(document.getElementById('queue'), d.times, d.queue, 'queued', true);
       plot(document.getElementById('pushes'), d.times, { pushes: d.pushes }, '/min');
       root.setAttribute('data-ready', '1');
       if (status) status.textContent = d.complete ? 'Buckets of ' + (d.stepSeconds / 60) + ' min; rates are per minute.' : 'Still reading the attempts log: the older part of the range is incomplete.';

@@ -26,6 +26,14 @@ export function webConfigProblem(config: RelayConfig): string | null {
   return null;
 }
 
+/** What `relay status` says about the pages: their URL, "off: <why>", or null when web.listen is unset. */
+export function webStatusLine(config: RelayConfig): string | null {
+  if (config.web.listen === null) return null;
+  const problem = webConfigProblem(config);
+  if (problem) return `off: ${problem}`;
+  return `${webUrl(parseListen(config.web.listen)!)}${config.web.auth ? ` (${config.web.auth.type} auth)` : ''}`;
+}
+
 /** The page URL for `listen` (IPv6 in brackets). */
 export function webUrl(listen: ListenAddress): string {
   return `http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}/`;
