@@ -166,7 +166,7 @@ t.test('web pages in chromium against a daemon with real deliveries', async (t) 
     t.same(problems, [], 'no console errors, page errors or failed requests');
   });
 
-  t.test('the store has the migration-2 indexes the pages rely on', async (t) => {
+  t.test('the store has the index migration the pages rely on', async (t) => {
     const store = openStore(fx.storePath, { readOnly: true });
     t.teardown(() => store.close());
     const names = (store.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index'`).all() as { name: string }[]).map((r) => r.name);
