@@ -290,6 +290,7 @@ export class RelayDaemon {
       ['store.path', prev.store.path, next.store.path],
       ['admin.socket', prev.admin.socket, next.admin.socket],
       ['metrics.listen', prev.metrics.listen, next.metrics.listen],
+      ['web', JSON.stringify(prev.web), JSON.stringify(next.web)],
     ] as const) {
       if (a !== b) this.log.warn(`${key} changed in the config; it takes effect at the next restart`, { running: a, configured: b });
     }
