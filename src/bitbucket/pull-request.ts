@@ -8,6 +8,7 @@
 // the timeout, and the event keeps what the hook knew.
 
 import type { AnalysisError, BitbucketUser, PullRequestInfo, PullRequestParticipant, PushEvent } from '../event/push-event.ts';
+import type { RelayConfig } from '../config/config-types.ts';
 
 /** GETs one REST path (under the Bitbucket base URL) and returns its JSON; rejects with a message fit for the operator (no token in it). */
 export type FetchJson = (path: string, signal: AbortSignal) => Promise<unknown>;
@@ -181,4 +182,9 @@ export class PullRequestEnricher {
       clearTimeout(timer);
     }
   }
+}
+
+/** Where pull-request details come from under `config` (the REST API when bitbucket.api is configured). */
+export function pullRequestSourceFor(_config: RelayConfig): PullRequestSource {
+  return { kind: 'none', reason: 'bitbucket.api is not configured' };
 }

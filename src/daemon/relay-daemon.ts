@@ -10,6 +10,7 @@ import { loadConfig, ConfigError } from '../config/load-config.ts';
 import type { RelayConfig, FileDestination } from '../config/config-types.ts';
 import type { PushEvent } from '../event/push-event.ts';
 import { analyzePushWithStats } from '../git/analyze-push.ts';
+import { PullRequestEnricher, pullRequestSourceFor } from '../bitbucket/pull-request.ts';
 import { RepositoryUnreadableError } from '../git/repository-identity.ts';
 import { analysisOptionsFromConfig } from '../git/analysis-options.ts';
 import type { AnalysisOptions } from '../git/analysis-options.ts';
@@ -63,6 +64,8 @@ export class RelayDaemon {
 
   private readonly options: DaemonOptions;
   private analysis: AnalysisOptions;
+  /** Pull-request details from the local REST API (bitbucket.api), bounded by its timeout. */
+  private pullRequests: PullRequestEnricher;
   private readonly sinks = new Map<string, FileSink>();
   private readonly commits: GroupCommit<EnqueueItem>;
   private maintenance!: Maintenance;
@@ -80,6 +83,7 @@ export class RelayDaemon {
     this.config = config;
     this.log = log;
     this.analysis = analysisOptionsFromConfig(config);
+    this.pullRequests = new PullRequestEnricher(pullRequestSourceFor(config));
     assertLocalFilesystem({
       paths: [
         { key: 'spool.dir', path: config.spool.dir },
@@ -178,6 +182,8 @@ export class RelayDaemon {
       }
       throw err;
     });
+    // A pull-request merge: details the hook lacks, from Bitbucket next door (never longer than bitbucket.api.timeout).
+    await this.pullRequests.enrich(event);
     const plan = planDeliveries(event, this.config.destinations);
     await this.writeLocal(plan.local);
     await this.commits.add({ event, deliveries: plan.queued });
@@ -298,6 +304,7 @@ export class RelayDaemon {
     await this.openSinks(next);
     this.config = next;
     this.analysis = analysisOptionsFromConfig(next);
+    this.pullRequests = new PullRequestEnricher(pullRequestSourceFor(next));
     setStoreLimits(this.store, storeLimits(next));
     this.dispatcher.updateDestinations(next.destinations);
     this.warnAboutConfig(next);

@@ -4,6 +4,7 @@
 // within the timeout; answers are cached per merge.
 
 import t from 'tap';
+import type { Test } from 'tap';
 import { createServer, type Server } from 'node:http';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -30,7 +31,7 @@ t.test('REST details + the hook\'s view = the enriched fixture', async (t) => {
 });
 
 /** A Bitbucket stand-in answering the documented GET; `plan` decides per request. */
-async function bitbucket(t: Parameters<Parameters<typeof t.test>[1]>[0], plan: (url: string) => { status: number; body?: unknown; hang?: boolean }) {
+async function bitbucket(t: Test, plan: (url: string) => { status: number; body?: unknown; hang?: boolean }) {
   const seen: { url: string; auth: string | undefined }[] = [];
   const server: Server = createServer((req, res) => {
     seen.push({ url: req.url ?? '', auth: req.headers.authorization });

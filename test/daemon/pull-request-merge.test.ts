@@ -6,7 +6,8 @@
 
 import t from 'tap';
 import { verify } from '@octokit/webhooks-methods';
-import { createRelayFixture, waitUntil } from '../helpers/relay-fixture.ts';
+import path from 'node:path';
+import { createRelayFixture, readJsonLines, waitUntil } from '../helpers/relay-fixture.ts';
 import { startReceiver, type ReceivedRequest } from '../helpers/receiver.ts';
 
 const SECRET = 'merge-secret-1';
@@ -22,18 +23,19 @@ t.test('a pull-request merge: push + pr:merged / pullrequest:fulfilled / pull_re
   const receiver = await startReceiver();
   t.teardown(() => receiver.close());
   const retry = { baseDelay: '50ms', maxDelay: '200ms' };
-  const fx = createRelayFixture({
-    config: {
-      bitbucket: { baseUrl: 'https://bitbucket.example.com' },
-      destinations: [
-        { name: 'bbs', type: 'http', url: `${receiver.url}/bbs`, format: 'bitbucket-server', secret: SECRET, retry },
-        { name: 'cloud', type: 'http', url: `${receiver.url}/cloud`, format: 'bitbucket-cloud', retry },
-        { name: 'gh', type: 'http', url: `${receiver.url}/gh`, format: 'github', events: ['push', 'pull_request'], retry },
-        { name: 'gh-push-only', type: 'http', url: `${receiver.url}/gh-push`, format: 'github', retry },
-      ],
-    },
-  });
+  const destinations = [
+    { name: 'bbs', type: 'http', url: `${receiver.url}/bbs`, format: 'bitbucket-server', secret: SECRET, retry },
+    { name: 'cloud', type: 'http', url: `${receiver.url}/cloud`, format: 'bitbucket-cloud', retry },
+    { name: 'gh', type: 'http', url: `${receiver.url}/gh`, format: 'github', events: ['push', 'pull_request'], retry },
+    { name: 'gh-push-only', type: 'http', url: `${receiver.url}/gh-push`, format: 'github', retry },
+  ];
+  const fx = createRelayFixture();
   t.teardown(() => fx.cleanup());
+  const archive = path.join(fx.root, 'events.jsonl');
+  fx.writeConfig({
+    bitbucket: { baseUrl: 'https://bitbucket.example.com' },
+    destinations: [{ name: 'archive', type: 'file', path: archive }, ...destinations],
+  });
   const repo = fx.createRepo('svc');
   const ids = { BB_PROJECT_KEY: 'PROJ', BB_REPO_SLUG: 'svc', BB_USER_NAME: 'mia', BB_USER_DISPLAY_NAME: 'Mia Merger' };
   const base = repo.commit('a.txt', 'a\n', 'base');
@@ -91,6 +93,10 @@ t.test('a pull-request merge: push + pr:merged / pullrequest:fulfilled / pull_re
     },
   });
   t.equal(merged.pullRequest.author.user.name, 'mia', 'without REST or BB_PULL_REQUEST_AUTHOR_*: the user who merged');
+  const events = readJsonLines(archive);
+  const mergeEvent = events.find((e) => e.trigger === 'pull-request-merge');
+  t.match(mergeEvent.pullRequest, { id: 7, title: 'Add the widget', source: 'hook', fromHash: feature, mergeHash: merge });
+  t.match(mergeEvent.errors, [{ message: "pull request #7: description, reviewers, participants, dates and version not filled from Bitbucket's REST API: bitbucket.api is not configured" }], 'errors[] says what could not be filled and why');
   const pushed = json(push);
   t.equal(pushed.toCommit.id, merge);
   t.equal(pushed.commits.find((c: { id: string }) => c.id === merge).message, "Pull request #7: Add the widget\n\nMerge in PROJ/svc from feature/widget to main\n\n* commit 'x':\n  PROJ-7 Add the widget", 'no trailing newline');
