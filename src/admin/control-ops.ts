@@ -10,7 +10,7 @@ import { requestHeaders } from '../deliver/http-sender.ts';
 import { resolveDestinationUrl } from '../route/destination-url.ts';
 import { spoolStats } from '../intake/spool-stats.ts';
 import type { Log } from '../log/logger.ts';
-import { configSecrets, redactHeaders, redactText, redactUrl } from '../log/redact.ts';
+import { configRedactor, redactHeaders, redactUrl } from '../log/redact.ts';
 import {
   dropDeadLetters,
   enqueue,
@@ -159,10 +159,6 @@ function deadDestinations(store: Store): string[] {
   return (store.statement(`SELECT DISTINCT destination FROM deliveries WHERE state = 'dead' ORDER BY destination`).all() as { destination: string }[]).map((r) => r.destination);
 }
 
-function secretsRedactor(config: RelayConfig): (text: string) => string {
-  const secrets = configSecrets(config);
-  return (text) => redactText(text, secrets);
-}
 
 /** Every printable text field of a summary, redacted (error texts may quote a receiver). */
 function redactSummary<T extends DeliverySummary>(d: T, redact: (t: string) => string): T {
@@ -254,7 +250,7 @@ export async function runControlOp(ctx: OpsContext, op: ControlOp, rawArgs: unkn
   const a = asArgs(rawArgs ?? {});
   const { store, config } = ctx;
   const now = ctx.now?.() ?? Date.now();
-  const redact = secretsRedactor(config);
+  const redact = configRedactor(config);
   if (MUTATING_OPS.has(op)) {
     if (store.readOnly) throw new ControlError('refused', `${op} needs write access to the store, which is open read-only`);
     ctx.log?.info(`operator: ${op}`, { component: 'admin', args: summarizeArgs(a) });
@@ -286,7 +282,8 @@ export async function runControlOp(ctx: OpsContext, op: ControlOp, rawArgs: unkn
           ...x,
           error: x.error === null ? null : redact(x.error),
           responseExcerpt: x.responseExcerpt === null ? null : redact(x.responseExcerpt),
-          url: redactUrl(x.url),
+          location: x.location === null ? null : redact(redactUrl(x.location)),
+          url: redact(redactUrl(x.url)),
         })),
       };
       return { delivery, request: requestPreview(config, delivery) } satisfies ShowResult;

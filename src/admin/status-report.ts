@@ -8,7 +8,7 @@ import type { DaemonCounters } from '../daemon/relay-daemon.ts';
 import type { WorkerSnapshot } from '../deliver/dispatcher.ts';
 import type { IntakeStats } from '../intake/spool-intake.ts';
 import type { SpoolStatsResult } from '../intake/spool-stats.ts';
-import { redactDestinationUrl } from '../log/redact.ts';
+import { configRedactor, redactDestinationUrl } from '../log/redact.ts';
 import { describeMissingDeliveries, destinationStatus, findMissingDeliveries, storeBytes, type Store } from '../store/index.ts';
 import { formatDuration, formatSize } from '../config/units.ts';
 
@@ -163,6 +163,7 @@ export function collectStatus(src: StatusSources): StatusReport {
   const live = src.live ?? null;
   const configured = new Map(config.destinations.map((d) => [d.name, d]));
   const workers = new Map((live?.workers ?? []).map((w) => [w.name, w]));
+  const redact = configRedactor(config);
 
   let bytes: number | null = null;
   let storeError = src.storeError ?? null;
@@ -207,7 +208,8 @@ export function collectStatus(src: StatusSources): StatusReport {
     // The newer of the health record's error (retryable failures) and the log's last failed attempt.
     const stateErrorAt = row?.lastErrorAt ?? null;
     const useLog = f?.lastFailure && (stateErrorAt === null || f.lastFailure.time > stateErrorAt);
-    const lastError = useLog ? f!.lastFailure!.error : (row?.lastError ?? null);
+    const rawError = useLog ? f!.lastFailure!.error : (row?.lastError ?? null);
+    const lastError = rawError === null ? null : redact(rawError);
     const lastErrorAt = useLog ? f!.lastFailure!.time : stateErrorAt;
     return {
       name,

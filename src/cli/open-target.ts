@@ -3,6 +3,7 @@
 // for actions read-write only under the store lock (which a live daemon
 // holds), so the CLI never writes beside a running daemon.
 
+import { configRedactor } from '../log/redact.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -130,6 +131,7 @@ export async function openTarget(cli: CliConfig, mode: 'read' | 'write', command
   let store: Store;
   try {
     store = openStore(storePath, { limits: { maxBytes: config.store.maxBytes } });
+    store.redact = configRedactor(config);
   } catch (err) {
     lock.release();
     return { ok: false, status: EXIT.unavailable, message: `${conn.reason}, and the store cannot be opened for writing: ${(err as Error).message}`, daemonDown: conn };

@@ -17,7 +17,7 @@ import type { AnalysisOptions } from '../git/analysis-options.ts';
 import { SpoolIntake, UnprocessableRecordError } from '../intake/spool-intake.ts';
 import type { SpoolRecord } from '../intake/spool-record.ts';
 import { createLogger, type Log } from '../log/logger.ts';
-import { configSecrets, redactDestinationUrl, redactUrl } from '../log/redact.ts';
+import { configRedactor, configSecrets, redactDestinationUrl, redactUrl } from '../log/redact.ts';
 import { openStore, enqueue, isFull, setStoreLimits, startMaintenance, DeliveryRowsCheck, describeMissingDeliveries, type Store, type EnqueueItem, type Maintenance } from '../store/index.ts';
 import { startDispatcher, type Dispatcher } from '../deliver/dispatcher.ts';
 import { openFileSink, type FileSink } from '../deliver/file-sink.ts';
@@ -93,6 +93,7 @@ export class RelayDaemon {
       log,
     });
     this.store = openStore(config.store.path, { limits: storeLimits(config) });
+    this.store.redact = configRedactor(config);
     this.commits = new GroupCommit((items) => {
       enqueue(this.store, items);
       if (isFull(this.store)) this.maintenance.runNow();
@@ -301,6 +302,7 @@ export class RelayDaemon {
       if (a !== b) this.log.warn(`${key} changed in the config; it takes effect at the next restart`, { running: a, configured: b });
     }
     this.log.setSecrets(configSecrets(next));
+    this.store.redact = configRedactor(next);
     await this.openSinks(next);
     this.config = next;
     this.analysis = analysisOptionsFromConfig(next);

@@ -1,6 +1,9 @@
-// Secrets never reach a log line, status screen or `show` output: URLs lose
-// their credentials and token-like query values, and every configured secret
-// value is masked wherever it appears in printed text.
+// Secrets never reach a log line, status screen or `show` output, nor the
+// store: URLs lose their credentials and token-like query values, and every
+// configured secret value is masked wherever it appears in text, in every
+// form it can travel in (URL-encoded, form-encoded, base64). This is the one
+// redaction function: the logger, the store (where receivers' answers enter
+// it, store/queue.ts) and the operator outputs (control ops, status) use it.
 
 import type { RelayConfig, DestinationConfig } from '../config/config-types.ts';
 
@@ -78,19 +81,56 @@ export function redactHeaders(headers: Record<string, string | string[] | undefi
   return out;
 }
 
-/** Mask every known secret value, and URL credentials, in free text. */
+const formsCache = new Map<string, string[]>();
+
+/**
+ * Every form a secret value may take in text a receiver sends back: as is,
+ * URL-encoded (upper- and lower-case hex, path and form style), base64 and
+ * base64url (with and without padding), and the URL-encoded base64.
+ * Longest first, so a longer form is masked before a shorter one inside it.
+ */
+export function secretForms(secret: string): string[] {
+  let forms = formsCache.get(secret);
+  if (forms) return forms;
+  const component = encodeURIComponent(secret);
+  const b64 = Buffer.from(secret).toString('base64');
+  const candidates = [
+    secret,
+    component,
+    component.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()),
+    encodeURI(secret),
+    new URLSearchParams({ x: secret }).toString().slice(2),
+    b64,
+    b64.replace(/=+$/, ''),
+    encodeURIComponent(b64),
+    Buffer.from(secret).toString('base64url'),
+  ];
+  forms = [...new Set(candidates)].filter((f) => f.length > 0).sort((a, b) => b.length - a.length);
+  if (formsCache.size > 1000) formsCache.clear(); // bounded: secrets come from the config
+  formsCache.set(secret, forms);
+  return forms;
+}
+
+/** Mask every known secret value (in each of its forms, see secretForms), and URL credentials, in free text. */
 export function redactText(text: string, secrets: readonly string[]): string {
   let out = text.replace(/(https?:\/\/)[^/@\s:]+:[^/@\s]+@/g, `$1${REDACTED}@`);
-  for (const s of secrets) if (s) out = out.split(s).join(REDACTED);
+  for (const s of secrets) {
+    if (!s) continue;
+    for (const form of secretForms(s)) if (out.includes(form)) out = out.split(form).join(REDACTED);
+  }
   return out;
+}
+
+/** The redaction of a config's secrets as one function (store boundary, operator outputs). */
+export function configRedactor(config: RelayConfig): (text: string) => string {
+  const secrets = configSecrets(config);
+  return (text) => redactText(text, secrets);
 }
 
 /** A destination's URL (or one derived from it) safe to print: credentials, token-like query values and every secret value of the destination masked. */
 export function redactDestinationUrl(d: DestinationConfig, url?: string): string {
   if (d.type !== 'http') return url ?? '';
-  let out = redactUrl(url ?? d.url);
-  for (const secret of destinationSecrets(d)) if (secret.length >= 4) out = out.split(secret).join(REDACTED);
-  return out;
+  return redactText(redactUrl(url ?? d.url), destinationSecrets(d).filter((s) => s.length >= 4));
 }
 
 /** A copy of the config safe to print (`relay config check`, status). */

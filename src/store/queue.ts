@@ -177,19 +177,22 @@ export function applyQueueWrites(store: Store, writes: readonly QueueWrite[]): v
           break;
         case 'attempt': {
           const a = w.attempt;
-          store.statement(SQL.attempt).run(a.deliveryId, a.destination, a.time, a.outcome, a.status, a.latencyMs, a.error, a.responseExcerpt, a.location, a.url);
+          // Where receivers' answers enter the store: no secret may stay in them.
+          const r = (text: string | null): string | null => (text === null ? null : store.redact(text));
+          const error = r(a.error);
+          store.statement(SQL.attempt).run(a.deliveryId, a.destination, a.time, a.outcome, a.status, a.latencyMs, error, r(a.responseExcerpt), r(a.location), store.redact(a.url));
           if (a.outcome === 'delivered') {
             store.statement(SQL.delivered).run(w.attempts, w.firstAttemptAt, a.time, a.status, a.time, a.time, a.deliveryId);
           } else if (a.outcome === 'dead') {
-            store.statement(SQL.dead).run(w.attempts, w.firstAttemptAt, a.time, a.status, a.error, a.time, a.deliveryId);
+            store.statement(SQL.dead).run(w.attempts, w.firstAttemptAt, a.time, a.status, error, a.time, a.deliveryId);
           } else {
-            store.statement(SQL.retry).run(w.attempts, w.firstAttemptAt, a.time, a.status, a.error, w.nextAttemptAt, a.deliveryId);
+            store.statement(SQL.retry).run(w.attempts, w.firstAttemptAt, a.time, a.status, error, w.nextAttemptAt, a.deliveryId);
           }
           break;
         }
         case 'health': {
           const h = w.health;
-          store.statement(SQL.health).run(w.destination, h.circuitOpen ? 1 : 0, h.consecutiveFailures, h.circuitOpenedAt, h.nextProbeAt, h.lastSuccessAt, h.lastError, h.lastErrorAt);
+          store.statement(SQL.health).run(w.destination, h.circuitOpen ? 1 : 0, h.consecutiveFailures, h.circuitOpenedAt, h.nextProbeAt, h.lastSuccessAt, h.lastError === null ? null : store.redact(h.lastError), h.lastErrorAt);
           break;
         }
       }

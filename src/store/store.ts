@@ -7,6 +7,7 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.ts';
+import { redactText } from '../log/redact.ts';
 import { FALLBACK_AUTOCHECKPOINT_PAGES, startCheckpointer, type Checkpointer } from './checkpointer.ts';
 
 /** Retention and size bounds (from config `store`); changeable on reload. */
@@ -60,6 +61,12 @@ export interface Store {
    * used is never handed out again).
    */
   nextSeq(): number;
+  /**
+   * Masks secrets in text the store keeps from receivers and the network
+   * (attempt errors, response excerpts, locations, URLs, last errors): the
+   * daemon sets it from the config (configRedactor) at start and on reload.
+   */
+  redact: (text: string) => string;
   /** Subscribe to queue changes; returns the unsubscribe function. */
   onChange(listener: StoreListener): () => void;
   /** Tell subscribers about a change (called by the store's own functions). */
@@ -177,6 +184,7 @@ function wrapStore(db: DatabaseSync, path: string, readOnly: boolean, limits: St
     readOnly,
     db,
     limits,
+    redact: (text) => redactText(text, []),
     statement(sql) {
       let s = statements.get(sql);
       if (!s) {
