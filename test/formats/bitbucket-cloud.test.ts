@@ -85,3 +85,33 @@ t.test('every scenario renders one request with one change per branch / tag', as
     if (reqs.length) t.equal(JSON.parse(reqs[0].body.toString('utf8')).push.changes.length, expected, `${name}: changes`);
   }
 });
+
+t.test('pullrequest:fulfilled carries what ButterStack\'s documented pull-request example reads', async (t) => {
+  const reqs = bitbucketCloudFormat.render(fixtureEvent('pr-merge'), ctx);
+  t.same(reqs.map((r) => r.headers['X-Event-Key']), ['repo:push', 'pullrequest:fulfilled']);
+  t.not(reqs[1].headers['X-Request-UUID'], reqs[0].headers['X-Request-UUID'], 'own request id');
+  const body = JSON.parse(reqs[1].body.toString('utf8'));
+  t.match(body.pullrequest, {
+    id: 57,
+    title: 'PLAT-150 Reject tokens signed with none',
+    state: 'MERGED',
+    destination: { branch: { name: 'main' } },
+    source: { branch: { name: 'feature/PLAT-150-alg-none' }, commit: { hash: '920772a7051f9512922cdcb7a85fafb68f81a5fc' } },
+    merge_commit: { hash: '297dcebd42caa82f4729e90cb170ccdc71b73644' },
+    author: { display_name: 'Omar Haddad' },
+    reviewers: [{ display_name: 'Priya Raman' }],
+    links: { html: { href: 'https://bitbucket.example.com/projects/PLAT/repos/api-gateway/pull-requests/57' } },
+  });
+  t.same(bitbucketCloudFormat.render(fixtureEvent('pr-merge'), { ...ctx, events: ['repo:push'] }).length, 1, 'events: [repo:push] leaves it out');
+});
+
+t.test('a tag or branch created on an existing commit: new.target is the full commit ButterStack reads', async (t) => {
+  for (const name of ['tag-lightweight', 'branch-on-existing']) {
+    const [req] = bitbucketCloudFormat.render(fixtureEvent(name), ctx);
+    const change = JSON.parse(req.body.toString('utf8')).push.changes[0];
+    t.match(change.new.target, { hash: '595a5bc7df074d6b0a1e2341b8cbecaef4c44515', message: 'PLAT-90 PLAT-91 Log the request id on every access line', author: { raw: 'Jane Doe <jane.doe@example.com>', display_name: 'Jane Doe', user: { display_name: 'Jane Doe' } }, date: '2024-05-15T11:58:13-04:00' }, `${name}: message and author`);
+    t.equal(change.new.target.parents.length, 1);
+  }
+  const [update] = bitbucketCloudFormat.render(fixtureEvent('branch-update'), ctx);
+  t.match(JSON.parse(update.body.toString('utf8')).push.changes[0].old.target, { hash: '1d385ea4214e5db1fdc4da46b3dfc4fa537409b8', message: 'PLAT-88 Return 401, not 500, on an expired token', author: { raw: 'Jane Doe <jane.doe@example.com>' } }, 'old.target in full too');
+});

@@ -5,6 +5,7 @@
 // no undocumented top-level key unless `extended: true` (then only `relay`).
 
 import t from 'tap';
+import { readFileSync } from 'node:fs';
 import { FIXTURE_NAMES, fixtureEvent } from '../fixtures/events/index.ts';
 import { bitbucketServerFormat, DEFAULT_BITBUCKET_SERVER_COMMIT_LIMIT } from '../../src/formats/bitbucket-server.ts';
 import type { PushEvent } from '../../src/event/push-event.ts';
@@ -217,4 +218,28 @@ t.test('headers and ping', async (t) => {
   const ping = bitbucketServerFormat.renderPing({ seed: 'p', destination: 'zymmr', options: {}, node: 'n', time: '2024-01-01T00:00:00Z' });
   t.equal(ping.headers['X-Event-Key'], 'diagnostics:ping');
   t.same(JSON.parse(ping.body.toString('utf8')), { test: true });
+});
+
+t.test('pr:merged has every key of the pr:merged payload Port documents (Atlassian\'s), same value kinds', async (t) => {
+  const example = JSON.parse(readFileSync(new URL('../fixtures/bitbucket/pr-merged-port-example.json', import.meta.url), 'utf8'));
+  /** "path: kind" for every leaf (arrays: their first element). */
+  const shape = (v: unknown, at = ''): string[] => {
+    if (Array.isArray(v)) return v.length ? shape(v[0], `${at}[]`) : [`${at}: array`];
+    if (v !== null && typeof v === 'object') return Object.entries(v).flatMap(([k, x]) => shape(x, at ? `${at}.${k}` : k));
+    return [`${at}: ${v === null ? 'null' : typeof v}`];
+  };
+  for (const name of ['pr-merge', 'pr-merge-hook-only']) {
+    const reqs = bitbucketServerFormat.render(fixtureEvent(name), { seed: 's', destination: 'port', options: {} });
+    t.same(reqs.map((r) => r.headers['X-Event-Key']), ['repo:refs_changed', 'pr:merged'], `${name}: both event keys`);
+    const ours = new Set(shape(JSON.parse(reqs[1].body.toString('utf8'))));
+    const theirs = shape(example).filter((p) => !p.startsWith('pullRequest.reviewers') && !p.startsWith('pullRequest.participants'));
+    const missing = theirs.filter((p) => !ours.has(p) && !(name === 'pr-merge-hook-only' && p.startsWith('pullRequest.description')) && !p.startsWith('pullRequest.fromRef.repository.description') && !p.startsWith('pullRequest.toRef.repository.description') && !p.startsWith('pullRequest.fromRef.repository.project.description') && !p.startsWith('pullRequest.toRef.repository.project.description'));
+    t.same(missing, [], `${name}: no key of the documented payload missing (descriptions of repository / project are unknown to the host)`);
+  }
+  const [, hookOnly] = bitbucketServerFormat.render(fixtureEvent('pr-merge-hook-only'), { seed: 's', destination: 'port', options: {} });
+  const body = JSON.parse(hookOnly.body.toString('utf8'));
+  t.notOk('description' in body.pullRequest, 'no description without the REST API (Bitbucket omits an empty one)');
+  t.same([body.pullRequest.createdDate, body.pullRequest.updatedDate, body.pullRequest.closedDate], [Date.parse('2024-05-21T10:31:08.777Z'), Date.parse('2024-05-21T10:31:08.777Z'), Date.parse('2024-05-21T10:31:08.777Z')], 'dates: the push time');
+  t.same(bitbucketServerFormat.render(fixtureEvent('pr-merge'), { seed: 's', destination: 'd', options: {}, events: ['pr:merged'] }).map((r) => r.headers['X-Event-Key']), ['pr:merged'], 'events: [pr:merged] only');
+  t.same(bitbucketServerFormat.render(fixtureEvent('pr-merge'), { seed: 's', destination: 'd', options: {}, events: ['repo:refs_changed'] }).map((r) => r.headers['X-Event-Key']), ['repo:refs_changed'], 'events: [repo:refs_changed] only');
 });
