@@ -26,19 +26,40 @@ export function resolveDestinationUrl(
   repository: Pick<RepositoryInfo, 'projectKey' | 'slug' | 'id'>,
   options: { forDisplay?: boolean } = {},
 ): string {
+  return fillPlaceholders(template, repository, { ...options, encode: encodeURIComponent });
+}
+
+/**
+ * `template` with its placeholders filled, each value passed through
+ * `encode` (URL-encoding for URLs, subjectToken for broker subjects and
+ * routing keys). Same rules as resolveDestinationUrl.
+ */
+export function fillPlaceholders(
+  template: string,
+  repository: Pick<RepositoryInfo, 'projectKey' | 'slug' | 'id'>,
+  options: { forDisplay?: boolean; encode: (value: string) => string },
+): string {
   if (!template.includes('{')) return template;
   return template.replace(/\{(projectKey|repoSlug|repoId)\}/g, (placeholder, name: string) => {
-    if (name === 'projectKey') return encodeURIComponent(repository.projectKey);
-    if (name === 'repoSlug') return encodeURIComponent(repository.slug);
+    if (name === 'projectKey') return options.encode(repository.projectKey);
+    if (name === 'repoSlug') return options.encode(repository.slug);
     if (repository.id === null) {
       if (options.forDisplay) return placeholder;
       throw new UrlTemplateError(
-        `destination URL uses {repoId} but the numeric id of ${repository.projectKey}/${repository.slug} is unknown ` +
-          '(its path does not end in .../shared/data/repositories/<id>); use {projectKey}/{repoSlug} in this url instead',
+        `destination uses {repoId} but the numeric id of ${repository.projectKey}/${repository.slug} is unknown ` +
+          '(its path does not end in .../shared/data/repositories/<id>); use {projectKey}/{repoSlug} instead',
       );
     }
     return String(repository.id);
   });
+}
+
+/**
+ * A value made safe as one token of a NATS subject or AMQP routing key:
+ * `.` (the token separator), wildcards (`*`, `>`, `#`) and whitespace become `_`.
+ */
+export function subjectToken(value: string): string {
+  return value.replace(/[.*>#\s\x00-\x1f]/g, '_');
 }
 
 /** Whether a URL template holds any placeholder (resolved per event). */
