@@ -210,7 +210,12 @@ export function createNatsSender(dest: NatsDestination): NatsSender {
       if (!c) return;
       try {
         const { nc } = await c;
-        await nc.drain();
+        if (nc.isClosed()) return;
+        // Drain flushes what is buffered; a connection still reconnecting to a dead server would wait forever.
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([nc.drain(), new Promise((resolve) => (timer = setTimeout(resolve, 2000)))]);
+        clearTimeout(timer);
+        if (!nc.isClosed()) await nc.close();
       } catch {
         // never connected, or already closed
       }

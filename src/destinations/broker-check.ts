@@ -1,0 +1,253 @@
+// `relay test` for a message broker: DNS → TCP → TLS (certificate subject,
+// issuer, expiry, trust) → auth (the real client logs in) → publish (a ping
+// in the destination's format, through the daemon's own sender, acknowledged
+// by the broker: proves the publish permission and the stream / exchange).
+// The kind supplies the protocol-specific parts; steps and plain-language
+// diagnosis are shared by nats and amqp.
+
+import dns from 'node:dns/promises';
+import net from 'node:net';
+import tls from 'node:tls';
+import { performance } from 'node:perf_hooks';
+import { formatDuration } from '../config/units.ts';
+import type { PublishOutcome } from './broker-outcome.ts';
+
+/** One step of a broker check. */
+export interface BrokerCheckStep {
+  step: 'setup' | 'dns' | 'tcp' | 'tls' | 'auth' | 'publish';
+  /** ok, failed, warning (works but is risky), or skipped (an earlier step failed). */
+  result: 'ok' | 'failed' | 'warning' | 'skipped';
+  ms: number | null;
+  detail: string;
+}
+
+/** What `relay test` found for a broker destination. */
+export interface BrokerCheck {
+  destination: string;
+  type: string;
+  format: string;
+  /** Redacted server address. */
+  server: string;
+  /** Subject / exchange + routing key of the ping. */
+  target: string;
+  steps: BrokerCheckStep[];
+  /** The broker's acknowledgement of the ping (PubAck / confirm), or null. */
+  ack: string | null;
+  ok: boolean;
+  /** Plain-language findings, most important first. */
+  diagnosis: string[];
+}
+
+/** The protocol-specific parts a kind supplies. */
+export interface BrokerProbe {
+  destination: string;
+  type: string;
+  format: string;
+  server: string;
+  host: string;
+  port: number;
+  /** 'direct': TLS from the first byte (amqps); 'after-info': NATS sends INFO in clear, then the client upgrades. */
+  tls: { mode: 'none' | 'direct' | 'after-info'; ca?: Buffer[]; cert?: Buffer; key?: Buffer; verify: boolean };
+  connectMs: number;
+  /** Log in with the real client and close (throws the client's error). */
+  login(): Promise<void>;
+  /** Publish the ping through the real sender. */
+  publish(): Promise<PublishOutcome>;
+  /** Words for a failed login or publish. */
+  advise(stage: 'auth' | 'publish', text: string): string;
+}
+
+const elapsed = (t0: number): number => Math.round(performance.now() - t0);
+
+function errCode(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  return e.code ?? e.message ?? String(err);
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, late: string, onLate: () => void = () => undefined): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      onLate();
+      reject(Object.assign(new Error(`${late} within ${formatDuration(ms)}`), { code: 'ETIMEDOUT' }));
+    }, ms);
+    p.then((v) => (clearTimeout(timer), resolve(v)), (e) => (clearTimeout(timer), reject(e)));
+  });
+}
+
+/** The first line the server sends (NATS INFO), or null for protocols where the client speaks first. */
+function firstLine(socket: net.Socket, ms: number): Promise<string> {
+  return withTimeout(
+    new Promise<string>((resolve, reject) => {
+      let buf = '';
+      const onData = (c: Buffer): void => {
+        buf += c.toString('latin1');
+        const end = buf.indexOf('\r\n');
+        if (end === -1) return;
+        socket.off('data', onData);
+        resolve(buf.slice(0, end));
+      };
+      socket.on('data', onData);
+      socket.once('error', reject);
+    }),
+    ms,
+    'the server sent no greeting',
+  );
+}
+
+function certName(fields: Record<string, string | string[]> | undefined): string {
+  if (!fields) return '?';
+  const pick = (k: string): string | null => (fields[k] === undefined ? null : `${k}=${Array.isArray(fields[k]) ? (fields[k] as string[]).join('+') : fields[k]}`);
+  return ['CN', 'O', 'OU'].map(pick).filter(Boolean).join(', ') || '?';
+}
+
+/** Walk every step to the broker; never throws for network trouble. */
+export async function checkBroker(p: BrokerProbe): Promise<BrokerCheck> {
+  const steps: BrokerCheckStep[] = [];
+  const diagnosis: string[] = [];
+  const check: BrokerCheck = { destination: p.destination, type: p.type, format: p.format, server: p.server, target: '', steps, ack: null, ok: false, diagnosis };
+  const skip = (...names: BrokerCheckStep['step'][]): BrokerCheck => {
+    for (const step of names) steps.push({ step, result: 'skipped', ms: null, detail: 'an earlier step failed' });
+    return check;
+  };
+  const tlsSteps: BrokerCheckStep['step'][] = p.tls.mode === 'none' ? [] : ['tls'];
+  const where = `${p.host}:${p.port}`;
+
+  // DNS.
+  let address = p.host;
+  if (net.isIP(p.host)) {
+    steps.push({ step: 'dns', result: 'ok', ms: 0, detail: `${p.host} is an address (no lookup)` });
+  } else {
+    const t0 = performance.now();
+    try {
+      const found = await dns.lookup(p.host, { all: true });
+      address = found[0].address;
+      steps.push({ step: 'dns', result: 'ok', ms: elapsed(t0), detail: `${p.host} → ${found.map((a) => a.address).join(', ')}` });
+    } catch (err) {
+      const code = errCode(err);
+      steps.push({ step: 'dns', result: 'failed', ms: elapsed(t0), detail: `${p.host}: ${code}` });
+      diagnosis.push(`cannot resolve ${p.host} (${code}): check the host name of the server`);
+      return skip('tcp', ...tlsSteps, 'auth', 'publish');
+    }
+  }
+
+  // TCP (and the NATS greeting).
+  let socket: net.Socket;
+  {
+    const t0 = performance.now();
+    const s = net.connect({ host: address, port: p.port });
+    try {
+      socket = await withTimeout(
+        new Promise<net.Socket>((resolve, reject) => {
+          s.once('connect', () => resolve(s));
+          s.once('error', reject);
+        }),
+        p.connectMs,
+        'no answer',
+        () => s.destroy(),
+      );
+      let detail = `connected to ${address}:${p.port}`;
+      if (p.tls.mode === 'after-info') {
+        const info = await firstLine(socket, p.connectMs);
+        const m = /^INFO\s+(\{.*\})/.exec(info);
+        if (!m) throw new Error(`not a NATS server (it said ${JSON.stringify(info.slice(0, 60))})`);
+        const i = JSON.parse(m[1]) as { version?: string; jetstream?: boolean; tls_required?: boolean; auth_required?: boolean };
+        detail += `; nats-server ${i.version ?? '?'}${i.jetstream ? ', JetStream on' : ', JetStream OFF'}${i.tls_required ? ', TLS required' : ''}${i.auth_required ? ', auth required' : ''}`;
+        if (!i.jetstream) diagnosis.push(`JetStream is not enabled on ${where}: enable it (jetstream {} in the server config); deliveries need a stream`);
+      }
+      steps.push({ step: 'tcp', result: 'ok', ms: elapsed(t0), detail });
+    } catch (err) {
+      s.destroy();
+      const code = errCode(err);
+      steps.push({ step: 'tcp', result: 'failed', ms: elapsed(t0), detail: `${where}: ${code === 'ETIMEDOUT' ? `no answer within ${formatDuration(p.connectMs)} (ETIMEDOUT)` : code}` });
+      if (code === 'ECONNREFUSED') diagnosis.push(`nothing is listening on ${where} (connection refused): is the broker running, and is the port right?`);
+      else if (code === 'ETIMEDOUT') diagnosis.push(`no answer from ${where} within ${formatDuration(p.connectMs)}: a firewall or VPN is probably dropping the traffic`);
+      else diagnosis.push(`cannot connect to ${where}: ${code}`);
+      return skip(...tlsSteps, 'auth', 'publish');
+    }
+  }
+
+  // TLS: look at the certificate, trusting what the sender trusts.
+  try {
+    if (p.tls.mode !== 'none') {
+      const t0 = performance.now();
+      try {
+        const secure = await withTimeout(
+          new Promise<tls.TLSSocket>((resolve, reject) => {
+            const t = tls.connect({ socket, host: p.host, servername: net.isIP(p.host) ? undefined : p.host, ca: p.tls.ca, cert: p.tls.cert, key: p.tls.key, rejectUnauthorized: false });
+            t.once('secureConnect', () => resolve(t));
+            t.once('error', reject);
+          }),
+          p.connectMs,
+          'TLS handshake did not finish',
+        );
+        const peer = secure.getPeerCertificate();
+        const identity = secure.authorized ? tls.checkServerIdentity(p.host, peer) : undefined;
+        const trustError = secure.authorized ? (identity ? ((identity as NodeJS.ErrnoException).code ?? 'ERR_TLS_CERT_ALTNAME_INVALID') : null) : String(secure.authorizationError);
+        const validTo = new Date(peer.valid_to);
+        const daysLeft = Math.floor((validTo.getTime() - Date.now()) / 86_400_000);
+        const summary = `${secure.getProtocol()}; subject ${certName(peer.subject as unknown as Record<string, string>)}; issuer ${certName(peer.issuer as unknown as Record<string, string>)}; expires ${validTo.toISOString().slice(0, 10)} (${daysLeft >= 0 ? `in ${daysLeft} days` : `${-daysLeft} days ago`})`;
+        secure.destroy();
+        if (trustError && p.tls.verify) {
+          steps.push({ step: 'tls', result: 'failed', ms: elapsed(t0), detail: `${summary}; NOT trusted: ${trustError}` });
+          diagnosis.push(`the certificate of ${p.host} is not trusted (${trustError}): add tls.ca: /path/to/the-broker-ca.pem to the destination`);
+          return skip('auth', 'publish');
+        }
+        if (trustError) {
+          steps.push({ step: 'tls', result: 'warning', ms: elapsed(t0), detail: `${summary}; not trusted (${trustError}), tls.verify is off` });
+          diagnosis.push(`tls.verify: false hides an untrusted certificate (${trustError}); add tls.ca instead`);
+        } else {
+          steps.push({ step: 'tls', result: daysLeft < 14 ? 'warning' : 'ok', ms: elapsed(t0), detail: summary });
+          if (daysLeft < 14) diagnosis.push(`the certificate of ${p.host} expires in ${daysLeft} days`);
+        }
+      } catch (err) {
+        steps.push({ step: 'tls', result: 'failed', ms: elapsed(t0), detail: errCode(err) });
+        diagnosis.push(`TLS handshake with ${where} failed (${errCode(err)}): does the broker speak TLS on this port?`);
+        return skip('auth', 'publish');
+      }
+    }
+  } finally {
+    socket.destroy();
+  }
+
+  // Auth: the real client logs in.
+  {
+    const t0 = performance.now();
+    try {
+      await p.login();
+      steps.push({ step: 'auth', result: 'ok', ms: elapsed(t0), detail: 'logged in' });
+    } catch (err) {
+      const text = (err as Error).message;
+      steps.push({ step: 'auth', result: 'failed', ms: elapsed(t0), detail: text });
+      diagnosis.push(p.advise('auth', text));
+      return skip('publish');
+    }
+  }
+
+  // Publish: a ping through the daemon's own sender, acknowledged.
+  const r = await p.publish();
+  check.target = r.target;
+  if (r.outcome === 'delivered') {
+    check.ack = r.detail;
+    check.ok = true;
+    steps.push({ step: 'publish', result: 'ok', ms: r.latencyMs, detail: `${r.target}: ${r.detail}` });
+    diagnosis.unshift(`OK: the broker acknowledged the ping (${r.detail})`);
+  } else {
+    steps.push({ step: 'publish', result: 'failed', ms: r.latencyMs, detail: `${r.target}: ${r.detail}` });
+    diagnosis.unshift(p.advise('publish', r.detail));
+  }
+  return check;
+}
+
+/** The human-readable result. */
+export function renderBrokerCheck(c: BrokerCheck, style: { bold(t: string): string; green(t: string): string; red(t: string): string; yellow(t: string): string; dim(t: string): string; enabled: boolean }): string {
+  const out: string[] = [];
+  out.push(`${style.bold(`relay test ${c.destination}`)}: ${c.type} ${c.server}${c.target ? ` → ${c.target}` : ''} (format ${c.format})`);
+  for (const s of c.steps) {
+    const word = s.result === 'ok' ? style.green('ok') : s.result === 'failed' ? style.red('FAILED') : s.result === 'warning' ? style.yellow('warning') : style.dim('skipped');
+    const ms = s.ms === null ? '' : `${s.ms}ms`;
+    out.push(`  ${s.step.padEnd(7)} ${word.padEnd(style.enabled ? word.length + (7 - s.result.length) : 7)} ${ms.padStart(7)}  ${s.detail}`);
+  }
+  out.push('', c.ok ? style.green('diagnosis:') : style.red('diagnosis:'));
+  for (const d of c.diagnosis) out.push(`  - ${d}`);
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,70 @@
+// `relay test` for a nats destination: the shared broker steps with NATS's
+// greeting (INFO, then the TLS upgrade), a real login, and a ping published
+// through the daemon's own sender and acknowledged by JetStream.
+
+import { connect } from '@nats-io/transport-node';
+import { formatFor } from '../../formats/index.ts';
+import { deliveryIdFor } from '../../store/delivery-id.ts';
+import { redactUrl } from '../../log/redact.ts';
+import { checkBroker, type BrokerCheck } from '../broker-check.ts';
+import type { NatsDestination } from './nats-config.ts';
+import { createNatsSender, natsConnectionOptions } from './nats-sender.ts';
+
+/** Options of checkNats. */
+export interface NatsCheckOptions {
+  node: string;
+  timeoutMs?: number;
+  repo?: { projectKey: string; repoSlug: string; repoId: number | null };
+}
+
+/** Check the path to the first server of `destIn` and publish a ping. */
+export async function checkNats(destIn: NatsDestination, options: NatsCheckOptions): Promise<BrokerCheck> {
+  const dest: NatsDestination = options.timeoutMs ? { ...destIn, timeout: { connectMs: options.timeoutMs, ackMs: options.timeoutMs } } : destIn;
+  const first = new URL(dest.servers[0].includes('://') ? dest.servers[0] : `nats://${dest.servers[0]}`);
+  const server = redactUrl(first.toString()).replace(/\/$/, '');
+  const base = { destination: dest.name, type: 'nats', format: dest.format, server };
+  let connectOptions;
+  try {
+    connectOptions = natsConnectionOptions(dest);
+  } catch (err) {
+    return { ...base, target: '', steps: [{ step: 'setup', result: 'failed', ms: null, detail: (err as Error).message }], ack: null, ok: false, diagnosis: [(err as Error).message] };
+  }
+  const tlsOpts = (connectOptions.tls ?? {}) as { ca?: string; cert?: string; key?: string };
+  const repo = options.repo ?? { projectKey: 'PROJ', repoSlug: 'repo', repoId: 1 };
+  return checkBroker({
+    ...base,
+    host: first.hostname.replace(/^\[|\]$/g, ''),
+    port: Number(first.port || 4222),
+    tls: {
+      mode: dest.tls.enabled || first.protocol === 'tls:' ? 'after-info' : 'none',
+      ca: tlsOpts.ca ? [Buffer.from(tlsOpts.ca)] : undefined,
+      cert: tlsOpts.cert ? Buffer.from(tlsOpts.cert) : undefined,
+      key: tlsOpts.key ? Buffer.from(tlsOpts.key) : undefined,
+      verify: dest.tls.verify,
+    },
+    connectMs: dest.timeout.connectMs,
+    async login() {
+      const nc = await connect({ ...connectOptions, servers: [dest.servers[0]], reconnect: false });
+      await nc.close();
+    },
+    async publish() {
+      const id = deliveryIdFor(`relay-test-${Date.now()}`, dest.name, 0);
+      const ping = formatFor(dest.format).renderPing({ seed: id, destination: dest.name, options: dest.formatOptions, node: options.node, time: new Date().toISOString() });
+      const sender = createNatsSender(dest);
+      try {
+        return await sender.send({ id, headers: ping.headers, body: ping.body, ...repo });
+      } finally {
+        await sender.close();
+      }
+    },
+    advise(stage, text) {
+      if (stage === 'auth') {
+        if (/authorization|authentication/i.test(text)) return `the server refused our credentials (${text}): check auth (username/password, token, nkeySeedFile or credsFile)`;
+        return `could not log in: ${text}`;
+      }
+      if (/permission/i.test(text)) return `logged in, but not allowed to publish: ${text}`;
+      if (/no stream/i.test(text)) return `published, but no JetStream stream takes the subject: create the stream, set stream.create: true, or fix subject`;
+      return `the ping was not acknowledged: ${text}`;
+    },
+  });
+}
