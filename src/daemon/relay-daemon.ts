@@ -18,7 +18,7 @@ import { SpoolIntake, UnprocessableRecordError } from '../intake/spool-intake.ts
 import type { SpoolRecord } from '../intake/spool-record.ts';
 import { createLogger, type Log } from '../log/logger.ts';
 import { configRedactor, configSecrets, redactDestinationUrl, redactUrl } from '../log/redact.ts';
-import { openStore, enqueue, isFull, setStoreLimits, startMaintenance, DeliveryRowsCheck, describeMissingDeliveries, type Store, type EnqueueItem, type Maintenance } from '../store/index.ts';
+import { openStore, enqueue, isFull, setStoreLimits, startMaintenance, DeliveryRowsCheck, describeMissingDeliveries, fileIdentity, freshStoreRefusal, storeFileChanged, writeStoreMarker, StoreError, type FileIdentity, type Store, type EnqueueItem, type Maintenance } from '../store/index.ts';
 import { startDispatcher, type Dispatcher } from '../deliver/dispatcher.ts';
 import { openFileSink, type FileSink } from '../deliver/file-sink.ts';
 import { assertLocalFilesystem } from '../install/filesystem-check.ts';
@@ -39,6 +39,8 @@ export interface DaemonOptions {
   allowNetworkFs?: boolean;
   /** Watch the config file for changes (default true). */
   watchConfig?: boolean;
+  /** `--new-store`: begin an empty store although the spool's marker says one existed at store.path. */
+  newStore?: boolean;
 }
 
 /** Counters since start, for status and metrics. */
@@ -77,6 +79,10 @@ export class RelayDaemon {
   private storeLock: StoreLock | null = null;
   private rowsCheck!: DeliveryRowsCheck;
   private rowsProblem: string | null = null;
+  /** The store file as opened; checked so a deleted or replaced store is noticed. */
+  private storeFile: FileIdentity | null = null;
+  private storeFileProblem: string | null = null;
+  private storeFileTimer: NodeJS.Timeout | null = null;
 
   private constructor(options: DaemonOptions, config: RelayConfig, log: Log) {
     this.options = options;
@@ -93,6 +99,7 @@ export class RelayDaemon {
       log,
     });
     this.store = openStore(config.store.path, { limits: storeLimits(config) });
+    this.storeFile = fileIdentity(config.store.path);
     this.store.redact = configRedactor(config);
     this.commits = new GroupCommit((items) => {
       enqueue(this.store, items);
@@ -110,6 +117,10 @@ export class RelayDaemon {
     const lock = claimStoreLock(config.store.path, 'daemon');
     let daemon: RelayDaemon;
     try {
+      // A store that existed is missing: never begin an empty one silently.
+      const refusal = freshStoreRefusal(config.store.path, config.spool.dir);
+      if (refusal && !options.newStore) throw new StoreError(refusal);
+      if (refusal) log.warn('beginning a new, empty store (--new-store) where one existed; deliveries queued in the old one are not in it', { store: config.store.path });
       daemon = new RelayDaemon(options, config, log);
     } catch (err) {
       lock.release();
@@ -145,6 +156,9 @@ export class RelayDaemon {
       repoRoots: repoRootsOf(config),
     });
     await this.intake.start();
+    this.markStore();
+    this.storeFileTimer = setInterval(() => this.checkStoreFile(), STORE_FILE_CHECK_MS);
+    this.storeFileTimer.unref();
     // Full already at start: pause and keep re-checking, as when it fills while running.
     if (this.storeFull) this.setStoreFull(true);
     if (config.hooks.autoInstall && config.bitbucket.home) {
@@ -188,6 +202,9 @@ export class RelayDaemon {
     const plan = planDeliveries(event, this.config.destinations);
     await this.writeLocal(plan.local);
     await this.commits.add({ event, deliveries: plan.queued });
+    // The spool record goes only if the store it went into is still the store.
+    const lost = this.checkStoreFile();
+    if (lost) throw new Error(`${lost}; the spool record is kept`);
     this.counters.events++;
     if (event.errors.length) this.counters.analysisErrors++;
     if (plan.queued.length === 0 && plan.local.length === 0) this.counters.unmatched++;
@@ -244,7 +261,35 @@ export class RelayDaemon {
   /** Store problems for `relay status`. */
   storeProblems(): string[] {
     const rows = this.rowsCheck ? this.checkDeliveryRows() : null;
-    return rows ? [rows] : [];
+    this.checkStoreFile();
+    return [this.storeFileProblem, rows].filter((p): p is string => p !== null);
+  }
+
+  /** Remember in the spool that this store exists (see store-file.ts). */
+  private markStore(): void {
+    const meta = this.store.statement(`SELECT value FROM meta WHERE key = 'created_at'`).get() as { value: string } | undefined;
+    try {
+      writeStoreMarker(this.config.spool.dir, { path: path.resolve(this.store.path), createdAt: meta?.value ?? '', openedAt: new Date().toISOString() });
+    } catch (err) {
+      this.log.warn('cannot write the store marker in the spool directory; a deleted store would not be noticed at the next start', { spool: this.config.spool.dir, error: (err as Error).message });
+    }
+  }
+
+  /**
+   * Is the store file still the one opened? When it was deleted or replaced,
+   * stop taking spool records (they stay in the spool), log and report it;
+   * returns the problem, or null.
+   */
+  checkStoreFile(): string | null {
+    if (this.storeFileProblem || !this.storeFile) return this.storeFileProblem;
+    const changed = storeFileChanged(this.store.path, this.storeFile);
+    if (!changed) return null;
+    this.storeFileProblem = `${changed}: the daemon stopped taking spool records (they wait in ${this.config.spool.dir}/incoming, nothing is lost); ` +
+      `restore the store file and restart the daemon, or restart it with \`relay daemon --new-store\` to begin an empty store`;
+    this.log.error(this.storeFileProblem);
+    this.intake?.pause();
+    if (this.storeFileTimer) clearInterval(this.storeFileTimer);
+    return this.storeFileProblem;
   }
 
   private setStoreFull(full: boolean): void {
@@ -263,7 +308,7 @@ export class RelayDaemon {
     } else {
       if (this.fullTimer) clearInterval(this.fullTimer);
       this.fullTimer = null;
-      this.intake.resume();
+      if (!this.storeFileProblem) this.intake.resume();
     }
   }
 
@@ -325,6 +370,7 @@ export class RelayDaemon {
       await this.autoInstaller?.stop();
       await this.intake?.stop();
       if (this.fullTimer) clearInterval(this.fullTimer);
+      if (this.storeFileTimer) clearInterval(this.storeFileTimer);
       this.maintenance?.stop();
       await this.dispatcher.stop();
       for (const sink of this.sinks.values()) await sink.close();
@@ -373,6 +419,9 @@ function repoRootsOf(config: RelayConfig): string[] | undefined {
   }
   return [...roots];
 }
+
+/** How often the daemon checks that its store file is still there (also before each spool record is removed). */
+const STORE_FILE_CHECK_MS = 2_000;
 
 function storeLimits(config: RelayConfig): { maxBytes: number; logMaxAgeMs: number; logMaxRows: number; bodyMaxAgeMs: number } {
   const { maxBytes, logMaxAgeMs, logMaxRows, bodyMaxAgeMs } = config.store;

@@ -1,7 +1,7 @@
 // Moves a spool entry the daemon will not process to <spool>/quarantine/,
 // with <name>.reason.txt beside it. Never deletes anything.
 
-import { lstat, open, readdir, rename, unlink } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { SpoolDirs } from './spool-dirs.ts';
 
@@ -18,6 +18,10 @@ export type QuarantineOutcome = { ok: true; path: string; reasonPath: string } |
  */
 export async function quarantineEntry(dirs: SpoolDirs, name: string, reason: string, now: Date = new Date()): Promise<QuarantineOutcome> {
   const from = path.join(dirs.incoming, name);
+  // Removed by hand while the daemon runs: put it back (same mode as at start).
+  await mkdir(dirs.quarantine, { recursive: true, mode: 0o750 }).catch(() => {
+    /* reported below by the write into it */
+  });
   let target = '';
   for (let n = 0; n < 1000; n++) {
     const candidate = n === 0 ? name : `${name}.${n}`;

@@ -12,6 +12,8 @@ export { redeliver, retryDeadLetters, dropDeadLetters, dropQueuedDeliveries, pau
 export type { RequeueResult, DeliveryTarget } from './operator.ts';
 export { findMissingDeliveries, describeMissingDeliveries, DeliveryRowsCheck } from './invariants.ts';
 export type { MissingDeliveries } from './invariants.ts';
+export { fileIdentity, storeFileChanged, freshStoreRefusal, readStoreMarker, writeStoreMarker, storeMarkerPath } from './store-file.ts';
+export type { FileIdentity, StoreMarker } from './store-file.ts';
 export { isFull, storeBytes, pruneStore, startMaintenance } from './retention.ts';
 export type { PruneResult, Maintenance } from './retention.ts';
 export type { AttemptRecord, QueuedDelivery } from './queue.ts';

@@ -129,6 +129,17 @@ t.test('a corrupt record is quarantined with its reason; intake carries on', asy
   t.equal(log.lines.filter((l) => l.message === 'spool record quarantined').length, 2);
 });
 
+t.test('quarantine/ removed by hand while running is recreated by the next quarantine', async (t) => {
+  const spool = makeSpool(tempDir(t));
+  const seen: string[] = [];
+  await startIntake(t, { dir: spool, onRecord: async (r) => { seen.push(r.id); } });
+  rmSync(path.join(spool, 'quarantine'), { recursive: true });
+  writeRecord(spool, '1.push', 'garbage\n');
+  writeRecord(spool, '2.push', recordBytes({ repo: '/r/a' }));
+  await waitFor(() => seen.length === 1 && incoming(spool).length === 0, 'good record processed, bad one moved');
+  t.same(quarantine(spool), ['1.push', '1.push.reason.txt'], 'quarantine/ is back with the entry and its reason');
+});
+
 t.test('symlinks are never followed; FIFOs and directories are quarantined without blocking', async (t) => {
   const root = tempDir(t);
   const spool = makeSpool(root);
