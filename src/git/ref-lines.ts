@@ -1,6 +1,7 @@
 // Hook ref lines ("<old> <new> <ref>") and what each says about a ref. Pure.
 
 import type { RefChange } from '../event/push-event.ts';
+import { compileGlob, matchesAnyGlob } from '../route/glob.ts';
 
 /** One line of post-receive stdin. */
 export interface RefLine {
@@ -51,24 +52,12 @@ export function describeRef(ref: string): { kind: RefChange['kind']; name: strin
   return { kind: 'other', name: ref };
 }
 
-/** Compiles a ref glob: `**` matches across `/`, `*` within one segment, `?` one character. */
+/** Compiles a ref glob (the `match:` dialect, src/route/glob.ts); `refs/x/**` also matches `refs/x` itself. */
 export function refGlobToRegExp(glob: string): RegExp {
-  let source = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i];
-    if (c === '*' && glob[i + 1] === '*') {
-      // "refs/x/**" also matches "refs/x" itself.
-      if (glob[i + 2] === undefined && source.endsWith('/')) source = source.slice(0, -1) + '(?:/.*)?';
-      else source += '.*';
-      i++;
-    } else if (c === '*') source += '[^/]*';
-    else if (c === '?') source += '[^/]';
-    else source += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${source}$`);
+  return compileGlob(glob, { parentMatches: true });
 }
 
 /** True when the ref matches any of the globs. */
 export function matchesAnyRefGlob(ref: string, globs: readonly string[]): boolean {
-  return globs.some((g) => refGlobToRegExp(g).test(ref));
+  return matchesAnyGlob(ref, globs, { parentMatches: true });
 }

@@ -1,124 +1,70 @@
-// Glob patterns for `match:` (refs, repos, paths). A small compiler rather
-// than path.matchesGlob because that one skips dot-files (`**/*.yml` would
-// miss `.github/ci.yml`) and cannot ignore case; semantics here:
-//   *      any characters except `/`
-//   **     as a whole path segment: zero or more segments (`a/**`, `**/x`, `a/**/b`)
-//   ?      one character except `/`
-//   [abc]  a character class (`[!a]` / `[^a]` negate); never matches `/`
-//   {a,b}  alternatives (may nest)
-//   \x     the character x literally
-// Dots are ordinary characters.
+// Glob patterns for `match:` (refs, repos, paths) and `analysis.ignoreRefs`,
+// compiled by picomatch. Options pin the dialect the docs promise:
+//   *      any characters except `/`          ?      one character except `/`
+//   **     as a whole segment: any number of segments (`a/**`, `**/x`, `a/**/b`)
+//   [abc]  a class, `[!a]`/`[^a]` negate (posix: picomatch otherwise reads `!` literally)
+//   {a,b}  alternatives (may nest)            \x     x literally
+// Dots are ordinary characters (dot: true, so `**/*.yml` matches
+// `.github/ci.yml`). Everything else is literal: no extglobs, no leading-`!`
+// negation, and `(`, `)`, `|` and an unclosed `{` are escaped before
+// picomatch sees them (it reads them as regex groups), so a path like
+// `docs/(old)/x` or a ref `a|b` matches itself only.
+import picomatch from 'picomatch';
+
+const OPTIONS = { dot: true, posix: true, noextglob: true, nonegate: true } as const;
+
+/** How a trailing `/**` treats its parent: `match:` wants children only, ignoreRefs the parent too. */
+export interface GlobOptions {
+  ignoreCase?: boolean;
+  /** `a/**` also matches `a` itself (picomatch's own reading). Default false: only what is below `a`. */
+  parentMatches?: boolean;
+}
 
 const cache = new Map<string, RegExp>();
 
 /** A RegExp matching whole strings against `pattern` (compiled once, cached). */
-export function compileGlob(pattern: string, ignoreCase = false): RegExp {
-  const key = (ignoreCase ? 'i:' : 's:') + pattern;
+export function compileGlob(pattern: string, options: GlobOptions | boolean = {}): RegExp {
+  const { ignoreCase = false, parentMatches = false } = typeof options === 'boolean' ? { ignoreCase: options } : options;
+  const key = `${ignoreCase ? 'i' : 's'}${parentMatches ? 'p' : 'c'}:${pattern}`;
   let re = cache.get(key);
   if (!re) {
-    re = new RegExp(`^${globSource(pattern)}$`, ignoreCase ? 'i' : '');
+    // picomatch lets `a/**` match `a`; `a/**/*` is the same set without the parent.
+    const literal = escapeNonGlob(pattern);
+    const source = !parentMatches && /(^|[^\\])\/\*\*$/.test(literal) ? `${literal}/*` : literal;
+    re = picomatch.makeRe(source, { ...OPTIONS, nocase: ignoreCase });
     cache.set(key, re);
   }
   return re;
 }
 
 /** Whether `text` matches any of `patterns`. */
-export function matchesAnyGlob(text: string, patterns: readonly string[], ignoreCase = false): boolean {
-  for (const p of patterns) if (compileGlob(p, ignoreCase).test(text)) return true;
+export function matchesAnyGlob(text: string, patterns: readonly string[], options: GlobOptions | boolean = {}): boolean {
+  for (const p of patterns) if (compileGlob(p, options).test(text)) return true;
   return false;
 }
 
-function globSource(p: string): string {
+/** Backslash-escapes what picomatch would read as regex syntax but our dialect keeps literal. */
+function escapeNonGlob(p: string): string {
   let out = '';
-  let i = 0;
-  while (i < p.length) {
+  for (let i = 0; i < p.length; i++) {
     const c = p[i];
-    if (c === '*') {
-      if (p[i + 1] === '*') {
-        const startsSegment = i === 0 || p[i - 1] === '/';
-        const end = i + 2;
-        if (startsSegment && end === p.length) {
-          out += '.*';
-          i = end;
-          continue;
-        }
-        if (startsSegment && p[end] === '/') {
-          out += '(?:.*/)?';
-          i = end + 1;
-          continue;
-        }
-        out += '[^/]*';
-        i = end;
-        continue;
-      }
-      out += '[^/]*';
-      i++;
-    } else if (c === '?') {
-      out += '[^/]';
-      i++;
-    } else if (c === '[') {
-      const close = p.indexOf(']', i + 2);
-      if (close === -1) {
-        out += '\\[';
-        i++;
-        continue;
-      }
-      let body = p.slice(i + 1, close);
-      let negate = false;
-      if (body[0] === '!' || body[0] === '^') {
-        negate = true;
-        body = body.slice(1);
-      }
-      const cls = body.replace(/[\\\]^]/g, (ch) => '\\' + ch);
-      out += negate ? `(?:(?!/)[^${cls}])` : `[${cls}]`;
-      i = close + 1;
-    } else if (c === '{') {
-      const close = matchingBrace(p, i);
-      if (close === -1) {
-        out += '\\{';
-        i++;
-        continue;
-      }
-      out += `(?:${splitTopLevel(p.slice(i + 1, close)).map(globSource).join('|')})`;
-      i = close + 1;
-    } else if (c === '\\' && i + 1 < p.length) {
-      out += escapeRe(p[i + 1]);
-      i += 2;
+    if (c === '\\' && i + 1 < p.length) {
+      out += c + p[++i];
+    } else if (c === '(' || c === ')' || c === '|' || (c === '{' && !hasClosingBrace(p, i))) {
+      out += '\\' + c;
     } else {
-      out += escapeRe(c);
-      i++;
+      out += c;
     }
   }
   return out;
 }
 
-function matchingBrace(p: string, open: number): number {
+function hasClosingBrace(p: string, open: number): boolean {
   let depth = 0;
   for (let i = open; i < p.length; i++) {
     if (p[i] === '\\') i++;
     else if (p[i] === '{') depth++;
-    else if (p[i] === '}' && --depth === 0) return i;
+    else if (p[i] === '}' && --depth === 0) return true;
   }
-  return -1;
-}
-
-function splitTopLevel(body: string): string[] {
-  const parts: string[] = [];
-  let depth = 0;
-  let start = 0;
-  for (let i = 0; i < body.length; i++) {
-    if (body[i] === '\\') i++;
-    else if (body[i] === '{') depth++;
-    else if (body[i] === '}') depth--;
-    else if (body[i] === ',' && depth === 0) {
-      parts.push(body.slice(start, i));
-      start = i + 1;
-    }
-  }
-  parts.push(body.slice(start));
-  return parts;
-}
-
-function escapeRe(ch: string): string {
-  return /[.*+?^${}()|[\]\\/-]/.test(ch) ? '\\' + ch : ch;
+  return false;
 }

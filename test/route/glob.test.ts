@@ -38,6 +38,14 @@ const TABLE: [pattern: string, text: string, expected: boolean][] = [
   ['**', 'anything/at/all', true],
   ['unclosed[', 'unclosed[', true],
   ['unclosed{a', 'unclosed{a', true],
+  ['unclosed{a*', 'unclosed{abc', true],
+  ['docs/(old)/*', 'docs/(old)/x.md', true],
+  ['docs/(old)/*', 'docs/old/x.md', false],
+  ['a|b', 'a', false],
+  ['a|b', 'a|b', true],
+  ['!main', 'main', false],
+  ['!main', '!main', true],
+  ['@(a)', 'a', false],
 ];
 
 t.test('glob table', async (t) => {
