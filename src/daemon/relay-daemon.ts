@@ -186,7 +186,7 @@ export class RelayDaemon {
   /** One spool record → one event, durable at every destination. Rejects to make intake retry later. */
   async handleRecord(record: SpoolRecord, later: readonly SpoolRecord[] = []): Promise<void> {
     const { event, stats } = await analyzePushWithStats(
-      { repoPath: record.repoPath, refLines: record.refLines, env: record.env, timeNs: record.timeNs, host: record.host || this.config.node, laterRefLines: later.flatMap((r) => r.refLines) },
+      { repoPath: record.repoPath, refLines: record.refLines, env: record.env, timeNs: record.timeNs, host: record.host || this.config.node, laterRefLines: later.flatMap((r) => r.refLines), recordErrors: record.refErrors },
       this.analysis,
     ).catch((err: unknown) => {
       // A repository that is gone (deleted since the push, or a path that was

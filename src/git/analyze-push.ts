@@ -68,6 +68,8 @@ export interface PushInput {
    * at this push, not as later pushes left them.
    */
   laterRefLines?: RefLine[];
+  /** Problems found before analysis (e.g. a ref line whose name is not UTF-8): they head errors[]. */
+  recordErrors?: AnalysisError[];
 }
 
 /** What one analysis cost. */
@@ -135,7 +137,7 @@ export async function analyzePushWithStats(input: PushInput, options: AnalysisOp
   const fallbackEncoding = repo.gitConfig ? gitConfigValue(repo.gitConfig, 'i18n.commitEncoding') : null;
   const repository = repositoryIdentity({ repoPath: repo.repoPath, env: input.env, repositoryConfig: repo.repositoryConfig, mappings: options.repositories, baseUrl: options.baseUrl, defaultBranch: repo.defaultBranch });
   const { trigger, triggerId } = triggerFromEnv(input.env, input.trigger);
-  const errors: AnalysisError[] = [];
+  const errors: AnalysisError[] = [...(input.recordErrors ?? [])];
   // Every git failure below is recorded unless the repository as a whole is unreadable.
   const attempt = async <T>(what: { ref?: string; commit?: string; message: string }, run: () => Promise<T>): Promise<T | undefined> => {
     try {

@@ -16,7 +16,7 @@ export type QuarantineOutcome = { ok: true; path: string; reasonPath: string } |
  * quarantine/<name> (or <name>.1, .2 … when taken) and writes the reason.
  * `reason` must not contain secrets: it is written to disk and logged.
  */
-export async function quarantineEntry(dirs: SpoolDirs, name: string, reason: string, now: Date = new Date()): Promise<QuarantineOutcome> {
+export async function quarantineEntry(dirs: SpoolDirs, name: string, reason: string, now: Date = new Date(), options: { permanent?: boolean } = {}): Promise<QuarantineOutcome> {
   const from = path.join(dirs.incoming, name);
   // Removed by hand while the daemon runs: put it back (same mode as at start).
   await mkdir(dirs.quarantine, { recursive: true, mode: 0o750 }).catch(() => {
@@ -38,7 +38,10 @@ export async function quarantineEntry(dirs: SpoolDirs, name: string, reason: str
     `${reason}\n\n` +
     `record:      ${name}\n` +
     `quarantined: ${now.toISOString()}\n` +
-    `to retry once the cause is fixed: mv '${to}' '${path.join(dirs.incoming, name)}'\n`;
+    (options.permanent
+      ? `the record's own bytes are the cause: moving it back unchanged fails the same way. The push itself succeeded;\n` +
+        `keep this file for inspection or delete it (relay the push's other refs again with \`relay backfill\` if needed)\n`
+      : `to retry once the cause is fixed: mv '${to}' '${path.join(dirs.incoming, name)}'\n`);
   // Reason first: a crash in between leaves the entry in incoming/, to be judged again.
   let created = false;
   try {

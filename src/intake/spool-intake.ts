@@ -468,7 +468,7 @@ export class SpoolIntake {
       return;
     }
     this.forget(e);
-    await this.quarantine(e.name, `cannot parse ${e.name}: ${parsed.reason}`);
+    await this.quarantine(e.name, `cannot parse ${e.name}: ${parsed.reason}`, parsed.permanent);
   }
 
   /** Why `repoPath` is refused (outside every configured root), or null. */
@@ -586,8 +586,8 @@ export class SpoolIntake {
     this.kick();
   }
 
-  private async quarantine(name: string, reason: string): Promise<void> {
-    const out = await quarantineEntry(this.dirs!, name, reason);
+  private async quarantine(name: string, reason: string, permanent = false): Promise<void> {
+    const out = await quarantineEntry(this.dirs!, name, reason, new Date(), { permanent });
     if (out.ok) {
       this.stuck.delete(name);
       this.noteRemoved(name);

@@ -43,6 +43,18 @@ export interface SpoolRecord {
   /** Every BB_* and STASH_* variable, byte-exact (UTF-8; invalid bytes become U+FFFD). */
   env: Record<string, string>;
   refLines: SpoolRefLine[];
+  /**
+   * Ref lines that cannot be relayed though the rest of the push can (a ref
+   * name that is not UTF-8): they become errors[] entries of the event.
+   */
+  refErrors?: SpoolRefError[];
+}
+
+/** A ref line left out of the event, and why. */
+export interface SpoolRefError {
+  /** The ref name, invalid UTF-8 bytes escaped as \xNN (git ref names never contain a backslash). */
+  ref: string;
+  message: string;
 }
 
 /** What the parser needs besides the bytes. */
@@ -59,7 +71,13 @@ export interface SpoolRecordMeta {
  */
 export type SpoolRecordParse =
   | { ok: true; record: SpoolRecord }
-  | { ok: false; reason: string; incomplete: boolean };
+  | {
+      ok: false;
+      reason: string;
+      incomplete: boolean;
+      /** The bytes themselves can never be relayed: moving the file back cannot help. */
+      permanent?: boolean;
+    };
 
 const HEADER = /^bitbucket-relay-spool ([0-9]{1,9}) ([A-Za-z0-9-]{1,80})$/;
 const SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
@@ -142,22 +160,26 @@ function parse(buf: Buffer, meta: SpoolRecordMeta): SpoolRecordParse {
   if (repoPath.includes('\0')) return invalid('RELAY_RECORD_REPO contains a NUL byte');
   const host = utf8.decode(Buffer.from(hostRaw, 'latin1'));
 
-  // Ref lines.
+  // Ref lines, one at a time: a ref name that is not UTF-8 costs that ref, not the push.
   const refsStart = refsAt + refsMarker.length;
   const refBytes = buf.subarray(refsStart, trailerStart);
-  let refText: string;
-  try {
-    refText = strictUtf8.decode(refBytes);
-  } catch {
-    return invalid('the ref lines are not valid UTF-8');
-  }
   const refLines: SpoolRefLine[] = [];
-  const lines = refText.split('\n');
+  const refErrors: SpoolRefError[] = [];
+  const lines = splitLines(refBytes);
   const firstRefLine = countLines(buf.subarray(0, refsStart)) + 1;
   for (let k = 0; k < lines.length; k++) {
-    const line = lines[k];
-    if (line === '') continue; // the text ends with "\n"; git sends no blank lines
+    const lineBytes = lines[k];
+    if (lineBytes.length === 0) continue; // the text ends with "\n"; git sends no blank lines
     const where = `ref line ${k + 1} (file line ${firstRefLine + k})`;
+    let line: string;
+    let undecodable = false;
+    try {
+      line = strictUtf8.decode(lineBytes);
+    } catch {
+      // Checked as bytes (latin1 keeps one char per byte); reported with the bad bytes escaped.
+      line = lineBytes.toString('latin1');
+      undecodable = true;
+    }
     const parts = line.split(' ');
     if (parts.length !== 3) return invalid(`${where} is not "<old-sha> <new-sha> <ref>"`);
     const [before, after, ref] = parts;
@@ -166,8 +188,22 @@ function parse(buf: Buffer, meta: SpoolRecordMeta): SpoolRecordParse {
     }
     if (before.length !== after.length) return invalid(`${where}: old and new object names differ in length`);
     const refProblem = refNameProblem(ref);
+    if (undecodable) {
+      const shown = escapeInvalidUtf8(lineBytes.subarray(before.length + after.length + 2));
+      if (refProblem) return invalid(`${where}: ref name ${JSON.stringify(shown.slice(0, 120))} ${refProblem}`);
+      refErrors.push({ ref: shown, message: `${where}: ref name ${shown} is not valid UTF-8 (bytes shown as \\xNN); its update ${before.slice(0, 12)}..${after.slice(0, 12)} is not relayed` });
+      continue;
+    }
     if (refProblem) return invalid(`${where}: ref name ${JSON.stringify(ref.slice(0, 120))} ${refProblem}`);
     refLines.push({ before, after, ref });
+  }
+  if (refLines.length === 0 && refErrors.length > 0) {
+    return {
+      ok: false,
+      incomplete: false,
+      permanent: true,
+      reason: `no ref update of this push can be relayed: ${refErrors.map((e) => e.message).join('; ')}`,
+    };
   }
 
   return {
@@ -180,8 +216,43 @@ function parse(buf: Buffer, meta: SpoolRecordMeta): SpoolRecordParse {
       host,
       env,
       refLines,
+      ...(refErrors.length ? { refErrors } : {}),
     },
   };
+}
+
+/** The lines of `bytes` split at \n (no decoding). */
+function splitLines(bytes: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  let start = 0;
+  for (let k = bytes.indexOf(0x0a); k >= 0; k = bytes.indexOf(0x0a, k + 1)) {
+    out.push(bytes.subarray(start, k));
+    start = k + 1;
+  }
+  out.push(bytes.subarray(start));
+  return out;
+}
+
+/** Decodes UTF-8, writing each byte that is not part of a valid sequence as \xNN. */
+export function escapeInvalidUtf8(bytes: Uint8Array): string {
+  let out = '';
+  let k = 0;
+  while (k < bytes.length) {
+    const b = bytes[k];
+    const len = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    if (len > 0 && k + len <= bytes.length) {
+      try {
+        out += strictUtf8.decode(bytes.subarray(k, k + len));
+        k += len;
+        continue;
+      } catch {
+        /* not a valid sequence: escape the lead byte */
+      }
+    }
+    out += `\\x${b.toString(16).padStart(2, '0')}`;
+    k++;
+  }
+  return out;
 }
 
 /**

@@ -6,9 +6,9 @@
 
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { createRelayFixture, waitUntil } from '../helpers/relay-fixture.ts';
+import { createRelayFixture, quarantinedReasons, waitUntil } from '../helpers/relay-fixture.ts';
 import { assertValidPushEvent } from '../helpers/validate-event.ts';
 
 const MiB = 1024 * 1024;
@@ -141,4 +141,41 @@ t.test('environment values with control characters: byte-exact in the event, nev
   const control = raw.replace(/\n/g, '').match(/[\u0000-\u001f\u007f]/g) ?? [];
   t.same(control, [], 'no raw control character in the daemon output');
   t.notOk(raw.split('\n').filter(Boolean).some((l) => { try { JSON.parse(l); return false; } catch { return true; } }), 'every log line is whole JSON (no line broken by a value)');
+});
+
+t.test('a ref name that is not UTF-8: the valid refs of the push are relayed, the bad one is an errors[] entry; alone it is quarantined without a retry hint', async (t) => {
+  const fx = createRelayFixture({ prefix: 'relay-hostile-utf8-' });
+  t.teardown(() => fx.cleanup());
+  const daemon = await fx.startDaemon();
+  const repo = fx.createRepo('latin1-refs');
+  repo.commit('a.txt', '1\n', 'PROJ-1 first');
+  // bash's $'\xe9' gives the raw byte: git accepts it in a ref name, Node's argv could not carry it.
+  const push = (refspecs: string): void => {
+    execFileSync('bash', ['-c', `git push --quiet origin ${refspecs}`], { cwd: repo.work, env: fx.pushEnv, stdio: 'ignore' });
+  };
+  push(`main HEAD:refs/heads/caf$'\\xe9'`);
+  const archive = path.join(fx.root, 'events.jsonl');
+  const [event] = await waitUntil(() => {
+    const e = readJsonLines(archive);
+    return e.length ? e : null;
+  }, 'the event of the push archived', 20_000);
+  assertValidPushEvent(t, event);
+  t.same(event.refs.map((r: { ref: string }) => r.ref), ['refs/heads/main'], 'the valid ref is relayed');
+  const bad = event.errors.find((e: { ref?: string }) => e.ref === 'refs/heads/caf\\xe9');
+  t.ok(bad, 'the undecodable ref is an errors[] entry, its byte escaped');
+  t.match(bad?.message, /not valid UTF-8/);
+  t.same(readdirSync(path.join(fx.spoolDir, 'quarantine')), [], 'nothing quarantined');
+
+  // A push of nothing but undecodable refs cannot be relayed: quarantined, and the note does not suggest moving it back.
+  push(`HEAD:refs/heads/na$'\\xefve'`);
+  const reasons = await waitUntil(() => {
+    const r = quarantinedReasons(path.join(fx.spoolDir, 'quarantine'));
+    return r.length ? r : null;
+  }, 'the record quarantined', 20_000);
+  t.match(reasons[0], /not valid UTF-8/);
+  t.match(reasons[0], /refs\/heads\/na\\xefve/, 'the name is in the note, escaped');
+  t.notMatch(reasons[0], /to retry once the cause is fixed: mv/, 'no retry that cannot succeed');
+  t.match(reasons[0], /moving it back unchanged fails the same way/);
+  t.equal(readJsonLines(archive).length, 1, 'no event for it');
+  t.notOk(daemon.output().includes('\xe9'), 'the raw byte never reaches the log');
 });

@@ -5,7 +5,7 @@ import t from 'tap';
 import type { Test } from 'tap';
 import fc from 'fast-check';
 import path from 'node:path';
-import { parseSpoolRecord, refNameProblem, spoolRecordId } from '../../src/intake/spool-record.ts';
+import { escapeInvalidUtf8, parseSpoolRecord, refNameProblem, spoolRecordId } from '../../src/intake/spool-record.ts';
 import { parseShellExports } from '../../src/intake/shell-exports.ts';
 import { SHELLS, baseEnv, incomingFiles, makeSpool, readRecordFile, runHook, tempDir } from '../hook/hook-helpers.ts';
 
@@ -229,4 +229,20 @@ t.test('parseShellExports: line numbers in reasons, never values', async (t) => 
   if (!r.ok) t.match(r.reason, /line 11: unterminated single quote in the value of B/);
   const ok = parseShellExports("export A='multi\nline'\nexport B=\"x\\\ny\"\n");
   t.ok(ok.ok && ok.vars.get('A') === 'multi\nline' && ok.vars.get('B') === 'xy', 'quoted newline kept, backslash-newline removed');
+});
+
+t.test('ref names that are not UTF-8: that line becomes a refError (bytes escaped), the others stay; none left → permanent failure', async (t) => {
+  const nonce = 'n1';
+  const record = (refs: Buffer[]): Buffer =>
+    Buffer.concat([Buffer.from(`bitbucket-relay-spool 1 ${nonce}\nexport RELAY_RECORD_REPO='/r/a'\nrefs ${nonce}\n`), ...refs.flatMap((r) => [r, Buffer.from('\n')]), Buffer.from(`end ${nonce}\n`)]);
+  const line = (ref: Buffer): Buffer => Buffer.concat([Buffer.from(`${'0'.repeat(40)} ${'a'.repeat(40)} `), ref]);
+  const mixed = parseSpoolRecord(record([line(Buffer.from('refs/heads/main')), line(Buffer.from([...Buffer.from('refs/heads/caf'), 0xe9, ...Buffer.from('-é')]))]), { name: 'x.push', mtimeNs: 1n });
+  t.ok(mixed.ok);
+  if (!mixed.ok) return;
+  t.same(mixed.record.refLines.map((l) => l.ref), ['refs/heads/main']);
+  t.same(mixed.record.refErrors?.map((e) => e.ref), ['refs/heads/caf\\xe9-é'], 'only the invalid byte escaped; valid UTF-8 kept');
+  t.match(mixed.record.refErrors?.[0].message, /ref line 2 .*not valid UTF-8/);
+  const none = parseSpoolRecord(record([line(Buffer.from([...Buffer.from('refs/heads/x'), 0xff]))]), { name: 'y.push', mtimeNs: 1n });
+  t.match(none, { ok: false, permanent: true, reason: /no ref update of this push can be relayed: .*refs\/heads\/x\\xff/ });
+  t.equal(escapeInvalidUtf8(Buffer.from([0x61, 0xc3, 0xa9, 0xc3, 0x28, 0xf0, 0x9f, 0x98, 0x80])), 'aé\\xc3(😀');
 });
