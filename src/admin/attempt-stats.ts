@@ -4,7 +4,18 @@
 // exact and cost follows traffic, not history. They count from daemon start.
 
 import type { Store } from '../store/index.ts';
-import type { HistogramSeries } from './metrics-text.ts';
+
+/** One histogram series: cumulative counts per upper bound (seconds), plus sum and count. */
+export interface HistogramSeries {
+  labels: Record<string, string>;
+  /** counts[i] = observations ≤ bounds[i] (cumulative). */
+  counts: number[];
+  sum: number;
+  count: number;
+}
+
+/** Called once per attempts row read, in id order. */
+export type AttemptSink = (destination: string, outcome: AttemptOutcome, seconds: number) => void;
 
 /** Upper bounds (seconds) of the attempt latency histogram. */
 export const LATENCY_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -35,15 +46,18 @@ export class AttemptStats {
     return Number((this.store.statement('SELECT coalesce(max(id), 0) AS m FROM attempts').get() as { m: number }).m);
   }
 
-  /** Read rows added since the last call. */
-  update(): void {
+  /** Read rows added since the last call, handing each to `sink` too (the /metrics counters). */
+  update(sink?: AttemptSink): void {
     // Retention may empty the table, letting ids restart lower: count from there.
     const max = this.maxId();
     if (max < this.lastId) this.lastId = 0;
     const next = this.store.statement('SELECT id, destination, outcome, latency_ms FROM attempts WHERE id > ? ORDER BY id LIMIT 10000');
     for (;;) {
       const rows = next.all(this.lastId) as { id: number; destination: string; outcome: AttemptOutcome; latency_ms: number }[];
-      for (const r of rows) this.add(r.destination, r.outcome, r.latency_ms / 1000);
+      for (const r of rows) {
+        this.add(r.destination, r.outcome, r.latency_ms / 1000);
+        sink?.(r.destination, r.outcome, r.latency_ms / 1000);
+      }
       if (rows.length) this.lastId = Number(rows[rows.length - 1].id);
       if (rows.length < 10000) return;
     }

@@ -1,6 +1,8 @@
-// Metrics: the exposition format, attempt counters read incrementally from a
-// real store, every documented metric name, and the HTTP server (/metrics,
-// /healthz 200 and 503 with reasons, 404, 405, a port in use).
+// Metrics: attempt counters read incrementally from a real store, every
+// documented metric name and the default process metrics in a /metrics answer
+// that Prometheus' own parser accepts (`promtool check metrics`), and the
+// HTTP server (/metrics, /healthz 200 and 503 with reasons, 404, 405, a port
+// in use).
 
 import t from 'tap';
 import http from 'node:http';
@@ -11,8 +13,9 @@ import { enqueue } from '../../src/store/enqueue.ts';
 import { applyQueueWrites, type AttemptRecord } from '../../src/store/queue.ts';
 import { deliveryIdFor } from '../../src/store/delivery-id.ts';
 import { AttemptStats, LATENCY_BUCKETS } from '../../src/admin/attempt-stats.ts';
-import { MetricsText, escapeLabelValue } from '../../src/admin/metrics-text.ts';
-import { healthOf, parseListen, renderMetrics, startMetricsServer } from '../../src/admin/metrics-server.ts';
+import { spawnSync } from 'node:child_process';
+import { RelayMetrics } from '../../src/admin/relay-metrics.ts';
+import { healthOf, parseListen, startMetricsServer } from '../../src/admin/metrics-server.ts';
 import { collectStatus, type StatusReport } from '../../src/admin/status-report.ts';
 import { defaultConfig } from '../../src/config/load-config.ts';
 import { silentLog } from '../../src/log/logger.ts';
@@ -40,19 +43,23 @@ t.test('listen addresses', async (t) => {
   for (const bad of ['9464', ':9464', '127.0.0.1', '127.0.0.1:0', '127.0.0.1:70000', 'host:port', '::1:9464']) t.equal(parseListen(bad), null, bad);
 });
 
-t.test('exposition format', async (t) => {
-  t.equal(escapeLabelValue('a"b\\c\nd'), 'a\\"b\\\\c\\nd');
-  const text = new MetricsText()
-    .counter('x_total', 'An x.', [{ labels: { dest: 'a"b' }, value: 3 }])
-    .histogram('lat_seconds', 'Latency.', [0.1, 1], [{ labels: { dest: 'a' }, counts: [1, 2], sum: 1.5, count: 3 }])
-    .toString();
-  t.equal(text, [
-    '# HELP x_total An x.', '# TYPE x_total counter', 'x_total{dest="a\\"b"} 3',
-    '# HELP lat_seconds Latency.', '# TYPE lat_seconds histogram',
-    'lat_seconds_bucket{dest="a",le="0.1"} 1', 'lat_seconds_bucket{dest="a",le="1"} 2', 'lat_seconds_bucket{dest="a",le="+Inf"} 3',
-    'lat_seconds_sum{dest="a"} 1.5', 'lat_seconds_count{dest="a"} 3', '',
-  ].join('\n'));
-});
+/**
+ * `promtool check metrics` on `text` (Prometheus' own parser): parse errors
+ * (exit 1) fail; lint findings (exit 3) are allowed only for prom-client's
+ * default nodejs_active_*_total gauges, whose names prom-client fixes.
+ */
+function promtoolProblems(text: string): string[] {
+  const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8', timeout: 30_000 });
+  const lines = `${r.stdout}${r.stderr}`.split('\n').filter(Boolean);
+  const accepted = /^nodejs_active_(handles|requests|resources)_total non-counter metrics should not have "_total" suffix$/;
+  if (r.status === 0 || (r.status === 3 && lines.every((l) => accepted.test(l)))) return [];
+  return [`exit ${r.status}`, ...lines];
+}
+
+/** Family name → type, from the # TYPE lines. */
+function families(text: string): Map<string, string> {
+  return new Map([...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1], m[2]]));
+}
 
 t.test('attempt counters: from start on, incremental, cumulative buckets', async (t) => {
   const store = openStore(join(tempDir(t), 'relay.db'));
@@ -91,7 +98,7 @@ t.test('renderMetrics names every documented family; /metrics and /healthz over 
     const r = collectStatus({ config, store, live: { pid: 1, startedAt: Date.now() - 1000, version: 'x', counters, storeFull: full, workers: [], intake: { backlog: 0, oldestAgeMs: null, quarantined: 0, running: 0, retrying: 0, beingWritten: 0, stuck: 0, paused: full, processed: 4 } } });
     return r;
   };
-  const text = renderMetrics(await report(), counters, attempts);
+  const text = await new RelayMetrics(attempts).render(await report(), counters);
   for (const name of DOCUMENTED) t.match(text, new RegExp(`^# TYPE ${name} (counter|gauge|histogram)$`, 'm'), `${name} is exported`);
   t.match(text, /^relay_queue_depth\{destination="ci"\} 1$/m);
   t.match(text, /^relay_queue_oldest_pending_age_seconds\{destination="ci"\} (8|9)\d\.\d+$/m);
@@ -104,7 +111,18 @@ t.test('renderMetrics names every documented family; /metrics and /healthz over 
   const m = await fetch(`${base}/metrics`);
   t.equal(m.status, 200);
   t.equal(m.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
-  t.match(await m.text(), /relay_events_total 4/);
+  const scraped = await m.text();
+  t.match(scraped, /relay_events_total 4/);
+  t.same(promtoolProblems(scraped), [], 'promtool parses /metrics');
+  t.equal(promtoolProblems(`${scraped}relay_broken{ 1\n`)[0], 'exit 1', 'the same check rejects a malformed line');
+  const types = families(scraped);
+  for (const name of DOCUMENTED) t.ok(types.has(name), `${name} in the scrape`);
+  t.equal(types.get('relay_attempt_duration_seconds'), 'histogram');
+  t.equal(types.get('relay_deliveries_total'), 'counter');
+  for (const name of ['process_resident_memory_bytes', 'process_cpu_seconds_total', 'nodejs_eventloop_lag_seconds', 'nodejs_gc_duration_seconds', 'nodejs_heap_size_used_bytes']) {
+    t.ok(types.has(name), `default metric ${name}`);
+  }
+  t.match(scraped, /^process_resident_memory_bytes (\d{7,})$/m, 'resident memory of this process, in bytes');
   const ok = await fetch(`${base}/healthz`);
   t.equal(ok.status, 200);
   t.equal(await ok.text(), 'ok\n');
