@@ -8,10 +8,15 @@ export interface EventSummary {
   repo: string;
   trigger: string;
   actor: string;
+  /** The first SUMMARY_REFS ref changes; refsTotal counts them all. */
   refs: string[];
+  refsTotal: number;
   commits: number;
   errors: number;
 }
+
+/** Ref changes listed in a summary (a 10,000-ref push must not make a 500 KB log line). */
+export const SUMMARY_REFS = 20;
 
 /** `refs/heads/main update 1a2b3c4..5d6e7f8 +3` style summaries. */
 export function summarizeEvent(event: PushEvent): EventSummary {
@@ -20,7 +25,8 @@ export function summarizeEvent(event: PushEvent): EventSummary {
     repo: `${event.repository.projectKey}/${event.repository.slug}`,
     trigger: event.trigger,
     actor: event.actor.name,
-    refs: event.refs.map((r) => {
+    refsTotal: event.refs.length,
+    refs: event.refs.slice(0, SUMMARY_REFS).map((r) => {
       const range = `${r.before.slice(0, 7)}..${r.after.slice(0, 7)}`;
       const extra = [r.forced ? 'forced' : '', r.totalCommits ? `+${r.totalCommits}` : '', r.removedCommits ? `-${r.removedCommits}` : '']
         .filter(Boolean)

@@ -120,3 +120,34 @@ function pullRequestAuthorFromEnv(env: HookEnv): PullRequestParticipant | null {
     status: 'UNAPPROVED',
   };
 }
+
+/** Longest BB_* / STASH_* value used, in UTF-8 bytes (Bitbucket's own names, slugs and e-mails are far shorter). */
+export const HOOK_ENV_VALUE_MAX_BYTES = 1024;
+
+/**
+ * The hook environment with every value cut to `maxBytes` (at a character
+ * boundary), and one message per value that was cut: a hostile or broken
+ * caller must not make every event, request and log line megabytes long.
+ */
+export function capHookEnv(env: Readonly<Record<string, string>>, maxBytes: number = HOOK_ENV_VALUE_MAX_BYTES): { env: Record<string, string>; cut: string[] } {
+  const out: Record<string, string> = {};
+  const cut: string[] = [];
+  for (const [name, value] of Object.entries(env)) {
+    // Cheap test first: a string of n UTF-16 units is at most 3n UTF-8 bytes.
+    if (value.length * 3 <= maxBytes) {
+      out[name] = value;
+      continue;
+    }
+    const bytes = Buffer.byteLength(value);
+    if (bytes <= maxBytes) {
+      out[name] = value;
+      continue;
+    }
+    let end = maxBytes;
+    const buf = Buffer.from(value);
+    while (end > 0 && (buf[end] & 0xc0) === 0x80) end--; // not inside a multi-byte character
+    out[name] = buf.subarray(0, end).toString('utf8');
+    cut.push(`${name} was ${bytes} bytes; cut to ${end} (hook variables are capped at ${maxBytes} bytes)`);
+  }
+  return { env: out, cut };
+}

@@ -27,7 +27,7 @@
 import { createHash } from 'node:crypto';
 import type { AnalysisError, CommitInfo, PushEvent, RefChange, TagInfo, Trigger } from '../event/push-event.ts';
 import { PUSH_EVENT_SCHEMA_VERSION } from '../event/push-event.ts';
-import { actorFromEnv, pullRequestFromEnv, triggerFromEnv } from '../event/hook-context.ts';
+import { actorFromEnv, capHookEnv, pullRequestFromEnv, triggerFromEnv } from '../event/hook-context.ts';
 import { compileIssueKeyMatcher } from '../event/issue-keys.ts';
 import { compileTriggerTagMatcher } from '../event/trigger-tags.ts';
 import { DEFAULT_ANALYSIS_OPTIONS, type AnalysisOptions } from './analysis-options.ts';
@@ -132,12 +132,14 @@ function errorText(error: unknown): string {
 /** Analyzes one push into a PushEvent and reports what it cost. */
 export async function analyzePushWithStats(input: PushInput, options: AnalysisOptions = DEFAULT_ANALYSIS_OPTIONS): Promise<{ event: PushEvent; stats: AnalysisStats }> {
   const started = performance.now();
+  const hookEnv = capHookEnv(input.env);
+  input = { ...input, env: hookEnv.env };
   const repo = await openRepository(input.repoPath);
   const git = new GitRunner(repo.gitDir, { gitBinary: options.gitBinary });
   const fallbackEncoding = repo.gitConfig ? gitConfigValue(repo.gitConfig, 'i18n.commitEncoding') : null;
   const repository = repositoryIdentity({ repoPath: repo.repoPath, env: input.env, repositoryConfig: repo.repositoryConfig, mappings: options.repositories, baseUrl: options.baseUrl, defaultBranch: repo.defaultBranch });
   const { trigger, triggerId } = triggerFromEnv(input.env, input.trigger);
-  const errors: AnalysisError[] = [...(input.recordErrors ?? [])];
+  const errors: AnalysisError[] = [...(input.recordErrors ?? []), ...hookEnv.cut.map((message) => ({ message }))];
   // Every git failure below is recorded unless the repository as a whole is unreadable.
   const attempt = async <T>(what: { ref?: string; commit?: string; message: string }, run: () => Promise<T>): Promise<T | undefined> => {
     try {

@@ -1,10 +1,13 @@
 // The one logger: winston, JSON lines on stdout for journald, readable text on
 // a TTY. Every line passes through secret redaction; callers put ids (event,
-// delivery, destination) in the fields, never secrets in the message.
+// delivery, destination) in the fields, never secrets in the message. Lines
+// are bounded (LOG_LINE_MAX_BYTES, with counts of what was cut) and never
+// carry a raw U+0085 / U+2028 / U+2029 (bound-line.ts).
 
 import winston from 'winston';
 import { Writable } from 'node:stream';
 import { redactText } from './redact.ts';
+import { boundLogFields, escapeLineBreakers } from './bound-line.ts';
 
 /** Structured fields attached to a log line. */
 export type LogFields = Record<string, unknown>;
@@ -38,7 +41,7 @@ export function createLogger(options: LoggerOptions = {}): Log {
   const state = { secrets: [...(options.secrets ?? [])] };
 
   const scrub = winston.format((info) => {
-    const scrubbed = JSON.parse(redactText(JSON.stringify(info), state.secrets));
+    const scrubbed = boundLogFields(JSON.parse(redactText(JSON.stringify(info), state.secrets)) as Record<string, unknown>);
     for (const k of Object.keys(info)) delete (info as any)[k];
     Object.assign(info, scrubbed);
     return info;
@@ -53,9 +56,15 @@ export function createLogger(options: LoggerOptions = {}): Log {
         return `${timestamp} ${level.padEnd(5)} ${message}${extra ? ' ' + extra : ''}`;
       })
     : winston.format.json();
+  const MESSAGE = Symbol.for('message');
+  const escape = winston.format((info) => {
+    const rec = info as unknown as Record<symbol, unknown>;
+    if (typeof rec[MESSAGE] === 'string') rec[MESSAGE] = escapeLineBreakers(rec[MESSAGE]);
+    return info;
+  });
   const logger = winston.createLogger({
     level: options.level ?? 'info',
-    format: winston.format.combine(winston.format.timestamp(), scrub(), line),
+    format: winston.format.combine(winston.format.timestamp(), scrub(), line, escape()),
     transports: [new winston.transports.Stream({ stream: stream as Writable })],
   });
   return wrap(logger, state);

@@ -179,3 +179,42 @@ t.test('a ref name that is not UTF-8: the valid refs of the push are relayed, th
   t.equal(readJsonLines(archive).length, 1, 'no event for it');
   t.notOk(daemon.output().includes('\xe9'), 'the raw byte never reaches the log');
 });
+
+t.test('branch names with U+0085 / U+2028 / U+2029 never appear raw in the log; 3,000 refs make one bounded log line; BB_* values are capped with errors[] saying so', async (t) => {
+  const fx = createRelayFixture({ prefix: 'relay-hostile-bounds-' });
+  t.teardown(() => fx.cleanup());
+  const daemon = await fx.startDaemon();
+  const repo = fx.createRepo('bounds');
+  const sha = repo.commit('a.txt', '1\n', 'first');
+  const git = (args: string[], input?: string): string => execFileSync('git', args, { cwd: repo.work, env: fx.pushEnv, input, maxBuffer: 1 << 26 }).toString().trim();
+  // Separators in ref names (git accepts them), and many refs in one push.
+  const odd = ['nel\u0085x', 'ls\u2028x', 'ps\u2029x'];
+  const refCount = 3000;
+  const names = [...odd, ...Array.from({ length: refCount - odd.length }, (_, i) => `many/b${i}`)];
+  git(['update-ref', '--stdin'], names.map((n) => `create refs/heads/${n} ${sha}\n`).join(''));
+  const big = 100_000; // an environment string must stay under Linux's 128 KiB per-string limit
+  const env = { BB_USER_DISPLAY_NAME: 'D'.repeat(big), BB_USER_NAME: 'u'.repeat(big), BB_PROJECT_KEY: 'PROJ', BB_REPO_SLUG: 'bounds' };
+  repo.push(['origin', 'refs/heads/*:refs/heads/*'], env);
+
+  const [event] = await waitUntil(() => {
+    const e = readJsonLines(path.join(fx.root, 'events.jsonl'));
+    return e.length ? e : null;
+  }, 'the event archived', 45_000);
+  t.equal(event.refs.length, refCount + 1, 'every ref relayed (main and the others)');
+  t.ok(event.refs.some((r: { ref: string }) => r.ref === 'refs/heads/ls\u2028x'), 'the name kept exact in the event');
+  const CAP = 1024;
+  t.ok(Buffer.byteLength(event.actor.displayName) <= CAP, `BB_USER_DISPLAY_NAME capped (${Buffer.byteLength(event.actor.displayName)} bytes)`);
+  t.ok(Buffer.byteLength(event.actor.name) <= CAP, 'BB_USER_NAME capped');
+  const cut = event.errors.map((e: { message: string }) => e.message).join('\n');
+  t.match(cut, new RegExp(`BB_USER_DISPLAY_NAME was ${big} bytes; cut to ${CAP}`));
+  t.match(cut, new RegExp(`BB_USER_NAME was ${big} bytes; cut to ${CAP}`));
+
+  const pushLine = await daemon.waitForLog((l) => l.message === 'push event');
+  t.equal(pushLine.refsTotal, refCount + 1, 'the log line counts every ref');
+  t.ok(pushLine.refs.length <= 21, `and lists a few (${pushLine.refs.length})`);
+  const raw = daemon.output();
+  t.same(raw.match(/[\u0085\u2028\u2029]/g) ?? [], [], 'no raw U+0085 / U+2028 / U+2029 in the daemon output');
+  const longest = Math.max(...raw.split('\n').map((l) => Buffer.byteLength(l)));
+  t.ok(longest <= 16 * 1024, `every log line at most 16 KiB (longest ${longest} bytes)`);
+  t.notOk(raw.split('\n').filter(Boolean).some((l) => { try { JSON.parse(l); return false; } catch { return true; } }), 'every log line is whole JSON');
+});
