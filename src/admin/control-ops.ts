@@ -3,14 +3,14 @@
 // the very same functions on the store it opened itself (read-only for
 // questions, read-write under the store lock for actions).
 
-import type { DestinationConfig, HttpDestination, RelayConfig } from '../config/config-types.ts';
+import type { QueuedDestinationConfig, RelayConfig } from '../config/config-types.ts';
 import type { PushEvent } from '../event/push-event.ts';
 import { planDeliveries } from '../daemon/plan-deliveries.ts';
-import { requestHeaders } from '../deliver/http-sender.ts';
-import { resolveDestinationUrl } from '../route/destination-url.ts';
+import type { RequestView } from '../destinations/kind.ts';
+import { configRedactor, isQueued, queuedKindOf } from '../destinations/registry.ts';
 import { spoolStats } from '../intake/spool-stats.ts';
 import type { Log } from '../log/logger.ts';
-import { configRedactor, redactHeaders, redactUrl } from '../log/redact.ts';
+import { redactUrl } from '../log/redact.ts';
 import {
   dropDeadLetters,
   enqueue,
@@ -59,7 +59,8 @@ export interface HelloResult {
 /** `show`: the stored delivery plus the request as it would be sent now (secrets redacted). */
 export interface ShowResult {
   delivery: DeliveryDetail;
-  request: { method: string; url: string; headers: Record<string, string> } | null;
+  /** Null when the destination is no longer a queued one in the config. */
+  request: RequestView | null;
 }
 
 /** Requeue outcome of redeliver / dlq-retry. */
@@ -186,10 +187,12 @@ function filterFrom(a: Args): DeliveryFilter {
 }
 
 function requestPreview(config: RelayConfig, d: DeliveryDetail): ShowResult['request'] {
-  const dest = config.destinations.find((x): x is HttpDestination => x.name === d.destination && x.type === 'http');
-  if (!dest) return null;
+  const dest = config.destinations.find((x) => x.name === d.destination);
+  if (!dest || !isQueued(dest)) return null;
+  const kind = queuedKindOf(dest)!;
   const [projectKey, repoSlug] = d.repoKey.split('/');
-  const headers = requestHeaders(dest, {
+  const last = d.attemptLog.length ? d.attemptLog[d.attemptLog.length - 1].target : null;
+  return kind.describeRequest(dest, {
     id: d.id,
     headers: d.headers,
     body: Buffer.from(d.body ?? ''),
@@ -197,9 +200,8 @@ function requestPreview(config: RelayConfig, d: DeliveryDetail): ShowResult['req
     projectKey,
     repoSlug,
     repoId: null,
+    lastTarget: last,
   });
-  const lastUrl = d.attemptLog.length ? d.attemptLog[d.attemptLog.length - 1].url : null;
-  return { method: dest.method, url: lastUrl ?? redactUrl(resolveDestinationUrl(dest.url, { projectKey, slug: repoSlug, id: null }, { forDisplay: true })), headers: redactHeaders(headers) };
 }
 
 function progress(store: Store, ids: readonly string[]): ProgressSummary {
@@ -231,14 +233,14 @@ function validEvent(e: unknown, i: number): PushEvent {
   return ev as PushEvent;
 }
 
-/** The http destinations a backfill goes to: the named ones (each must be an enabled http destination), else all enabled http ones. */
-export function backfillDestinations(config: RelayConfig, names: readonly string[] | undefined): HttpDestination[] {
-  const http = (d: DestinationConfig): d is HttpDestination => d.type === 'http' && d.enabled;
-  if (!names || names.length === 0) return config.destinations.filter(http);
+/** The destinations a backfill goes to: the named ones (each must be an enabled queued destination), else all enabled queued ones. */
+export function backfillDestinations(config: RelayConfig, names: readonly string[] | undefined): QueuedDestinationConfig[] {
+  const queued = (d: (typeof config.destinations)[number]): d is QueuedDestinationConfig => isQueued(d) && d.enabled;
+  if (!names || names.length === 0) return config.destinations.filter(queued);
   return names.map((name) => {
     const d = config.destinations.find((x) => x.name === name);
     if (!d) throw new ControlError('not-found', `no destination named "${name}"; configured: ${config.destinations.map((x) => x.name).join(', ') || 'none'}`);
-    if (!http(d)) throw new ControlError('bad-request', `destination "${name}" is ${(d as DestinationConfig).type !== 'http' ? `type ${d.type}; backfill goes through the delivery queue, which only http destinations have` : 'disabled (enabled: false)'}`);
+    if (!queued(d)) throw new ControlError('bad-request', `destination "${name}" is ${!isQueued(d) ? `type ${d.type}; backfill goes through the delivery queue, which type ${d.type} does not use (it is written inline)` : 'disabled (enabled: false)'}`);
     return d;
   });
 }
@@ -281,9 +283,10 @@ export async function runControlOp(ctx: OpsContext, op: ControlOp, rawArgs: unkn
         attemptLog: d.attemptLog.map((x) => ({
           ...x,
           error: x.error === null ? null : redact(x.error),
+          detail: x.detail === null ? null : redact(x.detail),
           responseExcerpt: x.responseExcerpt === null ? null : redact(x.responseExcerpt),
           location: x.location === null ? null : redact(redactUrl(x.location)),
-          url: redact(redactUrl(x.url)),
+          target: redact(redactUrl(x.target)),
         })),
       };
       return { delivery, request: requestPreview(config, delivery) } satisfies ShowResult;
@@ -366,7 +369,7 @@ export async function runControlOp(ctx: OpsContext, op: ControlOp, rawArgs: unkn
       const names = a.destinations;
       if (names !== undefined && (!Array.isArray(names) || !names.every((n) => typeof n === 'string'))) throw new ControlError('bad-request', '"destinations" must be a list of names');
       const destinations = backfillDestinations(config, names as string[] | undefined);
-      if (destinations.length === 0) throw new ControlError('refused', 'no enabled http destination to backfill to; backfill goes through the delivery queue');
+      if (destinations.length === 0) throw new ControlError('refused', 'no enabled queued destination (http, broker) to backfill to; backfill goes through the delivery queue');
       if (isFull(store)) throw new ControlError('refused', `store ${store.path} is full (store.maxBytes); free space before backfilling (relay status)`);
       const items: EnqueueItem[] = [];
       let unmatched = 0;

@@ -8,6 +8,7 @@
 
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { RELAY_VERSION } from '../version.ts';
+import { isQueuedType } from '../destinations/registry.ts';
 import type { DaemonCounters } from '../daemon/relay-daemon.ts';
 import { LATENCY_BUCKETS, type AttemptStats } from './attempt-stats.ts';
 import type { StatusReport } from './status-report.ts';
@@ -49,9 +50,9 @@ export class RelayMetrics {
         this.deliveries.inc({ destination, outcome });
         this.duration.observe({ destination }, seconds);
       });
-      // Every http destination shows all three outcomes, 0 until it has attempts.
+      // Every queued destination shows all three outcomes, 0 until it has attempts.
       for (const d of report.destinations) {
-        if (d.type === 'http') for (const outcome of ['delivered', 'retry', 'dead']) this.deliveries.inc({ destination: d.name, outcome }, 0);
+        if (isQueuedType(d.type)) for (const outcome of ['delivered', 'retry', 'dead']) this.deliveries.inc({ destination: d.name, outcome }, 0);
       }
     }
     const scrape = new Registry();

@@ -8,7 +8,7 @@ import type { DaemonCounters } from '../daemon/relay-daemon.ts';
 import type { WorkerSnapshot } from '../deliver/dispatcher.ts';
 import type { IntakeStats } from '../intake/spool-intake.ts';
 import type { SpoolStatsResult } from '../intake/spool-stats.ts';
-import { configRedactor, redactDestinationUrl } from '../log/redact.ts';
+import { configRedactor, describeTarget, isQueued } from '../destinations/registry.ts';
 import { describeMissingDeliveries, destinationStatus, findMissingDeliveries, storeBytes, type Store } from '../store/index.ts';
 import { formatDuration, formatSize } from '../config/units.ts';
 
@@ -21,12 +21,12 @@ export type DestinationState = 'ok' | 'retrying' | 'circuit-open' | 'paused' | '
 /** One destination's line in the report. */
 export interface DestinationReport {
   name: string;
-  /** null when the destination is no longer configured (removed) but has rows. */
-  type: 'http' | 'file' | 'log' | null;
+  /** Its kind (http, file, log, …); null when no longer configured (removed) but it has rows. */
+  type: string | null;
   configured: boolean;
   enabled: boolean;
   state: DestinationState;
-  /** Redacted URL (http), file path (file), null otherwise. */
+  /** Where it goes, secrets redacted (URL, file path, …; DestinationKind.describeTarget); null when removed. */
   target: string | null;
   queued: number;
   inFlight: number;
@@ -177,7 +177,7 @@ export function collectStatus(src: StatusSources): StatusReport {
         if (missing) storeProblems.push(missing);
       }
       bytes = storeBytes(src.store);
-      rows = destinationStatus(src.store, now, config.destinations.filter((d) => d.type === 'http').map((d) => d.name));
+      rows = destinationStatus(src.store, now, config.destinations.filter(isQueued).map((d) => d.name));
       for (const r of rows) facts.set(r.name, attemptFacts(src.store, r.name));
     } catch (err) {
       storeError = `cannot read store ${config.store.path}: ${(err as Error).message}`;
@@ -217,7 +217,7 @@ export function collectStatus(src: StatusSources): StatusReport {
       configured: Boolean(d),
       enabled: d?.enabled ?? false,
       state,
-      target: d?.type === 'http' ? redactDestinationUrl(d) : d?.type === 'file' ? d.path : null,
+      target: d ? describeTarget(d) : null,
       queued: row?.queued ?? 0,
       inFlight: row?.inFlight ?? 0,
       retrying,

@@ -9,11 +9,11 @@ import { readFileSync } from 'node:fs';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { resolve } from 'node:path';
 import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, stringify, type Node as YamlNode } from 'yaml';
-import type { RelayConfig } from '../config/config-types.ts';
+import type { RelayConfig, TlsConfig } from '../config/config-types.ts';
 import { ConfigError, configPath, formatConfigProblem, loadConfig, type ConfigProblem } from '../config/load-config.ts';
 import { parseListen } from '../admin/metrics-server.ts';
 import { webConfigProblem } from '../web/web-service.ts';
-import { redactedConfig } from '../log/redact.ts';
+import { isQueued, redactedConfig } from '../destinations/registry.ts';
 import { parseCommand } from './args.ts';
 import { EXIT, type CliIo } from './cli-io.ts';
 
@@ -66,7 +66,9 @@ export function runtimeProblems(config: RelayConfig, text: string, file: string)
   const web = webConfigProblem(config);
   if (web) at(['web', 'listen'], web.replace(/^web\.listen /, ''));
   config.destinations.forEach((d, i) => {
-    if (d.type !== 'http') return;
+    // Any kind with a `tls:` block (src/destinations/tls-config.ts).
+    const tls = (d as { tls?: TlsConfig }).tls;
+    if (!tls) return;
     const read = (f: string): string | null => {
       try {
         return readFileSync(f, 'utf8');
@@ -75,37 +77,37 @@ export function runtimeProblems(config: RelayConfig, text: string, file: string)
       }
     };
     let cert: X509Certificate | null = null;
-    if (d.tls.ca) {
-      const pem = read(d.tls.ca);
+    if (tls.ca) {
+      const pem = read(tls.ca);
       const blocks = pem?.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-      if (pem !== null && blocks.length === 0) at(['destinations', i, 'tls', 'ca'], `${d.tls.ca} holds no PEM certificate (-----BEGIN CERTIFICATE-----); give the CA bundle in PEM form`);
+      if (pem !== null && blocks.length === 0) at(['destinations', i, 'tls', 'ca'], `${tls.ca} holds no PEM certificate (-----BEGIN CERTIFICATE-----); give the CA bundle in PEM form`);
       for (const b of blocks) {
         try {
           const c = new X509Certificate(b);
-          if (Date.parse(c.validTo) < Date.now()) at(['destinations', i, 'tls', 'ca'], `a certificate in ${d.tls.ca} (${c.subject.replace(/\n/g, ', ')}) expired on ${c.validTo}`);
+          if (Date.parse(c.validTo) < Date.now()) at(['destinations', i, 'tls', 'ca'], `a certificate in ${tls.ca} (${c.subject.replace(/\n/g, ', ')}) expired on ${c.validTo}`);
         } catch (err) {
-          at(['destinations', i, 'tls', 'ca'], `${d.tls.ca} holds a certificate that cannot be parsed (${(err as Error).message})`);
+          at(['destinations', i, 'tls', 'ca'], `${tls.ca} holds a certificate that cannot be parsed (${(err as Error).message})`);
         }
       }
     }
-    if (d.tls.cert) {
-      const pem = read(d.tls.cert);
+    if (tls.cert) {
+      const pem = read(tls.cert);
       if (pem !== null) {
         try {
           cert = new X509Certificate(pem);
         } catch (err) {
-          at(['destinations', i, 'tls', 'cert'], `${d.tls.cert} is not a PEM certificate (${(err as Error).message})`);
+          at(['destinations', i, 'tls', 'cert'], `${tls.cert} is not a PEM certificate (${(err as Error).message})`);
         }
       }
     }
-    if (d.tls.key) {
-      const pem = read(d.tls.key);
+    if (tls.key) {
+      const pem = read(tls.key);
       if (pem !== null) {
         try {
           const key = createPrivateKey(pem);
-          if (cert && !cert.checkPrivateKey(key)) at(['destinations', i, 'tls', 'key'], `${d.tls.key} is not the key of the certificate in ${d.tls.cert}`);
+          if (cert && !cert.checkPrivateKey(key)) at(['destinations', i, 'tls', 'key'], `${tls.key} is not the key of the certificate in ${tls.cert}`);
         } catch (err) {
-          at(['destinations', i, 'tls', 'key'], `${d.tls.key} is not a readable private key (${(err as Error).message.replace(/^error:\S+:/, '')}); it must be PEM and unencrypted`);
+          at(['destinations', i, 'tls', 'key'], `${tls.key} is not a readable private key (${(err as Error).message.replace(/^error:\S+:/, '')}); it must be PEM and unencrypted`);
         }
       }
     }
@@ -162,7 +164,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   }
   const c = config!;
   io.stdout.write(`config OK: ${file}\n`);
-  io.stdout.write(`  ${c.destinations.length} destination${c.destinations.length === 1 ? '' : 's'}: ${c.destinations.map((d) => `${d.name} (${d.type}${d.type === 'http' ? `, ${d.format}` : ''}${d.enabled ? '' : ', disabled'})`).join(', ') || 'none'}\n`);
+  io.stdout.write(`  ${c.destinations.length} destination${c.destinations.length === 1 ? '' : 's'}: ${c.destinations.map((d) => `${d.name} (${d.type}${isQueued(d) ? `, ${d.format}` : ''}${d.enabled ? '' : ', disabled'})`).join(', ') || 'none'}\n`);
   if (!v.quiet) io.stdout.write(`\n# effective config (defaults applied, durations in ms, sizes in bytes, secrets as ***)\n${stringify(redactedConfig(c))}`);
   return EXIT.ok;
 }

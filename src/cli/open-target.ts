@@ -3,7 +3,7 @@
 // for actions read-write only under the store lock (which a live daemon
 // holds), so the CLI never writes beside a running daemon.
 
-import { configRedactor } from '../log/redact.ts';
+import { configRedactor } from '../destinations/registry.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';

@@ -42,10 +42,10 @@ export function renderShowText(r: ShowResult, style: Style, now: number, options
   field('created', formatTimestamp(d.createdAt));
   out.push('', style.bold('request'));
   if (r.request) {
-    out.push(`  ${r.request.method} ${r.request.url}`);
+    out.push(`  ${r.request.target}`);
     for (const [k, v] of Object.entries(r.request.headers)) out.push(`  ${k}: ${v}`);
   } else {
-    out.push(`  (destination ${d.destination} is not an http destination in the config; stored format headers:)`);
+    out.push(`  (destination ${d.destination} is no longer a queued destination in the config; stored format headers:)`);
     for (const [k, v] of Object.entries(d.headers)) out.push(`  ${k}: ${v}`);
   }
   out.push('', style.bold(`body (${d.bodyBytes} bytes)`));
@@ -58,7 +58,9 @@ export function renderShowText(r: ShowResult, style: Style, now: number, options
   if (d.attemptLog.length === 0) out.push('  none yet');
   d.attemptLog.forEach((a, i) => {
     const outcome = a.outcome === 'delivered' ? style.green(a.outcome) : a.outcome === 'dead' ? style.red(a.outcome) : style.yellow(a.outcome);
-    out.push(`  #${i + 1}  ${formatTimestamp(a.time)}  ${outcome}  ${a.status === null ? 'no response' : `HTTP ${a.status}`}  ${formatDuration(a.latencyMs)}  ${a.url}`);
+    const answer = a.status !== null ? `HTTP ${a.status}` : a.outcome === 'delivered' ? 'ok' : 'no response';
+    out.push(`  #${i + 1}  ${formatTimestamp(a.time)}  ${outcome}  ${answer}  ${formatDuration(a.latencyMs)}  ${a.target}`);
+    if (a.detail) out.push(`      detail: ${a.detail}`);
     if (a.error) out.push(`      error: ${a.error}`);
     if (a.location) out.push(`      location: ${a.location}`);
     if (a.responseExcerpt) out.push(`      response: ${a.responseExcerpt.replace(/\n/g, '\n                ')}`);
@@ -85,9 +87,11 @@ export function showJson(r: ShowResult): unknown {
       status: a.status,
       latencyMs: a.latencyMs,
       error: a.error,
+      detail: a.detail,
       responseExcerpt: a.responseExcerpt,
       location: a.location,
-      url: a.url,
+      target: a.target,
+      url: a.target, // the same as target; kept for scripts written when every destination was http
     })),
   };
 }

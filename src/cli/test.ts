@@ -1,10 +1,11 @@
 // `relay test <dest>`: can this host reach the destination, and will it
-// accept what we send? DNS → TCP (through the proxy if set) → TLS → HTTP,
-// each with its time, then a plain-language diagnosis. Sends one ping in the
+// accept what we send? Each kind walks its own path (http: DNS → TCP
+// (through the proxy if set) → TLS → HTTP), each step with its time, then a
+// plain-language diagnosis. Queued kinds send one test message in the
 // destination's format, signed and authenticated like real deliveries.
 
-import type { HttpDestination } from '../config/config-types.ts';
-import { checkEndpoint, type EndpointCheck } from '../admin/endpoint-check.ts';
+import type { PreflightCheck } from '../destinations/kind.ts';
+import { kindOf } from '../destinations/registry.ts';
 import { parseDuration } from '../config/units.ts';
 import { parseCommand, usageError } from './args.ts';
 import { EXIT, type CliIo } from './cli-io.ts';
@@ -13,20 +14,21 @@ import { styleFor, type Style } from './style.ts';
 
 const HELP = `usage: relay test <destination> [--timeout 10s] [--repo PROJ/slug] [--json]
 
-Checks each step to the destination and sends it a ping in its format:
+Checks each step to the destination and sends it a ping in its format. http:
 DNS → TCP (to the proxy when one is set) → proxy tunnel → TLS (certificate
 subject, issuer, expiry, trust) → HTTP status, with timings and a diagnosis.
+Other kinds walk their own path (file: the directory is writable).
   --timeout D      connect and response timeout (default: the destination's)
-  --repo PROJ/slug fills {projectKey}/{repoSlug} in the url (default PROJ/repo)
+  --repo PROJ/slug fills {projectKey}/{repoSlug} placeholders (default PROJ/repo)
   --json           machine-readable result
 Runs from this shell: its HTTPS_PROXY / NO_PROXY apply, as the daemon's
 environment does for the daemon (a destination's own proxy: wins in both).
-Exit status: 0 the ping was accepted (2xx), 1 a step failed, 2 usage, 3 config invalid.`;
+Exit status: 0 the ping was accepted (http: 2xx), 1 a step failed, 2 usage, 3 config invalid.`;
 
 /** The human-readable result. */
-export function renderCheckText(c: EndpointCheck, style: Style): string {
+export function renderCheckText(c: PreflightCheck, style: Style): string {
   const out: string[] = [];
-  out.push(`${style.bold(`relay test ${c.destination}`)}: ${c.method} ${c.url} (format ${c.format})${c.proxy ? ` via proxy ${c.proxy}` : ''}`);
+  out.push(`${style.bold(`relay test ${c.destination}`)}: ${c.target}`);
   for (const s of c.steps) {
     const word = s.result === 'ok' ? style.green('ok') : s.result === 'failed' ? style.red('FAILED') : s.result === 'warning' ? style.yellow('warning') : style.dim('skipped');
     const ms = s.ms === null ? '' : `${s.ms}ms`;
@@ -54,8 +56,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   }
   const dest = cli.config.destinations.find((d) => d.name === name);
   if (!dest) return usageError(io, 'test', `no destination named "${name}"; configured: ${cli.config.destinations.map((d) => d.name).join(', ') || 'none'}`);
-  if (dest.type !== 'http') return usageError(io, 'test', `destination "${name}" is type ${dest.type}; only http destinations can be tested`);
-  const result = await checkEndpoint(dest as HttpDestination, {
+  const result = await kindOf(dest).check(dest, {
     env: io.env,
     node: cli.config.node,
     timeoutMs,

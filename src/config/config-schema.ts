@@ -1,7 +1,10 @@
-// JSON Schema of relay.yaml as the operator writes it (before normalization).
+// JSON Schema of relay.yaml as the operator writes it (before normalization);
+// each destination kind brings the schema of its own keys.
 // Durations are strings like "1s", "10m", "7d" or numbers of milliseconds;
 // sizes are "2GiB", "500MB" or numbers of bytes. Semantic checks the schema
 // cannot express (URLs, durations, readable files) live in load-config.ts.
+
+import { KIND_TYPES, kindOf } from '../destinations/registry.ts';
 
 const duration = { type: ['string', 'number'] } as const;
 const size = { type: ['string', 'number'] } as const;
@@ -21,66 +24,33 @@ const match = {
   },
 } as const;
 
+/**
+ * The keys every destination has. The rest of a destination mapping is its
+ * kind's (DestinationKind.schema), checked per destination by the loader:
+ * see destinationSchema().
+ */
 const destination = {
   type: 'object',
   required: ['name', 'type'],
-  additionalProperties: false,
   properties: {
     name: { type: 'string', minLength: 1, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' },
-    type: { enum: ['http', 'file', 'log'] },
+    type: { enum: KIND_TYPES },
     enabled: { type: 'boolean' },
     match,
-    // file
-    path: { type: 'string' },
-    // http
-    url: { type: 'string' },
-    method: { enum: ['POST', 'PUT'] },
-    format: { enum: ['cloudevents', 'bitbucket-server', 'bitbucket-cloud', 'github', 'pushevent'] },
-    formatOptions: {
-      type: 'object',
-      additionalProperties: false,
-      properties: { extended: { type: 'boolean' }, commitLimit: { type: 'integer', minimum: 0 } },
-    },
-    events: { type: 'array', minItems: 1, items: { type: 'string' } },
-    headers: { type: 'object', additionalProperties: { type: 'string' } },
-    timeout: {
-      type: 'object',
-      additionalProperties: false,
-      properties: { connect: duration, response: duration, total: duration },
-    },
-    concurrency: { type: 'integer', minimum: 1, maximum: 64 },
-    secret: { type: 'string' },
-    secretFile: { type: 'string' },
-    auth: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        bearer: { type: 'string' },
-        bearerFile: { type: 'string' },
-        username: { type: 'string' },
-        password: { type: 'string' },
-        passwordFile: { type: 'string' },
-      },
-    },
-    proxy: { type: 'string' },
-    tls: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        verify: { type: 'boolean' },
-        ca: { type: 'string' },
-        cert: { type: 'string' },
-        key: { type: 'string' },
-      },
-    },
-    retry: {
-      type: 'object',
-      additionalProperties: false,
-      properties: { baseDelay: duration, maxDelay: duration, horizon: duration },
-    },
-    followRedirects: { type: 'boolean' },
   },
 } as const;
+
+/** The full schema of one destination mapping of `type` (generic keys + the kind's). */
+export function destinationSchema(type: string): { type: 'object'; required: string[]; additionalProperties: false; properties: Record<string, unknown> } {
+  const kind = kindOf(type);
+  return {
+    type: 'object',
+    // The generic keys are checked by CONFIG_SCHEMA; here they only need to be allowed.
+    required: [...(kind.schema.required ?? [])],
+    additionalProperties: false,
+    properties: { name: {}, type: {}, enabled: {}, match: {}, ...kind.schema.properties },
+  };
+}
 
 /** Schema of the raw YAML document. */
 export const CONFIG_SCHEMA = {

@@ -37,61 +37,34 @@ export interface TlsConfig {
   key?: string;
 }
 
-/** Credentials sent with each request. */
-export interface AuthConfig {
-  bearer?: string;
-  username?: string;
-  password?: string;
-}
-
 /** Format-specific knobs (e.g. bitbucket-server `extended`, `commitLimit`). */
 export interface FormatOptions {
   extended?: boolean;
   commitLimit?: number;
 }
 
-interface DestinationBase {
+/**
+ * Fields every destination has, whatever its kind. The rest belongs to the
+ * kind: src/destinations/<type>/ declares its config type (e.g. HttpDestination).
+ */
+export interface DestinationConfig {
   name: string;
+  /** A key of src/destinations/registry.ts. */
+  type: string;
   enabled: boolean;
   match?: MatchConfig;
 }
 
-/** JSON Lines archive of events, fsync'd before the spool record goes. */
-export interface FileDestination extends DestinationBase {
-  type: 'file';
-  path: string;
-}
-
-/** Events written to the daemon log. */
-export interface LogDestination extends DestinationBase {
-  type: 'log';
-}
-
-/** A webhook receiver. */
-export interface HttpDestination extends DestinationBase {
-  type: 'http';
-  url: string;
-  method: 'POST' | 'PUT';
+/** Fields every queued destination has: the knobs of the generic queue and the format its bodies are rendered in. */
+export interface QueuedDestinationConfig extends DestinationConfig {
   format: FormatName;
   formatOptions: FormatOptions;
   /** Receiver event names this destination gets (`repo:refs_changed`, `pr:merged`, `push`, `pull_request` …); undefined: the format's defaults. */
   events?: string[];
-  headers: Record<string, string>;
-  /** connect: TCP+TLS of a new connection; response: to the status line and longest body silence; total: the whole attempt, redirects included. */
-  timeout: { connectMs: number; responseMs: number; totalMs: number };
+  /** Lanes (repositories) sending at once. */
   concurrency: number;
-  secret?: string;
-  auth?: AuthConfig;
-  proxy?: string;
-  tls: TlsConfig;
   retry: RetryConfig;
-  followRedirects: boolean;
-  /** Values `${ENV}` put into url, proxy or headers (e.g. a webhook key in the URL path): masked wherever printed. */
-  envSecrets?: string[];
 }
-
-/** One configured destination. */
-export type DestinationConfig = FileDestination | LogDestination | HttpDestination;
 
 /** A repository whose identity config gives explicitly (path → KEY/slug). */
 export interface RepositoryMapping {

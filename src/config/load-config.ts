@@ -2,21 +2,16 @@
 // checks → normalized RelayConfig. Every problem names file:line:column and
 // the key path, and says what to do; all problems are reported at once.
 
-import { readFileSync, accessSync, constants as fsConstants } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve, dirname, isAbsolute } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument, LineCounter, isMap, isPair, isScalar, type Document, type Node as YamlNode } from 'yaml';
-import { CONFIG_SCHEMA } from './config-schema.ts';
-import { FORMAT_EVENTS } from '../formats/event-keys.ts';
+import { CONFIG_SCHEMA, destinationSchema } from './config-schema.ts';
 import { parseDuration, parseSize } from './units.ts';
-import type {
-  RelayConfig,
-  DestinationConfig,
-  HttpDestination,
-  FormatName,
-  MatchConfig,
-} from './config-types.ts';
+import type { RelayConfig, DestinationConfig, MatchConfig } from './config-types.ts';
+import { findKind, kindOf, KIND_TYPES } from '../destinations/registry.ts';
+import type { NormalizeContext } from '../destinations/kind.ts';
 
 /** One thing wrong with a config file, located for the operator. */
 export interface ConfigProblem {
@@ -92,28 +87,43 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
 
   const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
   const validate = ajv.compile(CONFIG_SCHEMA);
-  if (!validate(raw)) {
-    for (const err of dedupeErrors(validate.errors ?? [])) {
-      const path = pointerToPath(err.instancePath);
-      if (err.keyword === 'additionalProperties') {
-        const key = String(err.params.additionalProperty);
-        at([...path, key], `unknown key "${key}"${suggestKey(key, err)}`, true);
-      } else if (err.keyword === 'required') {
-        at(path, `missing required key "${err.params.missingProperty}"`);
-      } else if (err.keyword === 'enum') {
-        at(path, `must be one of ${(err.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`);
-      } else if (err.keyword === 'type') {
-        at(path, `must be ${String(err.params.type).replace(',', ' or ')}, not ${describe(valueAt(raw, path))}`);
-      } else {
-        at(path, err.message ?? 'is invalid');
-      }
-    }
-    throw new ConfigError(problems);
+  if (!validate(raw)) reportSchemaErrors(validate.errors ?? [], [], raw, at);
+  // Each destination's own keys, by the schema of its kind.
+  const destinations = (raw as Raw).destinations;
+  if (Array.isArray(destinations)) {
+    destinations.forEach((d: unknown, i: number) => {
+      const type = (d as Raw | null)?.type;
+      if (typeof type !== 'string' || !findKind(type)) return;
+      const check = ajv.compile(destinationSchema(type));
+      if (!check(d)) reportSchemaErrors(check.errors ?? [], ['destinations', i], raw, at, type);
+    });
   }
+  if (problems.length) throw new ConfigError(problems);
 
   const config = normalize(raw as RawConfig, file, at, substituted);
   if (problems.length) throw new ConfigError(problems);
   return config;
+}
+
+/** Report Ajv errors; `prefix` locates the validated value, `type` is set when it is a destination of that kind. */
+function reportSchemaErrors(errors: ErrorObject[], prefix: (string | number)[], raw: unknown, at: Report, type?: string): void {
+  for (const err of dedupeErrors(errors)) {
+    const path = [...prefix, ...pointerToPath(err.instancePath)];
+    if (err.keyword === 'additionalProperties') {
+      const key = String(err.params.additionalProperty);
+      const owners = type && err.instancePath === '' ? KIND_TYPES.filter((k) => k !== type && Object.hasOwn(kindOf(k).schema.properties, key)) : [];
+      if (owners.length) at([...path, key], `"${key}" does not apply to type: ${type} (it is a key of type: ${owners.join(', ')})`, true);
+      else at([...path, key], `unknown key "${key}"${suggestKey(key, err)}`, true);
+    } else if (err.keyword === 'required') {
+      at(path, `missing required key "${err.params.missingProperty}"${type && err.instancePath === '' ? ` for type: ${type}` : ''}`);
+    } else if (err.keyword === 'enum') {
+      at(path, `must be one of ${(err.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`);
+    } else if (err.keyword === 'type') {
+      at(path, `must be ${String(err.params.type).replace(',', ' or ')}, not ${describe(valueAt(raw, path))}`);
+    } else {
+      at(path, err.message ?? 'is invalid');
+    }
+  }
 }
 
 /** The configuration used when no file is given (demo, tests, `relay analyze`). */
@@ -132,8 +142,6 @@ type Raw = Record<string, any>;
 /** The YAML document after env substitution and schema validation. */
 export type RawConfig = Raw;
 type Report = (path: (string | number)[], message: string, keyOnly?: boolean) => void;
-
-const FORMAT_DEFAULT: FormatName = 'cloudevents';
 
 function normalize(raw: Raw, file: string, at: Report, substituted: Substitution[] = []): RelayConfig {
   const baseDir = file.startsWith('<') ? process.cwd() : dirname(file);
@@ -167,8 +175,16 @@ function normalize(raw: Raw, file: string, at: Report, substituted: Substitution
     const first = seen.get(d.name);
     if (first !== undefined) at([...path, 'name'], `duplicate destination name "${d.name}" (also destinations[${first}]); names must be unique`);
     seen.set(d.name, i);
-    const dest = normalizeDestination(d, path, at, abs, dur);
-    if (dest?.type === 'http') dest.envSecrets = envSecretsOf(substituted, i);
+    const ctx: NormalizeContext = {
+      path,
+      report: at,
+      resolvePath: abs,
+      duration: dur,
+      readSecretFile: (key, f) => readSecretFile(f, key, at, abs),
+      envValues: (keys) => envValuesOf(substituted, i, keys),
+    };
+    const base: DestinationConfig = { name: d.name, type: d.type, enabled: d.enabled ?? true, match: d.match as MatchConfig | undefined };
+    const dest = kindOf(d.type).normalize(d, base, ctx);
     if (dest) destinations.push(dest);
   });
 
@@ -210,124 +226,21 @@ function normalize(raw: Raw, file: string, at: Report, substituted: Substitution
   };
 }
 
-function normalizeDestination(
-  d: Raw,
-  path: (string | number)[],
-  at: Report,
-  abs: (p: string) => string,
-  dur: (path: (string | number)[], v: unknown, dflt: number) => number,
-): DestinationConfig | null {
-  const enabled = d.enabled ?? true;
-  const match = d.match as MatchConfig | undefined;
-  const only = (allowed: string[]): void => {
-    for (const key of Object.keys(d)) {
-      if (!['name', 'type', 'enabled', 'match', ...allowed].includes(key)) {
-        at([...path, key], `"${key}" does not apply to type: ${d.type}`, true);
-      }
-    }
-  };
-  if (d.type === 'log') {
-    only([]);
-    return { name: d.name, type: 'log', enabled, match };
+/** The contents of a *File key (one trailing newline removed), or undefined when not given. */
+function readSecretFile(file: string | undefined, key: (string | number)[], at: Report, abs: (p: string) => string): string | undefined {
+  if (file === undefined) return undefined;
+  try {
+    return readFileSync(abs(file), 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    at(key, `cannot read ${abs(file)} (${(err as NodeJS.ErrnoException).code}); check the path and that the service user may read it`);
+    return undefined;
   }
-  if (d.type === 'file') {
-    only(['path']);
-    if (!d.path) {
-      at(path, 'missing required key "path" (type: file writes JSON Lines there)');
-      return null;
-    }
-    return { name: d.name, type: 'file', enabled, match, path: abs(d.path) };
-  }
-  // http
-  if (d.path !== undefined) at([...path, 'path'], '"path" does not apply to type: http (did you mean url?)', true);
-  if (!d.url) {
-    at(path, 'missing required key "url" for type: http');
-    return null;
-  }
-  const urlText = String(d.url);
-  // Placeholders ({projectKey}, {repoSlug}, {repoId}) are filled per event.
-  if (!isHttpUrl(urlText.replace(/\{(projectKey|repoSlug|repoId)\}/g, 'x'))) {
-    at([...path, 'url'], `${JSON.stringify(redactUrlForError(urlText))} is not an http(s) URL`);
-  }
-  if (d.proxy !== undefined && !isHttpUrl(d.proxy)) {
-    at([...path, 'proxy'], `${JSON.stringify(redactUrlForError(d.proxy))} is not an http(s) proxy URL; write e.g. http://proxy.corp:3128`);
-  }
-  const readSecretFile = (key: string[], file: string | undefined): string | undefined => {
-    if (file === undefined) return undefined;
-    try {
-      return readFileSync(abs(file), 'utf8').replace(/\r?\n$/, '');
-    } catch (err) {
-      at([...path, ...key], `cannot read ${abs(file)} (${(err as NodeJS.ErrnoException).code}); check the path and that the service user may read it`);
-      return undefined;
-    }
-  };
-  if (d.secret !== undefined && d.secretFile !== undefined) at([...path, 'secretFile'], 'give either secret or secretFile, not both');
-  const secret = d.secret ?? readSecretFile(['secretFile'], d.secretFile);
-  let auth: HttpDestination['auth'];
-  if (d.auth) {
-    const a = d.auth;
-    const bearer = a.bearer ?? readSecretFile(['auth', 'bearerFile'], a.bearerFile);
-    const password = a.password ?? readSecretFile(['auth', 'passwordFile'], a.passwordFile);
-    if (bearer !== undefined && a.username !== undefined) at([...path, 'auth'], 'give either bearer or username/password, not both');
-    if ((a.username === undefined) !== (password === undefined)) at([...path, 'auth'], 'username and password go together');
-    auth = { bearer, username: a.username, password };
-  }
-  const tlsRaw = d.tls ?? {};
-  const tls = { verify: tlsRaw.verify ?? true, ca: tlsRaw.ca && abs(tlsRaw.ca), cert: tlsRaw.cert && abs(tlsRaw.cert), key: tlsRaw.key && abs(tlsRaw.key) };
-  for (const k of ['ca', 'cert', 'key'] as const) {
-    const f = tls[k];
-    if (f === undefined) continue;
-    try {
-      accessSync(f, fsConstants.R_OK);
-    } catch (err) {
-      at([...path, 'tls', k], `cannot read ${f} (${(err as NodeJS.ErrnoException).code}); check the path and that the service user may read it`);
-    }
-  }
-  if ((tls.cert === undefined) !== (tls.key === undefined)) at([...path, 'tls'], 'tls.cert and tls.key go together (client certificate and its key)');
-  const retryRaw = d.retry ?? {};
-  const retry = {
-    baseDelayMs: dur([...path, 'retry', 'baseDelay'], retryRaw.baseDelay, 1000),
-    maxDelayMs: dur([...path, 'retry', 'maxDelay'], retryRaw.maxDelay, 600_000),
-    horizonMs: dur([...path, 'retry', 'horizon'], retryRaw.horizon, 7 * 86_400_000),
-  };
-  if (retry.baseDelayMs > retry.maxDelayMs) at([...path, 'retry'], 'baseDelay is larger than maxDelay');
-  const format: FormatName = d.format ?? FORMAT_DEFAULT;
-  const events = d.events === undefined ? undefined : [...new Set(d.events as string[])];
-  (d.events as string[] | undefined)?.forEach((name, i) => {
-    const known = FORMAT_EVENTS[format].all;
-    if (!known.includes(name)) at([...path, 'events', i], `"${name}" is not an event of format ${format}; use ${known.join(', ')}`);
-  });
-  return {
-    name: d.name,
-    type: 'http',
-    enabled,
-    match,
-    url: urlText,
-    method: d.method ?? 'POST',
-    format,
-    formatOptions: d.formatOptions ?? {},
-    ...(events ? { events } : {}),
-    headers: d.headers ?? {},
-    timeout: {
-      connectMs: dur([...path, 'timeout', 'connect'], d.timeout?.connect, 10_000),
-      responseMs: dur([...path, 'timeout', 'response'], d.timeout?.response, 30_000),
-      totalMs: dur([...path, 'timeout', 'total'], d.timeout?.total, 60_000),
-    },
-    concurrency: d.concurrency ?? 4,
-    secret,
-    auth,
-    proxy: d.proxy,
-    tls,
-    retry,
-    followRedirects: d.followRedirects ?? false,
-    envSecrets: [],
-  };
 }
 
-/** Values the environment put into destination i's url, proxy or headers (any of them may be a credential). */
-function envSecretsOf(substituted: readonly Substitution[], i: number): string[] {
+/** Values the environment put under the given keys of destination i (any of them may be a credential). */
+function envValuesOf(substituted: readonly Substitution[], i: number, keys: readonly string[]): string[] {
   const values = substituted
-    .filter((s) => s.path[0] === 'destinations' && s.path[1] === i && ['url', 'proxy', 'headers'].includes(String(s.path[2])))
+    .filter((s) => s.path[0] === 'destinations' && s.path[1] === i && keys.includes(String(s.path[2])))
     .map((s) => s.value)
     .filter((v) => v.length >= 4);
   return [...new Set(values)];
@@ -451,8 +364,4 @@ function isHttpUrl(text: string): boolean {
   } catch {
     return false;
   }
-}
-
-function redactUrlForError(text: string): string {
-  return text.replace(/\/\/[^/@]*@/, '//***@');
 }

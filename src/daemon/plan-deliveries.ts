@@ -1,25 +1,26 @@
 // Where a push event goes: for each enabled destination, route the event
-// (its `match`), then either render the requests an http destination receives
-// or note the copy a local sink (file, log) takes. Pure.
+// (its `match`), then either render the requests a queued destination
+// receives or note the copy an inline one (file, log) takes. Pure.
 
-import type { DestinationConfig, FileDestination, LogDestination } from '../config/config-types.ts';
+import type { DestinationConfig } from '../config/config-types.ts';
+import { isQueued } from '../destinations/registry.ts';
 import type { PushEvent } from '../event/push-event.ts';
 import { renderRequests } from '../formats/index.ts';
 import { routeEvent } from '../route/match-event.ts';
 import { renderSeedFor } from '../store/delivery-id.ts';
 import type { DestinationRequests } from '../store/enqueue.ts';
 
-/** A local sink's copy of an event. */
+/** An inline destination's copy of an event. */
 export interface LocalDelivery {
-  destination: FileDestination | LogDestination;
+  destination: DestinationConfig;
   event: PushEvent;
 }
 
 /** Everything one event fans out to. */
 export interface DeliveryPlan {
-  /** http destinations' rendered requests (go to the store in one transaction). */
+  /** Queued destinations' rendered requests (go to the store in one transaction). */
   queued: DestinationRequests[];
-  /** file / log copies, written before the spool record is removed. */
+  /** Inline destinations' copies (file, log), written before the spool record is removed. */
   local: LocalDelivery[];
   /** Destinations whose `match` left nothing of this event. */
   unmatched: string[];
@@ -35,7 +36,7 @@ export function planDeliveries(event: PushEvent, destinations: readonly Destinat
       plan.unmatched.push(dest.name);
       continue;
     }
-    if (dest.type === 'http') {
+    if (isQueued(dest)) {
       const requests = renderRequests(routed, dest, renderSeedFor(event.id, dest.name));
       if (requests.length) plan.queued.push({ destination: dest.name, requests });
       else plan.unmatched.push(dest.name);

@@ -1,14 +1,14 @@
 // The daemon: wires intake → analysis → route/format → store → dispatch.
 // A spool record is removed only after its event is durable everywhere it
-// goes: file sinks fsync'd, and the event plus every http delivery row
-// committed (group commit: concurrent records share one transaction).
+// goes: inline destinations written (files fsync'd), and the event plus every
+// queued delivery row committed (group commit: concurrent records share one
+// transaction).
 
 import { watch, type FSWatcher } from 'chokidar';
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig, ConfigError } from '../config/load-config.ts';
-import type { RelayConfig, FileDestination } from '../config/config-types.ts';
-import type { PushEvent } from '../event/push-event.ts';
+import type { RelayConfig } from '../config/config-types.ts';
 import { analyzePushWithStats } from '../git/analyze-push.ts';
 import { PullRequestEnricher, pullRequestSourceFor } from '../bitbucket/pull-request.ts';
 import { RepositoryUnreadableError } from '../git/repository-identity.ts';
@@ -17,14 +17,14 @@ import type { AnalysisOptions } from '../git/analysis-options.ts';
 import { SpoolIntake, UnprocessableRecordError } from '../intake/spool-intake.ts';
 import type { SpoolRecord } from '../intake/spool-record.ts';
 import { createLogger, type Log } from '../log/logger.ts';
-import { configRedactor, configSecrets, redactDestinationUrl, redactUrl } from '../log/redact.ts';
+import { configRedactor, configSecrets, destinationWarnings } from '../destinations/registry.ts';
 import { openStore, enqueue, isFull, setStoreLimits, startMaintenance, DeliveryRowsCheck, describeMissingDeliveries, fileIdentity, freshStoreRefusal, storeFileChanged, writeStoreMarker, StoreError, type FileIdentity, type Store, type EnqueueItem, type Maintenance } from '../store/index.ts';
 import { startDispatcher, type Dispatcher } from '../deliver/dispatcher.ts';
-import { openFileSink, type FileSink } from '../deliver/file-sink.ts';
+import { InlineDestinations } from '../deliver/inline-destinations.ts';
 import { assertLocalFilesystem } from '../install/filesystem-check.ts';
 import { startHookAutoInstaller, type HookAutoInstaller } from '../install/auto-install.ts';
 import { GroupCommit } from './group-commit.ts';
-import { planDeliveries, type LocalDelivery } from './plan-deliveries.ts';
+import { planDeliveries } from './plan-deliveries.ts';
 import { summarizeEvent } from './event-summary.ts';
 import { startAdminServices, type AdminServices } from '../admin/admin-services.ts';
 import { claimStoreLock, type StoreLock } from '../admin/store-lock.ts';
@@ -68,7 +68,7 @@ export class RelayDaemon {
   private analysis: AnalysisOptions;
   /** Pull-request details from the local REST API (bitbucket.api), bounded by its timeout. */
   private pullRequests: PullRequestEnricher;
-  private readonly sinks = new Map<string, FileSink>();
+  private readonly inline: InlineDestinations;
   private readonly commits: GroupCommit<EnqueueItem>;
   private maintenance!: Maintenance;
   private fullTimer: NodeJS.Timeout | null = null;
@@ -88,6 +88,7 @@ export class RelayDaemon {
     this.options = options;
     this.config = config;
     this.log = log;
+    this.inline = new InlineDestinations(log);
     this.analysis = analysisOptionsFromConfig(config);
     this.pullRequests = new PullRequestEnricher(pullRequestSourceFor(config));
     assertLocalFilesystem({
@@ -139,7 +140,7 @@ export class RelayDaemon {
   private async startRest(): Promise<void> {
     const { config, log } = this;
     this.warnAboutConfig(config);
-    await this.openSinks(config);
+    await this.inline.sync(config.destinations);
     this.maintenance = startMaintenance(this.store, {
       log,
       onFullChange: (full) => this.setStoreFull(full),
@@ -200,7 +201,7 @@ export class RelayDaemon {
     // A pull-request merge: details the hook lacks, from Bitbucket next door (never longer than bitbucket.api.timeout).
     await this.pullRequests.enrich(event);
     const plan = planDeliveries(event, this.config.destinations);
-    await this.writeLocal(plan.local);
+    await this.inline.write(plan.local);
     await this.commits.add({ event, deliveries: plan.queued });
     // The spool record goes only if the store it went into is still the store.
     const lost = this.checkStoreFile();
@@ -216,33 +217,6 @@ export class RelayDaemon {
       analysisMs: Math.round(stats.totalMs),
     });
     if (event.errors.length) this.log.warn('push analyzed with errors', { eventId: event.id, errors: event.errors.map((e) => e.message) });
-  }
-
-  private async writeLocal(local: LocalDelivery[]): Promise<void> {
-    const byFile = new Map<FileSink, PushEvent[]>();
-    for (const { destination, event } of local) {
-      if (destination.type === 'log') {
-        this.log.info('event', { destination: destination.name, eventId: event.id, event });
-        continue;
-      }
-      const sink = this.sinks.get(destination.name);
-      if (!sink) throw new Error(`file destination ${destination.name} is not open`);
-      byFile.set(sink, [...(byFile.get(sink) ?? []), event]);
-    }
-    await Promise.all([...byFile].map(([sink, events]) => sink.append(events)));
-  }
-
-  private async openSinks(config: RelayConfig): Promise<void> {
-    const wanted = config.destinations.filter((d): d is FileDestination => d.type === 'file' && d.enabled);
-    for (const [name, sink] of this.sinks) {
-      if (!wanted.some((d) => d.name === name && d.path === sink.path)) {
-        this.sinks.delete(name);
-        await sink.close();
-      }
-    }
-    for (const d of wanted) {
-      if (!this.sinks.has(d.name)) this.sinks.set(d.name, await openFileSink(d.path));
-    }
   }
 
   /** Store invariant (every event has its delivery rows): at start and for each status; logged when it first fails. */
@@ -313,14 +287,7 @@ export class RelayDaemon {
   }
 
   private warnAboutConfig(config: RelayConfig): void {
-    for (const d of config.destinations) {
-      if (d.type === 'http' && !d.tls.verify) {
-        this.log.warn('TLS verification is OFF for this destination (tls.verify: false): anyone on the path can read and alter its webhooks', {
-          destination: d.name,
-          url: redactDestinationUrl(d),
-        });
-      }
-    }
+    for (const w of destinationWarnings(config)) this.log.warn(w.message, { destination: w.destination, target: w.target });
     const exposed = configFileExposure(config);
     if (exposed) this.log.warn(exposed, { config: config.file });
   }
@@ -348,7 +315,7 @@ export class RelayDaemon {
     }
     this.log.setSecrets(configSecrets(next));
     this.store.redact = configRedactor(next);
-    await this.openSinks(next);
+    await this.inline.sync(next.destinations);
     this.config = next;
     this.analysis = analysisOptionsFromConfig(next);
     this.pullRequests = new PullRequestEnricher(pullRequestSourceFor(next));
@@ -373,7 +340,7 @@ export class RelayDaemon {
       if (this.storeFileTimer) clearInterval(this.storeFileTimer);
       this.maintenance?.stop();
       await this.dispatcher.stop();
-      for (const sink of this.sinks.values()) await sink.close();
+      await this.inline.close();
       this.store.close();
       this.storeLock?.release();
       this.log.info('relay daemon stopped', { pid: process.pid });

@@ -1,4 +1,5 @@
-// One http destination's delivery loop. Its queue is split into lanes, one
+// One queued destination's delivery loop, whatever its kind (the kind only
+// supplies the sender). Its queue is split into lanes, one
 // per repository: a lane has at most one request in flight and sends its rows
 // strictly in seq order (FIFO per destination+repository), while up to
 // `concurrency` lanes send at once, so a slow or failing repository never
@@ -7,14 +8,15 @@
 // the last row it finished (its cursor).
 
 import { setMaxListeners } from 'node:events';
-import type { HttpDestination } from '../config/config-types.ts';
+import type { QueuedDestinationConfig } from '../config/config-types.ts';
+import type { Sender, SendResult } from '../destinations/kind.ts';
+import { queuedKindOf } from '../destinations/registry.ts';
 import type { Log } from '../log/logger.ts';
 import type { Store } from '../store/store.ts';
 import { laneRows, pendingLanes, readBody, readHealth, type DestinationHealth, type QueuedDelivery } from '../store/queue.ts';
 import { circuitAllows, circuitOnFailure, circuitOnSuccess, CLOSED, type CircuitState } from './circuit.ts';
-import { createHttpSender, type HttpSender, type SendResult } from './http-sender.ts';
 import type { QueueWriter } from './queue-writer.ts';
-import { classifyResponse, nextAttemptAt, type Classification } from './retry-policy.ts';
+import { nextAttemptAt } from './retry-policy.ts';
 
 /** Clock, randomness and knobs shared by the workers. */
 export interface WorkerContext {
@@ -76,8 +78,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Sends one destination's queue. */
 export class DestinationWorker {
-  private dest: HttpDestination;
-  private sender: HttpSender | null = null;
+  private dest: QueuedDestinationConfig;
+  private sender: Sender | null = null;
   private setupError: string | null = null;
   private readonly ctx: WorkerContext;
   private readonly lanes = new Map<string, Lane>();
@@ -97,7 +99,7 @@ export class DestinationWorker {
   private pumpQueued = false;
   private readonly log: Log;
 
-  constructor(dest: HttpDestination, ctx: WorkerContext) {
+  constructor(dest: QueuedDestinationConfig, ctx: WorkerContext) {
     this.dest = dest;
     this.ctx = ctx;
     this.log = ctx.log.child({ destination: dest.name });
@@ -117,12 +119,13 @@ export class DestinationWorker {
   }
 
   /** Apply a (re)loaded destination config; in-flight requests finish on the old connections. */
-  configure(dest: HttpDestination): void {
+  configure(dest: QueuedDestinationConfig): void {
     const old = this.sender;
     this.dest = dest;
-    if (!dest.tls.verify) this.log.warn('TLS verification is off for this destination (tls.verify: false); anyone on the path can read and alter deliveries');
     try {
-      this.sender = createHttpSender(dest, { env: this.ctx.env });
+      const kind = queuedKindOf(dest);
+      if (!kind) throw new Error(`type ${dest.type} is not a queued destination kind`);
+      this.sender = kind.createSender(dest, { env: this.ctx.env ?? process.env, log: this.log });
       this.setupError = null;
     } catch (err) {
       this.sender = null;
@@ -132,7 +135,7 @@ export class DestinationWorker {
     if (old) {
       // Let in-flight requests on the old pools finish before closing them.
       const pending = [...this.inFlight.values()].map((f) => f.done);
-      void Promise.allSettled(pending).then(() => old.close());
+      void Promise.allSettled(pending).then(() => old.close()).catch((err: unknown) => this.log.warn('closing the old connections failed', { error: (err as Error).message }));
     }
     this.schedulePump();
   }
@@ -194,7 +197,11 @@ export class DestinationWorker {
       this.shutdown.abort();
       await all();
     }
-    this.sender?.close();
+    try {
+      await this.sender?.close();
+    } catch (err) {
+      this.log.warn('closing the connections failed', { error: (err as Error).message });
+    }
   }
 
   /** Current state for status. */
@@ -214,7 +221,7 @@ export class DestinationWorker {
 
   private stalled(): StalledAttempt[] {
     const now = this.ctx.now();
-    const limit = this.dest.timeout.totalMs + STALLED_SLACK_MS;
+    const limit = (queuedKindOf(this.dest)?.maxAttemptMs(this.dest) ?? Infinity) + STALLED_SLACK_MS;
     const out: StalledAttempt[] = [];
     for (const [delivery, f] of this.inFlight) {
       if (now - f.startedAt > limit) out.push({ delivery, repoKey: f.repoKey, ageMs: now - f.startedAt });
@@ -323,11 +330,11 @@ export class DestinationWorker {
     const now = this.ctx.now();
     const attempts = d.attempts + 1;
     const firstAttemptAt = d.firstAttemptAt ?? now;
-    let outcome: Classification = classifyResponse(res.status === null ? { networkError: res.error ?? 'no response' } : { status: res.status });
-    let error = res.error ?? (outcome === 'delivered' ? null : `HTTP ${res.status}${res.location ? ` redirect to ${res.location} (not followed; fix url or set followRedirects: true)` : ''}`);
+    let outcome = res.outcome;
+    let error = res.outcome === 'retry' ? res.error : res.outcome === 'dead' ? res.reason : null;
     let nextAt = now;
-    if (outcome === 'retry') {
-      const decision = nextAttemptAt(attempts, now, this.dest.retry, res.retryAfter, this.ctx.random, firstAttemptAt);
+    if (res.outcome === 'retry') {
+      const decision = nextAttemptAt(attempts, now, this.dest.retry, res.retryAfterMs, this.ctx.random, firstAttemptAt);
       if (decision.kind === 'dead') {
         outcome = 'dead';
         error = `${decision.reason}; last error: ${error}`;
@@ -345,18 +352,18 @@ export class DestinationWorker {
         status: res.status,
         latencyMs: res.latencyMs,
         error,
+        detail: res.detail,
         responseExcerpt: res.responseExcerpt,
         location: res.location,
-        url: res.url,
+        target: res.target,
       },
       attempts,
       firstAttemptAt,
       nextAttemptAt: nextAt,
     });
 
-    // The endpoint answered sensibly (2xx, or a 4xx about this one event): the path works.
-    const pathWorks = outcome === 'delivered' || (outcome === 'dead' && res.status !== null && res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429);
-    this.updateHealth(pathWorks, now, error);
+    // The sender's hint: did the destination itself answer sensibly?
+    this.updateHealth(res.health === 'up', now, error);
 
     if (outcome === 'retry') {
       d.attempts = attempts;

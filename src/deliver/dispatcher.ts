@@ -1,9 +1,10 @@
-// The dispatcher: one DestinationWorker per enabled http destination, fed by
+// The dispatcher: one DestinationWorker per enabled queued destination, fed by
 // the store. It reacts at once to enqueues and operator actions made through
 // the same Store handle, keeps retry timers, and on start puts rows a crash
 // left in flight back in the queue (they may be sent twice: at-least-once).
 
-import type { DestinationConfig, HttpDestination } from '../config/config-types.ts';
+import type { DestinationConfig } from '../config/config-types.ts';
+import { queuedDestinations } from '../destinations/registry.ts';
 import type { Log } from '../log/logger.ts';
 import type { Store, StoreChange } from '../store/store.ts';
 import { recoverInFlight } from '../store/queue.ts';
@@ -16,7 +17,7 @@ export type { WorkerSnapshot, StalledAttempt } from './destination-worker.ts';
 /** Options of startDispatcher. */
 export interface DispatcherOptions {
   store: Store;
-  /** All configured destinations; only enabled `type: http` ones are sent by the dispatcher. */
+  /** All configured destinations; the dispatcher sends the enabled queued ones (http, brokers). */
   destinations: readonly DestinationConfig[];
   log?: Log;
   /** Clock (ms epoch); tests may pass their own. */
@@ -50,12 +51,7 @@ export interface Dispatcher {
 // into processes that never log (CLI reads, benchmarks).
 const quietLog: Log = { error() {}, warn() {}, info() {}, debug() {}, child: () => quietLog, setSecrets() {} };
 
-/** Enabled http destinations: the ones the dispatcher sends. */
-function httpDestinations(all: readonly DestinationConfig[]): HttpDestination[] {
-  return all.filter((d): d is HttpDestination => d.type === 'http' && d.enabled);
-}
-
-/** Recover in-flight rows, then start sending every enabled http destination's queue. */
+/** Recover in-flight rows, then start sending every enabled queued destination's queue. */
 export function startDispatcher(options: DispatcherOptions): Dispatcher {
   const log = (options.log ?? quietLog).child({ component: 'dispatcher' });
   const { store } = options;
@@ -80,7 +76,7 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
 
   const configs = new Map<string, string>();
   const apply = (all: readonly DestinationConfig[]): void => {
-    const wanted = new Map(httpDestinations(all).map((d) => [d.name, d]));
+    const wanted = new Map(queuedDestinations(all).map((d) => [d.name, d]));
     for (const [name, worker] of workers) {
       if (wanted.has(name)) continue;
       workers.delete(name);
@@ -106,8 +102,6 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
       } else if (configs.get(name) !== text) {
         configs.set(name, text);
         worker.configure(dest);
-      } else if (!dest.tls.verify) {
-        log.warn('TLS verification is off for this destination (tls.verify: false)', { destination: name });
       }
     }
   };

@@ -4,8 +4,8 @@
 // form it can travel in (URL-encoded, form-encoded, base64). This is the one
 // redaction function: the logger, the store (where receivers' answers enter
 // it, store/queue.ts) and the operator outputs (control ops, status) use it.
-
-import type { RelayConfig, DestinationConfig } from '../config/config-types.ts';
+// Each destination kind lists its secret values (DestinationKind.secrets);
+// src/destinations/registry.ts collects them for a config (configRedactor).
 
 /** What replaces a secret in printed output. */
 export const REDACTED = '***';
@@ -30,39 +30,24 @@ export function redactUrl(url: string): string {
   return u.toString().replace(/%2A%2A%2A/g, REDACTED).replace(/\{(\w+)\}|%7B(\w+)%7D/g, (_m, a, b) => `{${a ?? b}}`);
 }
 
-/** Every secret value a config holds (for masking free text). */
-export function configSecrets(config: RelayConfig): string[] {
-  const out = new Set<string>();
-  for (const d of config.destinations) for (const s of destinationSecrets(d)) out.add(s);
-  return [...out].filter((s) => s.length >= 4);
-}
-
-/** The secret values of one destination: signing secret, auth, URL credentials/tokens, auth-like headers. */
-export function destinationSecrets(d: DestinationConfig): string[] {
-  if (d.type !== 'http') return [];
+/**
+ * The credential values a URL carries: its password (plain and as the Basic
+ * credential a receiver echoing headers would print) and token-like query values.
+ */
+export function urlSecrets(url: string): string[] {
   const out: string[] = [];
-  if (d.secret) out.push(d.secret);
-  out.push(...(d.envSecrets ?? []));
-  if (d.auth?.bearer) out.push(d.auth.bearer);
-  if (d.auth?.password) out.push(d.auth.password);
-  // Basic credentials travel base64-encoded; a receiver echoing its request headers would print them so.
-  if (d.auth?.username !== undefined && d.auth.password) out.push(basicCredential(d.auth.username, d.auth.password));
-  for (const [name, value] of Object.entries(d.headers)) if (isSecretHeader(name)) out.push(value);
-  for (const url of [d.url, d.proxy]) {
-    if (!url) continue;
-    try {
-      const u = new URL(url);
-      if (u.password) out.push(decodeURIComponent(u.password), basicCredential(decodeURIComponent(u.username), decodeURIComponent(u.password)));
-      for (const [k, v] of u.searchParams) if (SECRET_QUERY.test(k) && v) out.push(v);
-    } catch {
-      /* validated elsewhere */
-    }
+  try {
+    const u = new URL(url);
+    if (u.password) out.push(decodeURIComponent(u.password), basicCredential(decodeURIComponent(u.username), decodeURIComponent(u.password)));
+    for (const [k, v] of u.searchParams) if (SECRET_QUERY.test(k) && v) out.push(v);
+  } catch {
+    /* validated elsewhere */
   }
-  return out.filter((s) => s.length > 0);
+  return out;
 }
 
 /** The base64 `user:password` of a Basic Authorization header. */
-function basicCredential(username: string, password: string): string {
+export function basicCredential(username: string, password: string): string {
   return Buffer.from(`${username}:${password}`).toString('base64');
 }
 
@@ -119,39 +104,4 @@ export function redactText(text: string, secrets: readonly string[]): string {
     for (const form of secretForms(s)) if (out.includes(form)) out = out.split(form).join(REDACTED);
   }
   return out;
-}
-
-/** The redaction of a config's secrets as one function (store boundary, operator outputs). */
-export function configRedactor(config: RelayConfig): (text: string) => string {
-  const secrets = configSecrets(config);
-  return (text) => redactText(text, secrets);
-}
-
-/** A destination's URL (or one derived from it) safe to print: credentials, token-like query values and every secret value of the destination masked. */
-export function redactDestinationUrl(d: DestinationConfig, url?: string): string {
-  if (d.type !== 'http') return url ?? '';
-  return redactText(redactUrl(url ?? d.url), destinationSecrets(d).filter((s) => s.length >= 4));
-}
-
-/** A copy of the config safe to print (`relay config check`, status). */
-export function redactedConfig(config: RelayConfig): unknown {
-  return {
-    ...config,
-    destinations: config.destinations.map((d) => {
-      if (d.type !== 'http') return d;
-      return {
-        ...d,
-        url: redactDestinationUrl(d),
-        proxy: d.proxy && redactDestinationUrl(d, d.proxy),
-        secret: d.secret === undefined ? undefined : REDACTED,
-        headers: Object.fromEntries(Object.entries(redactHeaders(d.headers)).map(([k, v]) => [k, redactText(v, destinationSecrets(d))])),
-        envSecrets: d.envSecrets?.length ? `${d.envSecrets.length} value(s) from the environment, masked` : undefined,
-        auth: d.auth && {
-          bearer: d.auth.bearer === undefined ? undefined : REDACTED,
-          username: d.auth.username,
-          password: d.auth.password === undefined ? undefined : REDACTED,
-        },
-      };
-    }),
-  };
 }

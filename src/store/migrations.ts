@@ -123,6 +123,15 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX attempts_time ON attempts(time);
     `,
   },
+  {
+    version: 4,
+    description: 'attempts: kind-neutral target (was url) and a short detail (e.g. a broker ack)',
+    // RENAME keeps every existing row readable: an http attempt's url is its target.
+    sql: `
+      ALTER TABLE attempts RENAME COLUMN url TO target;
+      ALTER TABLE attempts ADD COLUMN detail TEXT;
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

@@ -234,9 +234,10 @@ export function showDelivery(store: Store, idOrPrefix: string): DeliveryDetail |
       status: a.status,
       latencyMs: a.latency_ms,
       error: a.error,
+      detail: a.detail,
       responseExcerpt: a.response_excerpt,
       location: a.location,
-      url: a.url,
+      target: a.target,
     })),
   };
 }

@@ -32,17 +32,19 @@ export interface AttemptRecord {
   destination: string;
   time: number;
   outcome: 'delivered' | 'retry' | 'dead';
-  /** HTTP status, or null when no response arrived. */
+  /** HTTP status where the kind has one and a response arrived, else null. */
   status: number | null;
   latencyMs: number;
-  /** Redacted error text (network error, timeout, horizon …). */
+  /** Redacted error text (network error, timeout, rejection, horizon …). */
   error: string | null;
+  /** Short kind-specific detail (a broker's ack …), or null. */
+  detail: string | null;
   /** Redacted first ≤ 2 KiB of the response body. */
   responseExcerpt: string | null;
   /** Redacted Location of a 3xx. */
   location: string | null;
-  /** Redacted URL the attempt went to. */
-  url: string;
+  /** Redacted target the attempt went to (URL, subject, exchange/routing key). */
+  target: string;
 }
 
 /** Circuit and health fields of a destination the dispatcher owns (paused is the operator's). */
@@ -144,8 +146,8 @@ export function readHealth(store: Store, destination: string): DestinationHealth
 const SQL = {
   inFlight: `UPDATE deliveries SET state = 'in_flight' WHERE id = ? AND state = 'pending'`,
   release: `UPDATE deliveries SET state = 'pending' WHERE id = ? AND state = 'in_flight'`,
-  attempt: `INSERT INTO attempts (delivery_id, destination, time, outcome, status, latency_ms, error, response_excerpt, location, url)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  attempt: `INSERT INTO attempts (delivery_id, destination, time, outcome, status, latency_ms, error, detail, response_excerpt, location, target)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   delivered: `UPDATE deliveries SET state = 'delivered', attempts = ?, first_attempt_at = ?, last_attempt_at = ?,
     last_status = ?, last_error = NULL, delivered_at = ?, finished_at = ? WHERE id = ? AND state IN ('pending', 'in_flight')`,
   dead: `UPDATE deliveries SET state = 'dead', attempts = ?, first_attempt_at = ?, last_attempt_at = ?,
@@ -180,7 +182,7 @@ export function applyQueueWrites(store: Store, writes: readonly QueueWrite[]): v
           // Where receivers' answers enter the store: no secret may stay in them.
           const r = (text: string | null): string | null => (text === null ? null : store.redact(text));
           const error = r(a.error);
-          store.statement(SQL.attempt).run(a.deliveryId, a.destination, a.time, a.outcome, a.status, a.latencyMs, error, r(a.responseExcerpt), r(a.location), store.redact(a.url));
+          store.statement(SQL.attempt).run(a.deliveryId, a.destination, a.time, a.outcome, a.status, a.latencyMs, error, r(a.detail), r(a.responseExcerpt), r(a.location), store.redact(a.target));
           if (a.outcome === 'delivered') {
             store.statement(SQL.delivered).run(w.attempts, w.firstAttemptAt, a.time, a.status, a.time, a.time, a.deliveryId);
           } else if (a.outcome === 'dead') {

@@ -162,19 +162,19 @@ export function deliveryPage(r: ShowResult, options: { node: string; now: number
     ['gives up', giveUp],
   ];
   const request = r.request
-    ? `<pre id="request">${esc(r.request.method)} ${esc(r.request.url)}\n${Object.entries(r.request.headers).map(([k, v]) => `${esc(k)}: ${esc(v)}`).join('\n')}</pre>`
-    : `<p>(destination ${esc(d.destination)} is not an http destination in the config; stored format headers:)</p><pre id="request">${Object.entries(d.headers).map(([k, v]) => `${esc(k)}: ${esc(v)}`).join('\n')}</pre>`;
+    ? `<pre id="request">${esc(r.request.target)}\n${Object.entries(r.request.headers).map(([k, v]) => `${esc(k)}: ${esc(v)}`).join('\n')}</pre>`
+    : `<p>(destination ${esc(d.destination)} is no longer a queued destination in the config; stored format headers:)</p><pre id="request">${Object.entries(d.headers).map(([k, v]) => `${esc(k)}: ${esc(v)}`).join('\n')}</pre>`;
   const body = d.body === null ? '<p class="empty">(pruned by retention after delivery; the attempts below remain)</p>' : `<pre id="body">${esc(bodyText(d.body))}</pre>`;
   const attempts = table(
-    ['#', 'Time', 'Outcome', 'Status', 'Duration', 'URL', 'Error / response'],
+    ['#', 'Time', 'Outcome', 'Status', 'Duration', 'Target', 'Error / response'],
     d.attemptLog.map((a, i) => [
       String(i + 1),
       time(a.time),
       badge(a.outcome),
       a.status === null ? 'no response' : `HTTP ${a.status}`,
       `<span class="timing">${esc(formatDuration(a.latencyMs))}</span>`,
-      `<code>${esc(a.url)}</code>`,
-      [a.error ? `<div>error: ${esc(a.error)}</div>` : '', a.location ? `<div>location: ${esc(a.location)}</div>` : '', a.responseExcerpt ? `<pre>${esc(a.responseExcerpt)}</pre>` : ''].join('') || '-',
+      `<code>${esc(a.target)}</code>`,
+      [a.detail ? `<div>${esc(a.detail)}</div>` : '', a.error ? `<div>error: ${esc(a.error)}</div>` : '', a.location ? `<div>location: ${esc(a.location)}</div>` : '', a.responseExcerpt ? `<pre>${esc(a.responseExcerpt)}</pre>` : ''].join('') || '-',
     ]),
     { id: 'attempts', empty: 'no attempts yet', numeric: [0] },
   );

@@ -8,6 +8,7 @@ import { runControlOp, type OpsContext, type ShowResult } from '../admin/control
 import { ControlError } from '../admin/control-protocol.ts';
 import { assessStatus, type StatusReport } from '../admin/status-report.ts';
 import { parseListen, type ListenAddress } from '../admin/metrics-server.ts';
+import { isQueued } from '../destinations/registry.ts';
 import type { Log } from '../log/logger.ts';
 import type { DeliverySummary } from '../store/index.ts';
 import { ChartSeries } from './chart-series.ts';
@@ -93,7 +94,7 @@ export function setupWeb(options: { config: () => RelayConfig; context: () => Op
       destinations: () => options.config().destinations.map((d) => d.name),
       horizonMs: (name) => {
         const d = options.config().destinations.find((x) => x.name === name);
-        return d?.type === 'http' ? d.retry.horizonMs : null;
+        return d && isQueued(d) ? d.retry.horizonMs : null;
       },
       charts,
     },

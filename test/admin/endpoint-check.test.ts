@@ -82,9 +82,10 @@ t.test('plain http: ok, 401, 404, hang, refused', async (t) => {
   t.same(json.steps.map((s: { step: string; result: string }) => `${s.step}:${s.result}`), ['dns:ok', 'tcp:ok', 'http:failed']);
 
   t.equal((await relay(['test', 'nope', ...C])).code, 2);
-  const file = await relay(['test', 'archive', ...C]);
-  t.equal(file.code, 2);
-  t.match(file.stderr, /only http destinations can be tested/);
+  // Every kind has its own pre-flight check: a file destination checks its directory is writable.
+  const file = await relay(['test', 'archive', ...C, '--json']);
+  t.equal(file.code, 0, file.stderr);
+  t.match(JSON.parse(file.stdout), { destination: 'archive', type: 'file', ok: true, steps: [{ step: 'write', result: 'ok' }] });
 });
 
 t.test('a connect nobody answers: tcp times out, diagnosis points at the firewall / VPN and a proxy', async (t) => {

@@ -31,7 +31,7 @@ const DOCUMENTED = [
 ];
 
 function attempt(id: string, dest: string, outcome: AttemptRecord['outcome'], latencyMs: number): AttemptRecord {
-  return { deliveryId: id, destination: dest, time: Date.now(), outcome, status: outcome === 'delivered' ? 200 : 503, latencyMs, error: null, responseExcerpt: null, location: null, url: 'http://x/' };
+  return { deliveryId: id, destination: dest, time: Date.now(), outcome, status: outcome === 'delivered' ? 200 : 503, latencyMs, error: null, responseExcerpt: null, location: null, detail: null, target: 'http://x/' };
 }
 
 const write = (a: AttemptRecord) => ({ kind: 'attempt' as const, attempt: a, attempts: 1, firstAttemptAt: a.time, nextAttemptAt: a.time + 1000 });

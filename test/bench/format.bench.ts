@@ -7,7 +7,8 @@
 import { createHash } from 'node:crypto';
 import { renderRequests, FORMAT_NAMES } from '../../src/formats/index.ts';
 import type { CommitInfo, PushEvent } from '../../src/event/push-event.ts';
-import type { FormatName, FormatOptions, HttpDestination } from '../../src/config/config-types.ts';
+import type { FormatName, FormatOptions } from '../../src/config/config-types.ts';
+import type { HttpDestination } from '../../src/destinations/http/config.ts';
 
 const COMMITS = 2048;
 const FILES_PER_COMMIT = 5;

@@ -44,7 +44,7 @@ export const STATUS_JSON_SCHEMA = object({
     type: 'array',
     items: object({
       name: str,
-      type: { enum: ['http', 'file', 'log', null] },
+      type: nstr, // the destination kind (http, file, log, …); null when removed
       configured: bool,
       enabled: bool,
       state: { enum: ['ok', 'retrying', 'circuit-open', 'paused', 'error', 'disabled', 'removed'] },
@@ -100,7 +100,11 @@ export const SHOW_JSON_SCHEMA = object({
     body: nstr,
   }),
   request: {
-    oneOf: [{ type: 'null' }, object({ method: str, url: str, headers: { type: 'object', additionalProperties: str } })],
+    oneOf: [
+      { type: 'null' },
+      // target and headers for every kind; the kind's own keys (http: method, url) are strings too.
+      { type: 'object', required: ['target', 'headers'], properties: { target: str, headers: { type: 'object', additionalProperties: str } }, additionalProperties: nstr },
+    ],
   },
   attempts: {
     type: 'array',
@@ -110,8 +114,10 @@ export const SHOW_JSON_SCHEMA = object({
       status: nint,
       latencyMs: int,
       error: nstr,
+      detail: nstr,
       responseExcerpt: nstr,
       location: nstr,
+      target: str,
       url: str,
     }),
   },

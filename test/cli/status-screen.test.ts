@@ -16,7 +16,7 @@ import { items, makeEvent } from '../deliver/fixtures.ts';
 import { makeRelayHome, normalizeOutput, relay, type RelayHome } from './cli-helpers.ts';
 
 function attempt(id: string, dest: string, time: number, outcome: AttemptRecord['outcome'], status: number | null, error: string | null): AttemptRecord {
-  return { deliveryId: id, destination: dest, time, outcome, status, latencyMs: 40, error, responseExcerpt: status === 404 ? 'no such hook' : null, location: null, url: `https://${dest}.example/hook` };
+  return { deliveryId: id, destination: dest, time, outcome, status, latencyMs: 40, error, responseExcerpt: status === 404 ? 'no such hook' : null, location: null, detail: null, target: `https://${dest}.example/hook` };
 }
 
 /** ci: one delivered, one dead; jira: circuit open, retrying; old: removed from the config with one queued; ops: paused. */

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfigText, loadConfig, defaultConfig, ConfigError, type ConfigProblem } from '../../src/config/load-config.ts';
 import { parseDuration, parseSize } from '../../src/config/units.ts';
-import { redactedConfig, redactUrl, configSecrets } from '../../src/log/redact.ts';
+import { redactUrl } from '../../src/log/redact.ts';
+import { redactedConfig, configSecrets } from '../../src/destinations/registry.ts';
+import type { HttpDestination } from '../../src/destinations/http/config.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'relay-config-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -52,7 +54,7 @@ destinations:
   );
   t.equal(c.bitbucket.baseUrl, 'https://bitbucket.example.com', 'trailing slash trimmed');
   t.equal(c.destinations.length, 3);
-  const ci = c.destinations[2];
+  const ci = c.destinations[2] as HttpDestination;
   t.equal(ci.type, 'http');
   if (ci.type !== 'http') return;
   t.equal(ci.secret, 's3cret-value');
@@ -105,7 +107,7 @@ t.test('unreadable files and secretFile', async (t) => {
   const secretFile = join(dir, 'secret.txt');
   writeFileSync(secretFile, 'from-file\n');
   const c = parseConfigText(`destinations:\n  - { name: a, type: http, url: "https://x.example/h", secretFile: ${secretFile} }`, join(dir, 'r.yaml'), {});
-  t.equal(c.destinations[0].type === 'http' && c.destinations[0].secret, 'from-file', 'trailing newline trimmed');
+  t.equal(c.destinations[0].type === 'http' && (c.destinations[0] as HttpDestination).secret, 'from-file', 'trailing newline trimmed');
   const p = problemsOf(`destinations:\n  - name: a\n    type: http\n    url: "https://x.example/h"\n    tls: { ca: /nonexistent/ca.pem }`);
   t.match(p[0], { path: 'destinations[0].tls.ca', line: 5, message: /cannot read \/nonexistent\/ca.pem \(ENOENT\)/ });
   if (process.getuid?.() !== 0) {
@@ -140,7 +142,7 @@ t.test('values ${ENV} puts into a URL path, proxy or header are secrets: masked 
     join(dir, 'r.yaml'),
     { PORT_KEY: 'pk-0123456789', ROUTE: 'route-secret' },
   );
-  const d = c.destinations[0];
+  const d = c.destinations[0] as HttpDestination;
   t.equal(d.type === 'http' && d.url, 'https://ingest.example.io/pk-0123456789/hook', 'the real URL is used for sending');
   t.ok(configSecrets(c).includes('pk-0123456789'));
   t.ok(configSecrets(c).includes('route-secret'));

@@ -11,6 +11,7 @@ import { showDelivery, destinationStatus } from '../../src/store/queries.ts';
 import { pauseDestination, resumeDestination, retryDeadLetters } from '../../src/store/operator.ts';
 import { startDispatcher, type Dispatcher, type DispatcherOptions } from '../../src/deliver/dispatcher.ts';
 import type { DestinationConfig } from '../../src/config/config-types.ts';
+import type { FileDestination } from '../../src/destinations/file/index.ts';
 import { startReceiver, type ReceivedRequest } from '../helpers/receiver.ts';
 import { startTcpProxy } from '../helpers/tcp-proxy.ts';
 import { httpDest, items, makeEvent, tempDir, waitUntil, type HasTeardown } from './fixtures.ts';
@@ -180,7 +181,7 @@ t.test('fresh work is sent at once (no polling delay), fan-out to several destin
   const rx = await startReceiver();
   const rx2 = await startReceiver();
   t.teardown(() => Promise.all([rx.close(), rx2.close()]));
-  const { store } = rig(t, [httpDest('ci', rx.url), httpDest('jira', rx2.url), { name: 'archive', type: 'file', enabled: true, path: '/tmp/x' }]);
+  const { store } = rig(t, [httpDest('ci', rx.url), httpDest('jira', rx2.url), { name: 'archive', type: 'file', enabled: true, path: '/tmp/x' } as FileDestination]);
   await new Promise((r) => setTimeout(r, 50));
   const started = Date.now();
   enqueue(store, items([makeEvent('e1')], ['ci', 'jira']));

@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { HttpDestination } from '../../src/config/config-types.ts';
+import type { HttpDestination } from '../../src/destinations/http/config.ts';
 import type { PushEvent } from '../../src/event/push-event.ts';
 import type { RenderedRequest } from '../../src/formats/format-types.ts';
 import type { EnqueueItem } from '../../src/store/enqueue.ts';

@@ -3,8 +3,8 @@
 
 import t from 'tap';
 import { verify } from '@octokit/webhooks-methods';
-import { createHttpSender, EXCERPT_BYTES, type OutgoingDelivery } from '../../src/deliver/http-sender.ts';
-import type { HttpDestination } from '../../src/config/config-types.ts';
+import { createHttpSender, EXCERPT_BYTES, type OutgoingDelivery } from '../../src/destinations/http/sender.ts';
+import type { HttpDestination } from '../../src/destinations/http/config.ts';
 import { RELAY_VERSION } from '../../src/version.ts';
 import { startReceiver } from '../helpers/receiver.ts';
 import { startHttpProxy, startTcpProxy } from '../helpers/tcp-proxy.ts';
@@ -26,7 +26,7 @@ const delivery: OutgoingDelivery = {
 async function sendOnce(dest: HttpDestination, d: OutgoingDelivery = delivery) {
   const sender = createHttpSender(dest, { env: {} });
   try {
-    return await sender.send(d);
+    return await sender.exchange(d);
   } finally {
     sender.close();
   }
@@ -132,7 +132,7 @@ t.test('a 200 whose body trickles forever ends at timeout.total, a retryable fai
   const sender = createHttpSender(dest, { env: {} });
   t.teardown(() => sender.close());
   const bound = new Promise<'still in flight after 15 s'>((resolve) => setTimeout(() => resolve('still in flight after 15 s'), 15_000).unref());
-  const res = await Promise.race([sender.send(delivery), bound]);
+  const res = await Promise.race([sender.exchange(delivery), bound]);
   if (typeof res === 'string') {
     t.fail(res);
     return;
@@ -141,7 +141,7 @@ t.test('a 200 whose body trickles forever ends at timeout.total, a retryable fai
   t.equal(res.error, 'timeout: the attempt took longer than timeout.total 1500ms');
   t.ok(res.latencyMs >= 1450 && res.latencyMs < 10_000, `ended at the deadline (${res.latencyMs} ms)`);
   const next = await sender.send(delivery);
-  t.equal(next.status, 200, 'the destination keeps working');
+  t.match(next, { outcome: 'delivered', status: 200 }, 'the destination keeps working');
 });
 
 t.test('a connect nobody answers (a firewall dropping SYNs) ends at timeout.connect', async (t) => {

@@ -1,8 +1,9 @@
-// Retry policy, classification and circuit breaker: pure functions.
+// Retry policy, http classification and circuit breaker: pure functions.
 
 import t from 'tap';
 import fc from 'fast-check';
-import { backoffDelayMs, classifyResponse, nextAttemptAt, parseRetryAfter, formatDuration } from '../../src/deliver/retry-policy.ts';
+import { backoffDelayMs, nextAttemptAt, formatDuration } from '../../src/deliver/retry-policy.ts';
+import { classifyResponse, parseRetryAfter, toSendResult } from '../../src/destinations/http/classify.ts';
 import { circuitAllows, circuitOnFailure, circuitOnSuccess, CLOSED } from '../../src/deliver/circuit.ts';
 
 const policy = { baseDelayMs: 1000, maxDelayMs: 600_000, horizonMs: 7 * 86_400_000 };
@@ -16,6 +17,15 @@ t.test('classifyResponse', async (t) => {
   ];
   for (const [status, want] of cases) t.equal(classifyResponse({ status }), want, `HTTP ${status}`);
   t.equal(classifyResponse({ networkError: 'ECONNREFUSED' }), 'retry');
+});
+
+t.test('an HTTP exchange becomes a transport-neutral outcome with a circuit hint', async (t) => {
+  const x = { status: null as number | null, error: null as string | null, retryAfter: null as string | null, location: null as string | null, responseExcerpt: null, latencyMs: 3, url: 'https://ci/x' };
+  t.match(toSendResult({ ...x, status: 204 }), { outcome: 'delivered', health: 'up', status: 204, target: 'https://ci/x' });
+  t.match(toSendResult({ ...x, error: 'ECONNREFUSED' }), { outcome: 'retry', error: 'ECONNREFUSED', health: 'down', status: null });
+  t.match(toSendResult({ ...x, status: 404 }), { outcome: 'dead', reason: 'HTTP 404', health: 'up' }, 'a 4xx about this event: the receiver works');
+  t.match(toSendResult({ ...x, status: 429, retryAfter: '7' }, 0), { outcome: 'retry', retryAfterMs: 7000, health: 'down' });
+  t.match(toSendResult({ ...x, status: 301, location: 'https://new/x' }), { outcome: 'retry', error: /redirect to https:\/\/new\/x \(not followed/ });
 });
 
 t.test('full jitter stays within [0, min(cap, base·2^(n-1)))', async (t) => {
@@ -38,7 +48,7 @@ t.test('Retry-After: delta-seconds and HTTP-date replace the backoff', async (t)
   t.equal(parseRetryAfter('Tue, 31 Dec 2024 00:00:00 GMT', now), 0, 'past date: now');
   t.equal(parseRetryAfter('soon', now), null);
   t.equal(parseRetryAfter(null, now), null);
-  t.same(nextAttemptAt(3, now, policy, '7', () => 0.99, now), { kind: 'retry', at: now + 7000 });
+  t.same(nextAttemptAt(3, now, policy, parseRetryAfter('7', now), () => 0.99, now), { kind: 'retry', at: now + 7000 });
   t.same(nextAttemptAt(1, now, policy, null, () => 0.5, now), { kind: 'retry', at: now + 500 });
 });
 
@@ -50,8 +60,8 @@ t.test('horizon: last attempt at the horizon, then dead', async (t) => {
   const dead = nextAttemptAt(6, first + 10_000, p, null, () => 0.9, first);
   t.equal(dead.kind, 'dead');
   t.match((dead as { reason: string }).reason, /retry horizon of 10s passed after 6 attempts/);
-  t.equal(nextAttemptAt(1, first, p, '3600', () => 0, first).kind, 'retry', 'huge Retry-After still ends at the horizon');
-  t.equal((nextAttemptAt(1, first, p, '3600', () => 0, first) as { at: number }).at, first + 10_000);
+  t.equal(nextAttemptAt(1, first, p, 3_600_000, () => 0, first).kind, 'retry', 'huge Retry-After still ends at the horizon');
+  t.equal((nextAttemptAt(1, first, p, 3_600_000, () => 0, first) as { at: number }).at, first + 10_000);
   t.equal(formatDuration(7 * 86_400_000), '7d');
   t.equal(formatDuration(1500), '1500ms');
 });

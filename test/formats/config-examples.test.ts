@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { loadConfig, ConfigError } from '../../src/config/load-config.ts';
-import type { HttpDestination } from '../../src/config/config-types.ts';
+import type { HttpDestination } from '../../src/destinations/http/config.ts';
 import { resolveDestinationUrl } from '../../src/route/destination-url.ts';
 import { routeEvent } from '../../src/route/match-event.ts';
 import { renderRequests } from '../../src/formats/index.ts';

@@ -5,7 +5,9 @@
 import t from 'tap';
 import { formatFor, renderRequests, renderPingRequest, FORMAT_NAMES } from '../../src/formats/index.ts';
 import { fixtureEvent, FIXTURE_NAMES } from '../fixtures/events/index.ts';
-import type { HttpDestination, FormatName } from '../../src/config/config-types.ts';
+import type { FormatName } from '../../src/config/config-types.ts';
+import type { HttpDestination } from '../../src/destinations/http/config.ts';
+import { redactHttpUrl } from '../../src/destinations/http/secrets.ts';
 
 function dest(format: FormatName, url = 'https://x.example/hook'): HttpDestination {
   return {
@@ -57,7 +59,8 @@ t.test('formatOptions reach the format', async (t) => {
 
 t.test('pings: one per format, signature header named, URL credentials redacted', async (t) => {
   for (const format of FORMAT_NAMES) {
-    const ping = renderPingRequest(dest(format, 'https://user:pw@hooks.example/in?token=s3cr3t-value'), 'seed', 'bb-node-1', '2024-05-20T06:15:42.008Z');
+    const d = dest(format, 'https://user:pw@hooks.example/in?token=s3cr3t-value');
+    const ping = renderPingRequest(d, 'seed', 'bb-node-1', '2024-05-20T06:15:42.008Z', redactHttpUrl(d));
     t.ok(ping.signatureHeader, `${format}: signature header`);
     const text = ping.body.toString('utf8');
     t.notMatch(text, /s3cr3t-value|:pw@/, `${format}: no credentials in the ping body`);

@@ -7,7 +7,7 @@ import { verify } from '@octokit/webhooks-methods';
 import { signBody } from '../../src/formats/sign.ts';
 import { renderRequests } from '../../src/formats/index.ts';
 import { fixtureEvent } from '../fixtures/events/index.ts';
-import type { HttpDestination } from '../../src/config/config-types.ts';
+import type { HttpDestination } from '../../src/destinations/http/config.ts';
 
 const SECRET = 'correct horse battery staple';
 

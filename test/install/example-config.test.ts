@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { loadConfig } from '../../src/config/load-config.ts';
-import { CONFIG_SCHEMA } from '../../src/config/config-schema.ts';
+import { CONFIG_SCHEMA, destinationSchema } from '../../src/config/config-schema.ts';
+import { KIND_TYPES } from '../../src/destinations/registry.ts';
+import type { HttpDestination } from '../../src/destinations/http/config.ts';
 
 const example = new URL('../../config/relay.example.yaml', import.meta.url);
 const dir = mkdtempSync(join(tmpdir(), 'relay-example-'));
@@ -37,7 +39,7 @@ t.test('the example loads with loadConfig and means what its comments say', asyn
   t.equal(config.bitbucket.home, '/var/atlassian/application-data/bitbucket');
   t.equal(config.hooks.autoInstall, true);
   t.equal(config.destinations.length, 7);
-  const byName = Object.fromEntries(config.destinations.map((d) => [d.name, d]));
+  const byName = Object.fromEntries(config.destinations.map((d) => [d.name, d as HttpDestination]));
   const tracker = byName['issue-tracker'];
   t.ok(tracker.type === 'http' && tracker.secret === 'tracker-secret', 'secretFile read relative to the config file');
   const jenkins = byName.jenkins;
@@ -76,7 +78,9 @@ function documentPaths(value: unknown, prefix = ''): Set<string> {
 
 t.test('the example shows every key of the schema', async (t) => {
   const present = documentPaths(parse(readFileSync(example, 'utf8')));
-  const expected = schemaPaths(CONFIG_SCHEMA).filter((p) => !p.startsWith('destinations[].headers.'));
+  // Every kind's own keys too (each kind brings its schema).
+  const kindPaths = KIND_TYPES.flatMap((type) => schemaPaths(destinationSchema(type), 'destinations[]'));
+  const expected = [...new Set([...schemaPaths(CONFIG_SCHEMA), ...kindPaths])].filter((p) => !p.startsWith('destinations[].headers.'));
   const missing = expected.filter((p) => !present.has(p));
   t.same(missing, [], 'keys without an example in config/relay.example.yaml');
   t.ok(expected.length > 60, `schema walked (${expected.length} keys)`);

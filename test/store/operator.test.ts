@@ -14,7 +14,7 @@ import { items, jsonRequest, makeEvent, tempDir } from '../deliver/fixtures.ts';
 const HOUR = 3_600_000;
 
 function attempt(id: string, time: number, outcome: AttemptRecord['outcome'], status: number | null, error: string | null = null): AttemptRecord {
-  return { deliveryId: id, destination: 'ci', time, outcome, status, latencyMs: 12, error, responseExcerpt: status === 404 ? 'no such hook' : null, location: null, url: 'https://ci.example/hook?token=***' };
+  return { deliveryId: id, destination: 'ci', time, outcome, status, latencyMs: 12, error, responseExcerpt: status === 404 ? 'no such hook' : null, location: null, detail: null, target: 'https://ci.example/hook?token=***' };
 }
 
 /** e1 delivered, e2 dead (404), e3 retrying (503), e4 untouched; one jira delivery pending. */

@@ -10,6 +10,7 @@ import { SCHEMA_VERSION, MIGRATIONS } from '../../src/store/migrations.ts';
 import { enqueue } from '../../src/store/enqueue.ts';
 import { findMissingDeliveries, describeMissingDeliveries, DeliveryRowsCheck } from '../../src/store/invariants.ts';
 import { deliveryIdFor } from '../../src/store/delivery-id.ts';
+import { showDelivery } from '../../src/store/queries.ts';
 import { applyQueueWrites, laneHead, laneRows, pendingLanes, readBody, recoverInFlight } from '../../src/store/queue.ts';
 import { items, jsonRequest, makeEvent, tempDir } from '../deliver/fixtures.ts';
 
@@ -35,6 +36,25 @@ t.test('migrates an empty file to the current schema, private modes', async (t) 
   const again = openStore(path);
   t.equal((again.db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n, 1);
   again.close();
+});
+
+t.test('a store written before destination kinds (attempts.url) migrates; its attempts stay readable as target', async (t) => {
+  const path = join(tempDir(t), 'relay.db');
+  const v1 = MIGRATIONS.find((m) => m.version === 1)!;
+  const raw = new DatabaseSync(path);
+  raw.exec(v1.sql);
+  raw.exec('PRAGMA user_version = 1');
+  raw.prepare(`INSERT INTO events (id, time, repo_key, project_key, repo_slug, repo_id, trigger, json, created_at) VALUES ('e1', 't', 'PROJ/r', 'PROJ', 'r', NULL, 'push', '{}', 1)`).run();
+  raw.prepare(`INSERT INTO deliveries (id, seq, event_id, request_index, destination, repo_key, label, headers, body_bytes, state, next_attempt_at, created_at)
+    VALUES ('d1', 1, 'e1', 0, 'ci', 'PROJ/r', 'push', '{}', 0, 'dead', 1, 1)`).run();
+  raw.prepare(`INSERT INTO attempts (delivery_id, destination, time, outcome, status, latency_ms, error, url) VALUES ('d1', 'ci', 5, 'dead', 404, 7, 'HTTP 404', 'https://ci.example/hook?token=***')`).run();
+  raw.close();
+
+  const store = openStore(path);
+  t.teardown(() => store.close());
+  t.equal((store.db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version, SCHEMA_VERSION);
+  const shown = showDelivery(store, 'd1')!;
+  t.match(shown.attemptLog, [{ target: 'https://ci.example/hook?token=***', status: 404, error: 'HTTP 404', detail: null }], 'the old url is the target');
 });
 
 t.test('refuses a store from a newer relay, naming the file and the fix', async (t) => {
@@ -135,7 +155,7 @@ t.test('lane heads, in-flight recovery and queued writes', async (t) => {
   t.equal((store.db.prepare('SELECT state FROM deliveries WHERE id = ?').get(head.id) as any).state, 'pending');
 
   const attempt = (outcome: 'delivered' | 'retry' | 'dead', status: number | null) => ({
-    deliveryId: head.id, destination: 'ci', time: 2000, outcome, status, latencyMs: 5, error: status === 200 ? null : 'boom', responseExcerpt: null, location: null, url: 'http://x/',
+    deliveryId: head.id, destination: 'ci', time: 2000, outcome, status, latencyMs: 5, error: status === 200 ? null : 'boom', responseExcerpt: null, location: null, detail: null, target: 'http://x/',
   });
   applyQueueWrites(store, [
     { kind: 'in_flight', id: head.id },

@@ -4,104 +4,36 @@
 // trust it) — then send a real ping through the daemon's own HTTP sender
 // (same agents, proxy, TLS settings, auth and signature), and say in plain
 // words what is wrong. The diagnostic steps use bare sockets only to look;
-// the request that counts goes through src/deliver/http-sender.ts.
+// the request that counts goes through ./sender.ts.
 
 import dns from 'node:dns/promises';
 import net from 'node:net';
-import tls from 'node:tls';
 import { performance } from 'node:perf_hooks';
-import type { HttpDestination } from '../config/config-types.ts';
-import { createAgents, proxyEnvFor, proxyFor, DestinationSetupError } from '../deliver/agents.ts';
-import { createHttpSender, type SendResult } from '../deliver/http-sender.ts';
-import { resolveDestinationUrl } from '../route/destination-url.ts';
-import { renderPingRequest } from '../formats/index.ts';
-import { destinationSecrets, redactText, redactUrl } from '../log/redact.ts';
-import { formatDuration } from '../config/units.ts';
-import { deliveryIdFor } from '../store/delivery-id.ts';
+import { resolveDestinationUrl } from '../../route/destination-url.ts';
+import { renderPingRequest } from '../../formats/index.ts';
+import { redactText, redactUrl } from '../../log/redact.ts';
+import { formatDuration } from '../../config/units.ts';
+import { deliveryIdFor } from '../../store/delivery-id.ts';
+import { DestinationSetupError, type CheckOptions, type CheckStep, type PreflightCheck } from '../kind.ts';
+import { connectTcp, elapsed, errCode, peerCertificate, tlsHandshake, trustAdvice, type CertificateInfo } from '../probe.ts';
+import { createAgents, proxyEnvFor, proxyFor } from './agents.ts';
+import type { HttpExchange } from './classify.ts';
+import type { HttpDestination } from './config.ts';
+import { httpSecrets, redactHttpUrl } from './secrets.ts';
+import { createHttpSender } from './sender.ts';
 
-/** One step of the check. */
-export interface CheckStep {
-  step: 'setup' | 'dns' | 'tcp' | 'proxy' | 'tls' | 'http';
-  /** ok, failed, warning (works but is risky), or skipped (an earlier step failed). */
-  result: 'ok' | 'failed' | 'warning' | 'skipped';
-  ms: number | null;
-  detail: string;
-}
-
-/** The certificate the server presented. */
-export interface CertificateInfo {
-  subject: string;
-  issuer: string;
-  validFrom: string;
-  validTo: string;
-  daysLeft: number;
-  /** Names it is valid for (subjectAltName). */
-  altNames: string[];
-  trusted: boolean;
-  /** Why not trusted (OpenSSL code), null when trusted. */
-  trustError: string | null;
-}
-
-/** What `relay test` found. */
-export interface EndpointCheck {
-  destination: string;
+/** What `relay test` found for an http destination. */
+export interface EndpointCheck extends PreflightCheck {
   format: string;
   method: string;
   /** Redacted URL tested. */
   url: string;
   /** Redacted proxy used, null for direct. */
   proxy: string | null;
-  steps: CheckStep[];
   certificate: CertificateInfo | null;
   /** HTTP status of the ping, null when none arrived. */
   status: number | null;
   responseExcerpt: string | null;
-  ok: boolean;
-  /** Plain-language findings, most important first. */
-  diagnosis: string[];
-}
-
-/** Options of checkEndpoint. */
-export interface CheckOptions {
-  env?: NodeJS.ProcessEnv;
-  /** Node name put in the ping. */
-  node: string;
-  /** Overrides the destination's connect and response timeouts. */
-  timeoutMs?: number;
-  /** Fills {projectKey}/{repoSlug}/{repoId} placeholders in the URL. */
-  repo?: { projectKey: string; repoSlug: string; repoId: number | null };
-}
-
-const elapsed = (t0: number): number => Math.round(performance.now() - t0);
-
-function errCode(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  return e.code ?? e.message ?? String(err);
-}
-
-/**
- * Resolves with `socket` once it emits `ready` ('connect' / 'secureConnect');
- * rejects with its error, or with ETIMEDOUT (`late` says what did not happen) after `timeoutMs`.
- */
-function socketReady<S extends net.Socket>(socket: S, ready: 'connect' | 'secureConnect', timeoutMs: number, late: string): Promise<S> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(Object.assign(new Error(`${late} within ${formatDuration(timeoutMs)}`), { code: 'ETIMEDOUT' }));
-    }, timeoutMs);
-    socket.once(ready, () => {
-      clearTimeout(timer);
-      resolve(socket);
-    });
-    socket.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-  });
-}
-
-function connectTcp(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
-  return socketReady(net.connect({ host, port }), 'connect', timeoutMs, 'no answer');
 }
 
 /** Send CONNECT through an http proxy; resolves with the status line's code. */
@@ -132,37 +64,8 @@ function proxyConnect(socket: net.Socket, target: string, proxyUrl: URL, timeout
   });
 }
 
-function certName(fields: Record<string, string | string[]> | undefined): string {
-  if (!fields) return '?';
-  const pick = (k: string): string | null => (fields[k] === undefined ? null : `${k}=${Array.isArray(fields[k]) ? (fields[k] as string[]).join('+') : fields[k]}`);
-  return ['CN', 'O', 'OU'].map(pick).filter(Boolean).join(', ') || '?';
-}
-
-function tlsHandshake(options: tls.ConnectionOptions, timeoutMs: number): Promise<tls.TLSSocket> {
-  return socketReady(tls.connect(options), 'secureConnect', timeoutMs, 'TLS handshake did not finish');
-}
-
-/** Plain words for an untrusted certificate. */
-function trustAdvice(code: string, host: string): string {
-  switch (code) {
-    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
-    case 'SELF_SIGNED_CERT_IN_CHAIN':
-    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
-    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
-      return `untrusted: the certificate of ${host} is signed by a CA this host does not trust (${code}); add tls.ca: /path/to/that-ca.pem (the corporate or private CA bundle) to the destination`;
-    case 'CERT_HAS_EXPIRED':
-      return `the certificate of ${host} has expired (${code}); the receiver must renew it`;
-    case 'CERT_NOT_YET_VALID':
-      return `the certificate of ${host} is not valid yet (${code}); check this host's clock`;
-    case 'ERR_TLS_CERT_ALTNAME_INVALID':
-      return `the certificate is not for ${host}; use the host name it was issued for in the url`;
-    default:
-      return `untrusted certificate (${code}); if the receiver uses a private CA, add tls.ca: /path/to/ca.pem`;
-  }
-}
-
 /** Plain words for an HTTP answer (or its absence). */
-export function diagnoseHttp(result: Pick<SendResult, 'status' | 'error' | 'location'>, dest: Pick<HttpDestination, 'format' | 'method' | 'followRedirects'>, proxied: boolean): string {
+export function diagnoseHttp(result: Pick<HttpExchange, 'status' | 'error' | 'location'>, dest: Pick<HttpDestination, 'format' | 'method' | 'followRedirects'>, proxied: boolean): string {
   const s = result.status;
   if (s === null) {
     const e = result.error ?? 'no response';
@@ -187,10 +90,10 @@ export function diagnoseHttp(result: Pick<SendResult, 'status' | 'error' | 'loca
 }
 
 /** Check every step to `dest` and send it a ping. Never throws for network trouble. */
-export async function checkEndpoint(destIn: HttpDestination, options: CheckOptions): Promise<EndpointCheck> {
+export async function checkEndpoint(destIn: HttpDestination, options: Partial<CheckOptions> & { node: string }): Promise<EndpointCheck> {
   const env = options.env ?? process.env;
   const dest: HttpDestination = options.timeoutMs ? { ...destIn, timeout: { connectMs: options.timeoutMs, responseMs: options.timeoutMs, totalMs: 2 * options.timeoutMs } } : destIn;
-  const secrets = destinationSecrets(dest);
+  const secrets = httpSecrets(dest);
   const redact = (t: string): string => redactText(t, secrets);
   const repo = options.repo ?? { projectKey: 'PROJ', repoSlug: 'repo', repoId: 1 };
   const url = new URL(resolveDestinationUrl(dest.url, { projectKey: repo.projectKey, slug: repo.repoSlug, id: repo.repoId }, { forDisplay: true }));
@@ -202,9 +105,10 @@ export async function checkEndpoint(destIn: HttpDestination, options: CheckOptio
   const steps: CheckStep[] = [];
   const diagnosis: string[] = [];
   const check: EndpointCheck = {
-    destination: dest.name, format: dest.format, method: dest.method, url: redactUrl(url.toString()), proxy: proxy ? redactUrl(proxy.toString()) : null,
+    destination: dest.name, type: 'http', target: '', format: dest.format, method: dest.method, url: redactUrl(url.toString()), proxy: proxy ? redactUrl(proxy.toString()) : null,
     steps, certificate: null, status: null, responseExcerpt: null, ok: false, diagnosis,
   };
+  check.target = `${check.method} ${check.url} (format ${check.format})${check.proxy ? ` via proxy ${check.proxy}` : ''}`;
   const skip = (...names: CheckStep['step'][]): void => {
     for (const step of names) steps.push({ step, result: 'skipped', ms: null, detail: 'an earlier step failed' });
   };
@@ -304,22 +208,9 @@ export async function checkEndpoint(destIn: HttpDestination, options: CheckOptio
           key: a.tls.key,
           rejectUnauthorized: false,
         }, connectMs);
-        const peer = secure.getPeerCertificate();
-        const identityError = secure.authorized ? tls.checkServerIdentity(host, peer) : undefined;
-        const trustError = secure.authorized ? (identityError ? (identityError as NodeJS.ErrnoException).code ?? 'ERR_TLS_CERT_ALTNAME_INVALID' : null) : String(secure.authorizationError);
-        const validTo = new Date(peer.valid_to);
-        const daysLeft = Math.floor((validTo.getTime() - Date.now()) / 86_400_000);
-        check.certificate = {
-          subject: certName(peer.subject as unknown as Record<string, string>),
-          issuer: certName(peer.issuer as unknown as Record<string, string>),
-          validFrom: new Date(peer.valid_from).toISOString(),
-          validTo: validTo.toISOString(),
-          daysLeft,
-          altNames: (peer.subjectaltname ?? '').split(/,\s*/).filter(Boolean),
-          trusted: trustError === null,
-          trustError,
-        };
+        check.certificate = peerCertificate(secure, host);
         const c = check.certificate;
+        const { trustError, daysLeft } = c;
         const summary = `${secure.getProtocol()}; subject ${c.subject}; issuer ${c.issuer}; expires ${c.validTo.slice(0, 10)} (${daysLeft >= 0 ? `in ${daysLeft} days` : `${-daysLeft} days ago`})`;
         secure.destroy();
         if (trustError && dest.tls.verify) {
@@ -348,10 +239,10 @@ export async function checkEndpoint(destIn: HttpDestination, options: CheckOptio
 
   // HTTP: the real sender, with a real ping.
   const seed = deliveryIdFor(`relay-test-${Date.now()}`, dest.name, 0);
-  const ping = renderPingRequest(dest, seed, options.node, new Date().toISOString());
+  const ping = renderPingRequest(dest, seed, options.node, new Date().toISOString(), redactHttpUrl(dest));
   const sender = createHttpSender(dest, { env });
   try {
-    const r = await sender.send({ id: seed, headers: ping.headers, body: ping.body, signatureHeader: ping.signatureHeader, ...repo });
+    const r = await sender.exchange({ id: seed, headers: ping.headers, body: ping.body, signatureHeader: ping.signatureHeader, ...repo });
     check.status = r.status;
     check.responseExcerpt = r.responseExcerpt;
     const ok = r.status !== null && r.status >= 200 && r.status < 300;

@@ -6,45 +6,25 @@
 // and then credentials and signatures never go to another origin.
 
 import { performance } from 'node:perf_hooks';
-import type { HttpDestination } from '../config/config-types.ts';
-import { resolveDestinationUrl } from '../route/destination-url.ts';
-import { destinationSecrets, isSecretHeader, redactDestinationUrl, redactText, redactUrl } from '../log/redact.ts';
-import { RELAY_VERSION } from '../version.ts';
-import { signatureHeaderNames, signBody } from '../formats/sign.ts';
+import { resolveDestinationUrl } from '../../route/destination-url.ts';
+import { isSecretHeader, redactText, redactUrl } from '../../log/redact.ts';
+import { RELAY_VERSION } from '../../version.ts';
+import { signatureHeaderNames, signBody } from '../../formats/sign.ts';
+import type { OutgoingDelivery, Sender } from '../kind.ts';
 import { createAgents, type DestinationAgents } from './agents.ts';
+import { toSendResult, type HttpExchange } from './classify.ts';
+import type { HttpDestination } from './config.ts';
+import { httpSecrets, redactHttpUrl } from './secrets.ts';
 import { transportRequest, TransportTimeout, type TransportResponse } from './transport.ts';
 
-/** The request to send: a queued delivery's stored parts plus its repository for URL placeholders. */
-export interface OutgoingDelivery {
-  id: string;
-  headers: Record<string, string>;
-  body: Buffer;
-  signatureHeader: string | null;
-  projectKey: string;
-  repoSlug: string;
-  repoId: number | null;
-}
-
-/** What one attempt produced. Text fields are redacted. */
-export interface SendResult {
-  /** HTTP status of the final response, or null when none arrived. */
-  status: number | null;
-  /** Network error / timeout text, or null. */
-  error: string | null;
-  retryAfter: string | null;
-  /** Location of a 3xx that was not followed. */
-  location: string | null;
-  /** First ≤ 2 KiB of the response body. */
-  responseExcerpt: string | null;
-  latencyMs: number;
-  /** URL of the (last) request. */
-  url: string;
-}
+export type { OutgoingDelivery } from '../kind.ts';
+export type { HttpExchange } from './classify.ts';
 
 /** Sends deliveries for one destination over its own connection pools. */
-export interface HttpSender {
+export interface HttpSender extends Sender {
   readonly destination: HttpDestination;
-  send(delivery: OutgoingDelivery, signal?: AbortSignal): Promise<SendResult>;
+  /** The HTTP exchange itself, unclassified (`relay test` diagnoses it). */
+  exchange(delivery: OutgoingDelivery, signal?: AbortSignal): Promise<HttpExchange>;
   /** Close pooled connections. */
   close(): void;
 }
@@ -98,20 +78,21 @@ export function crossOriginHeaders(headers: Record<string, string>, signatureHea
   return out;
 }
 
-/** Create the sender of a destination (builds its agents; throws DestinationSetupError on unreadable TLS files). */
+/** Create the sender of an http destination (builds its agents; throws DestinationSetupError on unreadable TLS files). */
 export function createHttpSender(dest: HttpDestination, options: { env?: NodeJS.ProcessEnv } = {}): HttpSender {
   const agents = createAgents(dest, options.env);
-  const secrets = destinationSecrets(dest);
+  const secrets = httpSecrets(dest);
   const ctx: SenderContext = {
     dest,
     agents,
     redact: (text) => redactText(text, secrets),
     // Placeholders survive redaction, so the printable URL is filled like the real one.
-    printableUrl: redactDestinationUrl(dest),
+    printableUrl: redactHttpUrl(dest),
   };
   return {
     destination: dest,
-    send: (delivery, signal) => sendOne(ctx, delivery, signal),
+    exchange: (delivery, signal) => sendOne(ctx, delivery, signal),
+    send: async (delivery, signal) => toSendResult(await sendOne(ctx, delivery, signal)),
     close: () => agents.destroy(),
   };
 }
@@ -123,7 +104,7 @@ interface SenderContext {
   printableUrl: string;
 }
 
-async function sendOne(ctx: SenderContext, delivery: OutgoingDelivery, signal?: AbortSignal): Promise<SendResult> {
+async function sendOne(ctx: SenderContext, delivery: OutgoingDelivery, signal?: AbortSignal): Promise<HttpExchange> {
   const { dest, agents, redact } = ctx;
   const started = performance.now();
   const repository = { projectKey: delivery.projectKey, slug: delivery.repoSlug, id: delivery.repoId };

@@ -5,9 +5,9 @@
 
 import http from 'node:http';
 import https from 'node:https';
-import tls from 'node:tls';
-import { readFileSync } from 'node:fs';
-import type { HttpDestination } from '../config/config-types.ts';
+import { DestinationSetupError } from '../kind.ts';
+import { readTlsMaterial } from '../tls-config.ts';
+import type { HttpDestination } from './config.ts';
 
 /** The pools a destination's requests go through. */
 export interface DestinationAgents {
@@ -18,11 +18,6 @@ export interface DestinationAgents {
   /** The proxy in use, redaction left to the caller; null for direct. */
   proxy: string | null;
   destroy(): void;
-}
-
-/** A destination's TLS or proxy setting cannot be used; the message names the field. */
-export class DestinationSetupError extends Error {
-  override name = 'DestinationSetupError';
 }
 
 const PROXY_VARS = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'NO_PROXY', 'no_proxy'] as const;
@@ -51,21 +46,9 @@ export function proxyFor(url: string, proxyEnv: Record<string, string> | undefin
   return proxy;
 }
 
-function readPem(file: string, field: string, dest: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw new DestinationSetupError(`destination ${dest}: cannot read tls.${field} ${file} (${(err as NodeJS.ErrnoException).code}); check the path and that the service user may read it`);
-  }
-}
-
 /** Build the keep-alive agents of a destination (reads tls.ca/cert/key files). */
 export function createAgents(dest: HttpDestination, env: NodeJS.ProcessEnv = process.env): DestinationAgents {
-  // tls.ca is an *extra* bundle (corporate CA): keep the default roots too.
-  const ca = dest.tls.ca ? [...defaultRoots(), readPem(dest.tls.ca, 'ca', dest.name)] : undefined;
-  const cert = dest.tls.cert ? readPem(dest.tls.cert, 'cert', dest.name) : undefined;
-  const key = dest.tls.key ? readPem(dest.tls.key, 'key', dest.name) : undefined;
-  const tlsOptions = { ca, cert, key, rejectUnauthorized: dest.tls.verify };
+  const tlsOptions = readTlsMaterial(dest.tls, dest.name);
   const proxyEnv = proxyEnvFor(dest, env);
   const pool = { keepAlive: true, maxSockets: dest.concurrency, maxFreeSockets: dest.concurrency };
   let httpAgent: http.Agent;
@@ -86,9 +69,4 @@ export function createAgents(dest: HttpDestination, env: NodeJS.ProcessEnv = pro
       httpsAgent.destroy();
     },
   };
-}
-
-function defaultRoots(): string[] {
-  const get = (tls as unknown as { getCACertificates?: (type: string) => string[] }).getCACertificates;
-  return get ? get('default') : [...tls.rootCertificates];
 }

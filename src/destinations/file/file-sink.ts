@@ -3,7 +3,7 @@
 
 import { open, mkdir, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { PushEvent } from '../event/push-event.ts';
+import type { PushEvent } from '../../event/push-event.ts';
 
 /** An open JSON Lines file that appends durably. */
 export interface FileSink {
