@@ -4,7 +4,7 @@
 // falls back to reading the store).
 
 import type { RelayConfig } from '../config/config-types.ts';
-import type { DaemonCounters } from '../daemon/relay-daemon.ts';
+import type { DaemonCounters } from '../daemon/counters.ts';
 import type { Dispatcher } from '../deliver/dispatcher.ts';
 import type { SpoolIntake } from '../intake/spool-intake.ts';
 import type { Log } from '../log/logger.ts';

@@ -5,7 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Log } from '../log/logger.ts';
-import type { DaemonCounters } from '../daemon/relay-daemon.ts';
+import type { DaemonCounters } from '../daemon/counters.ts';
 import type { AttemptStats } from './attempt-stats.ts';
 import type { StatusReport } from './status-report.ts';
 import { formatDuration } from '../config/units.ts';

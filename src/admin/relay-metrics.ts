@@ -9,7 +9,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { RELAY_VERSION } from '../version.ts';
 import { isQueuedType } from '../destinations/registry.ts';
-import type { DaemonCounters } from '../daemon/relay-daemon.ts';
+import type { DaemonCounters } from '../daemon/counters.ts';
 import { LATENCY_BUCKETS, type AttemptStats } from './attempt-stats.ts';
 import type { StatusReport } from './status-report.ts';
 

@@ -4,7 +4,7 @@
 // documented in docs/operations.md; keys are stable within reportVersion 1.
 
 import type { RelayConfig } from '../config/config-types.ts';
-import type { DaemonCounters } from '../daemon/relay-daemon.ts';
+import type { DaemonCounters } from '../daemon/counters.ts';
 import type { WorkerSnapshot } from '../deliver/dispatcher.ts';
 import type { IntakeStats } from '../intake/spool-intake.ts';
 import type { SpoolStatsResult } from '../intake/spool-stats.ts';

@@ -26,6 +26,7 @@ import { startHookAutoInstaller, type HookAutoInstaller } from '../install/auto-
 import { GroupCommit } from './group-commit.ts';
 import { planDeliveries } from './plan-deliveries.ts';
 import { summarizeEvent } from './event-summary.ts';
+import { zeroCounters, type DaemonCounters } from './counters.ts';
 import { startAdminServices, type AdminServices } from '../admin/admin-services.ts';
 import { claimStoreLock, type StoreLock } from '../admin/store-lock.ts';
 
@@ -43,20 +44,10 @@ export interface DaemonOptions {
   newStore?: boolean;
 }
 
-/** Counters since start, for status and metrics. */
-export interface DaemonCounters {
-  events: number;
-  unmatched: number;
-  analysisErrors: number;
-  recordFailures: number;
-  reloads: number;
-  reloadFailures: number;
-}
-
 /** A running daemon. */
 export class RelayDaemon {
   readonly startedAt = Date.now();
-  readonly counters: DaemonCounters = { events: 0, unmatched: 0, analysisErrors: 0, recordFailures: 0, reloads: 0, reloadFailures: 0 };
+  readonly counters: DaemonCounters = zeroCounters();
   config: RelayConfig;
   readonly log: Log;
   readonly store: Store;
