@@ -11,7 +11,7 @@ import type { RelayConfig } from '../config/config-types.ts';
 import { ConfigError, DEFAULT_PATHS, configPath, defaultConfig, formatConfigProblem, loadConfig } from '../config/load-config.ts';
 import { connectControl, type ControlClient, type ConnectFailure } from '../admin/control-client.ts';
 import { ControlError, type ControlOp } from '../admin/control-protocol.ts';
-import { claimStoreLock, StoreLockedError, type StoreLock } from '../admin/store-lock.ts';
+import { claimStoreLock, StoreLockedError, type StoreLock } from '../store/store-lock.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { EXIT, type CliIo } from './cli-io.ts';
 

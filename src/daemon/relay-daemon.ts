@@ -28,7 +28,7 @@ import { planDeliveries } from './plan-deliveries.ts';
 import { summarizeEvent } from './event-summary.ts';
 import { zeroCounters, type DaemonCounters } from './counters.ts';
 import { startAdminServices, type AdminServices } from '../admin/admin-services.ts';
-import { claimStoreLock, type StoreLock } from '../admin/store-lock.ts';
+import { claimStoreLock, type StoreLock } from '../store/store-lock.ts';
 
 /** How to start the daemon. */
 export interface DaemonOptions {

@@ -13,7 +13,7 @@ import { startControlServer, ControlSocketError } from '../../src/admin/control-
 import { connectControl } from '../../src/admin/control-client.ts';
 import { ControlError, LineSplitter } from '../../src/admin/control-protocol.ts';
 import { holdStoreLock } from '../helpers/lock-holder.ts';
-import { claimStoreLock, lockPathFor, processAlive, storeLockHolder, StoreLockedError } from '../../src/admin/store-lock.ts';
+import { claimStoreLock, lockPathFor, processAlive, storeLockHolder, StoreLockedError } from '../../src/store/store-lock.ts';
 import { StoreError } from '../../src/store/store.ts';
 import { silentLog } from '../../src/log/logger.ts';
 import { makeRelayHome, relayProcess } from '../cli/cli-helpers.ts';

@@ -10,7 +10,7 @@ import { Ajv } from 'ajv';
 import { createGitFixture } from '../helpers/git-fixture.ts';
 import { startReceiver, type ReceivedRequest } from '../helpers/receiver.ts';
 import { holdStoreLock } from '../helpers/lock-holder.ts';
-import { lockPathFor } from '../../src/admin/store-lock.ts';
+import { lockPathFor } from '../../src/store/store-lock.ts';
 import { eventually, freePort, makeRelayHome, relay, relayProcess, startDaemon } from './cli-helpers.ts';
 import { STATUS_JSON_SCHEMA, DELIVERY_JSON_SCHEMA, SHOW_JSON_SCHEMA } from './json-schemas.ts';
 

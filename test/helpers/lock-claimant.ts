@@ -6,7 +6,7 @@
 // Usage: node lock-claimant.ts <storePath> <role>
 
 import { createInterface } from 'node:readline';
-import { claimStoreLock, type StoreLock } from '../../src/admin/store-lock.ts';
+import { claimStoreLock, type StoreLock } from '../../src/store/store-lock.ts';
 
 const [storePath, role = 'daemon'] = process.argv.slice(2);
 let held = null as StoreLock | null;

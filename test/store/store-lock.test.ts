@@ -4,7 +4,7 @@
 import t from 'tap';
 import { rmSync, writeFileSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { lockPathFor, lockDatabasePathFor, claimStoreLock, StoreLockedError } from '../../src/admin/store-lock.ts';
+import { lockPathFor, lockDatabasePathFor, claimStoreLock, StoreLockedError } from '../../src/store/store-lock.ts';
 import { tempDir } from '../deliver/fixtures.ts';
 import { holdStoreLock, startClaimant } from '../helpers/lock-holder.ts';
 
