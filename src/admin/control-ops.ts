@@ -5,7 +5,7 @@
 
 import type { QueuedDestinationConfig, RelayConfig } from '../config/config-types.ts';
 import type { PushEvent } from '../event/push-event.ts';
-import { planDeliveries } from '../daemon/plan-deliveries.ts';
+import { planDeliveries } from '../route/plan-deliveries.ts';
 import type { RequestView } from '../destinations/kind.ts';
 import { configRedactor, isQueued, queuedKindOf } from '../destinations/registry.ts';
 import { spoolStats } from '../intake/spool-stats.ts';

@@ -24,7 +24,7 @@ import { InlineDestinations } from '../deliver/inline-destinations.ts';
 import { assertLocalFilesystem } from '../install/filesystem-check.ts';
 import { startHookAutoInstaller, type HookAutoInstaller } from '../install/auto-install.ts';
 import { GroupCommit } from './group-commit.ts';
-import { planDeliveries } from './plan-deliveries.ts';
+import { planDeliveries } from '../route/plan-deliveries.ts';
 import { summarizeEvent } from './event-summary.ts';
 import { zeroCounters, type DaemonCounters } from './counters.ts';
 import { startAdminServices, type AdminServices } from '../admin/admin-services.ts';

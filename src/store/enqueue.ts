@@ -9,7 +9,7 @@
 import type { PushEvent } from '../event/push-event.ts';
 import type { RenderedRequest } from '../formats/format-types.ts';
 import { StoreError, type Store } from './store.ts';
-import { deliveryIdFor, repoKeyOf } from './delivery-id.ts';
+import { deliveryIdFor, repoKeyOf } from '../route/delivery-id.ts';
 
 /** The requests one destination receives for an event. */
 export interface DestinationRequests {

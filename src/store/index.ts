@@ -3,7 +3,6 @@
 
 export { openStore, setStoreLimits, StoreError, DEFAULT_LIMITS } from './store.ts';
 export type { Store, StoreLimits, StoreChange, StoreListener, OpenStoreOptions } from './store.ts';
-export { deliveryIdFor, renderSeedFor, repoKeyOf } from './delivery-id.ts';
 export { enqueue } from './enqueue.ts';
 export type { EnqueueItem, EnqueueResult, DestinationRequests } from './enqueue.ts';
 export { destinationStatus, listDeliveries, listDeadLetters, showDelivery, resolveDeliveryId } from './queries.ts';

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { openStore } from '../../src/store/store.ts';
 import { enqueue } from '../../src/store/enqueue.ts';
 import { applyQueueWrites, type AttemptRecord } from '../../src/store/queue.ts';
-import { deliveryIdFor } from '../../src/store/delivery-id.ts';
+import { deliveryIdFor } from '../../src/route/delivery-id.ts';
 import { AttemptStats, LATENCY_BUCKETS } from '../../src/admin/attempt-stats.ts';
 import { spawnSync } from 'node:child_process';
 import { RelayMetrics } from '../../src/admin/relay-metrics.ts';

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openStore, type Store } from '../../src/store/store.ts';
 import { enqueue, type EnqueueItem } from '../../src/store/enqueue.ts';
-import { renderSeedFor } from '../../src/store/delivery-id.ts';
+import { renderSeedFor } from '../../src/route/delivery-id.ts';
 import { renderRequests } from '../../src/formats/index.ts';
 import { GroupCommit } from '../../src/daemon/group-commit.ts';
 import type { PushEvent } from '../../src/event/push-event.ts';

@@ -10,7 +10,7 @@ import net from 'node:net';
 import { openStore } from '../../src/store/store.ts';
 import { enqueue } from '../../src/store/enqueue.ts';
 import { applyQueueWrites, type AttemptRecord } from '../../src/store/queue.ts';
-import { deliveryIdFor } from '../../src/store/delivery-id.ts';
+import { deliveryIdFor } from '../../src/route/delivery-id.ts';
 import { pauseDestination } from '../../src/store/operator.ts';
 import { items, makeEvent } from '../deliver/fixtures.ts';
 import { makeRelayHome, normalizeOutput, relay, type RelayHome } from './cli-helpers.ts';

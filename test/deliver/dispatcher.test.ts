@@ -6,7 +6,7 @@ import t from 'tap';
 import { join } from 'node:path';
 import { openStore, type Store } from '../../src/store/store.ts';
 import { enqueue } from '../../src/store/enqueue.ts';
-import { deliveryIdFor } from '../../src/store/delivery-id.ts';
+import { deliveryIdFor } from '../../src/route/delivery-id.ts';
 import { showDelivery, destinationStatus } from '../../src/store/queries.ts';
 import { pauseDestination, resumeDestination, retryDeadLetters } from '../../src/store/operator.ts';
 import { startDispatcher, type Dispatcher, type DispatcherOptions } from '../../src/deliver/dispatcher.ts';

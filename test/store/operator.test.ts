@@ -8,7 +8,7 @@ import { applyQueueWrites, type AttemptRecord } from '../../src/store/queue.ts';
 import { destinationStatus, listDeadLetters, listDeliveries, showDelivery } from '../../src/store/queries.ts';
 import { dropDeadLetters, isPaused, pauseDestination, redeliver, resumeDestination, retryDeadLetters } from '../../src/store/operator.ts';
 import { isFull, pruneStore, storeBytes, startMaintenance } from '../../src/store/retention.ts';
-import { deliveryIdFor } from '../../src/store/delivery-id.ts';
+import { deliveryIdFor } from '../../src/route/delivery-id.ts';
 import { items, jsonRequest, makeEvent, tempDir } from '../deliver/fixtures.ts';
 
 const HOUR = 3_600_000;

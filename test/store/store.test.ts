@@ -9,7 +9,7 @@ import { openStore, StoreError } from '../../src/store/store.ts';
 import { SCHEMA_VERSION, MIGRATIONS } from '../../src/store/migrations.ts';
 import { enqueue } from '../../src/store/enqueue.ts';
 import { findMissingDeliveries, describeMissingDeliveries, DeliveryRowsCheck } from '../../src/store/invariants.ts';
-import { deliveryIdFor } from '../../src/store/delivery-id.ts';
+import { deliveryIdFor } from '../../src/route/delivery-id.ts';
 import { showDelivery } from '../../src/store/queries.ts';
 import { applyQueueWrites, laneHead, laneRows, pendingLanes, readBody, recoverInFlight } from '../../src/store/queue.ts';
 import { items, jsonRequest, makeEvent, tempDir } from '../deliver/fixtures.ts';

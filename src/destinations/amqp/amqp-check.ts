@@ -5,7 +5,7 @@
 
 import amqp from 'amqplib';
 import { formatFor } from '../../formats/index.ts';
-import { deliveryIdFor } from '../../store/delivery-id.ts';
+import { deliveryIdFor } from '../../route/delivery-id.ts';
 import { redactUrl } from '../../log/redact.ts';
 import { checkBroker, type BrokerCheck } from '../broker-check.ts';
 import type { AmqpDestination } from './amqp-config.ts';

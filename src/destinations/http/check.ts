@@ -13,7 +13,7 @@ import { resolveDestinationUrl } from '../../route/destination-url.ts';
 import { renderPingRequest } from '../../formats/index.ts';
 import { redactText, redactUrl } from '../../log/redact.ts';
 import { formatDuration } from '../../config/units.ts';
-import { deliveryIdFor } from '../../store/delivery-id.ts';
+import { deliveryIdFor } from '../../route/delivery-id.ts';
 import { DestinationSetupError, type CheckOptions, type CheckStep, type PreflightCheck } from '../kind.ts';
 import { connectTcp, elapsed, errCode, peerCertificate, tlsHandshake, trustAdvice, type CertificateInfo } from '../probe.ts';
 import { createAgents, proxyEnvFor, proxyFor } from './agents.ts';

@@ -4,7 +4,7 @@
 
 import { connect } from '@nats-io/transport-node';
 import { formatFor } from '../../formats/index.ts';
-import { deliveryIdFor } from '../../store/delivery-id.ts';
+import { deliveryIdFor } from '../../route/delivery-id.ts';
 import { redactUrl } from '../../log/redact.ts';
 import { checkBroker, type BrokerCheck } from '../broker-check.ts';
 import type { NatsDestination } from './nats-config.ts';

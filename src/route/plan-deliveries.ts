@@ -6,8 +6,8 @@ import type { DestinationConfig } from '../config/config-types.ts';
 import { isQueued } from '../destinations/registry.ts';
 import type { PushEvent } from '../event/push-event.ts';
 import { renderRequests } from '../formats/index.ts';
-import { routeEvent } from '../route/match-event.ts';
-import { renderSeedFor } from '../store/delivery-id.ts';
+import { routeEvent } from './match-event.ts';
+import { renderSeedFor } from './delivery-id.ts';
 import type { DestinationRequests } from '../store/enqueue.ts';
 
 /** An inline destination's copy of an event. */
