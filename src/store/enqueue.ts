@@ -7,14 +7,25 @@
 // rows it got, for the invariant check (invariants.ts).
 
 import type { PushEvent } from '../event/push-event.ts';
-import type { RenderedRequest } from '../formats/format-types.ts';
 import { StoreError, type Store } from './store.ts';
 import { deliveryIdFor, repoKeyOf } from '../route/delivery-id.ts';
+
+/** One request to store: what the format rendered (auth and signatures are added at send time, never stored). */
+export interface QueuedRequest {
+  /** Format headers, no secrets. */
+  headers: Record<string, string>;
+  /** Exact body bytes. */
+  body: Buffer;
+  /** Header that will carry the body signature when the destination has a secret, or null. */
+  signatureHeader: string | null;
+  /** What it covers, for status/show (e.g. the ref). */
+  label: string;
+}
 
 /** The requests one destination receives for an event. */
 export interface DestinationRequests {
   destination: string;
-  requests: RenderedRequest[];
+  requests: QueuedRequest[];
 }
 
 /** One event and everything it fans out to. */

@@ -4,7 +4,7 @@
 export { openStore, setStoreLimits, StoreError, DEFAULT_LIMITS } from './store.ts';
 export type { Store, StoreLimits, StoreChange, StoreListener, OpenStoreOptions } from './store.ts';
 export { enqueue } from './enqueue.ts';
-export type { EnqueueItem, EnqueueResult, DestinationRequests } from './enqueue.ts';
+export type { EnqueueItem, EnqueueResult, DestinationRequests, QueuedRequest } from './enqueue.ts';
 export { destinationStatus, listDeliveries, listDeadLetters, showDelivery, resolveDeliveryId } from './queries.ts';
 export type { DestinationStatus, DeliverySummary, DeliveryDetail, DeliveryFilter, DeliveryState } from './queries.ts';
 export { redeliver, retryDeadLetters, dropDeadLetters, dropQueuedDeliveries, pauseDestination, resumeDestination, isPaused } from './operator.ts';
