@@ -1,8 +1,9 @@
 // Chart data for the web page, from the store's attempts log and events:
-// per-minute counts and latency histograms kept in memory for the last 7
-// days, filled once at start (in chunks, yielding between them) and then
-// from the rows added since (attempts.id only grows), so a chart request
-// costs a walk over at most 10,080 minutes, never a scan of 1,000,000 rows.
+// counts and latency histograms kept in memory per minute for the last day
+// and per hour for the last 7 days (memory bounded by destinations × 1,608
+// cells whatever the traffic), filled once at start (in chunks, yielding
+// between them) and then from the rows added since (attempts.id only grows),
+// so a chart request never scans the 1,000,000-row log.
 // Queue depth has no history in the store: it is sampled once a minute while
 // the daemon runs, so that chart starts at the daemon's start.
 
@@ -19,7 +20,9 @@ export const RANGES: Record<ChartRange, { spanMs: number; stepMs: number }> = {
 };
 
 const MINUTE = 60_000;
+const HOUR = 3_600_000;
 const KEEP_MS = RANGES['7d'].spanMs + RANGES['7d'].stepMs;
+const KEEP_MINUTES_MS = RANGES['24h'].spanMs + RANGES['24h'].stepMs;
 /** Latency histogram bounds (ms), geometric ×1.25 from 1 ms to ~2 min: percentiles within 25 %. */
 const LATENCY_BOUNDS: readonly number[] = Array.from({ length: 53 }, (_, i) => Math.round(1.25 ** i));
 
@@ -33,6 +36,16 @@ interface MinuteCell {
   delivered: number;
   failed: number;
   latency: Uint32Array;
+}
+
+function addTo(tier: Map<number, Map<string, MinuteCell>>, start: number, r: { destination: string; outcome: string; latency_ms: number }): void {
+  let byDest = tier.get(start);
+  if (!byDest) tier.set(start, (byDest = new Map()));
+  let cell = byDest.get(r.destination);
+  if (!cell) byDest.set(r.destination, (cell = { delivered: 0, failed: 0, latency: new Uint32Array(LATENCY_BOUNDS.length) }));
+  if (r.outcome === 'delivered') cell.delivered++;
+  else cell.failed++;
+  cell.latency[latencyBucket(r.latency_ms)]++;
 }
 
 /** The JSON a chart request answers with: uPlot-ready columns (times in Unix seconds, bucket starts). */
@@ -60,8 +73,10 @@ export interface ChartData {
 export class ChartSeries {
   private readonly store: Store;
   private readonly now: () => number;
-  /** minute start (ms) → destination → cell */
-  private readonly attempts = new Map<number, Map<string, MinuteCell>>();
+  /** minute start (ms) → destination → cell, for the last day (1h and 24h charts). */
+  private readonly minutes = new Map<number, Map<string, MinuteCell>>();
+  /** hour start (ms) → destination → cell, for the last 7 days (7d chart). */
+  private readonly hours = new Map<number, Map<string, MinuteCell>>();
   private readonly pushes = new Map<number, number>();
   private readonly queue = new Map<number, Map<string, number>>();
   private lastAttemptId = 0;
@@ -83,7 +98,7 @@ export class ChartSeries {
    * Read the last 7 days of the log, `chunk` rows at a time, yielding to the
    * event loop between chunks so the daemon keeps relaying meanwhile.
    */
-  async load(chunk = 20_000): Promise<void> {
+  async load(chunk = 2000): Promise<void> {
     const since = this.now() - KEEP_MS;
     const first = this.store.statement('SELECT min(id) AS id FROM attempts WHERE time >= ?').get(since) as { id: number | null };
     this.lastAttemptId = first.id === null ? this.maxAttemptId() : first.id - 1;
@@ -104,16 +119,11 @@ export class ChartSeries {
       .statement('SELECT id, destination, time, outcome, latency_ms FROM attempts WHERE id > ? ORDER BY id LIMIT ?')
       .all(this.lastAttemptId, limit) as { id: number; destination: string; time: number; outcome: string; latency_ms: number }[];
     const oldest = this.now() - KEEP_MS;
+    const dayAgo = this.now() - KEEP_MINUTES_MS;
     for (const r of rows) {
       if (r.time < oldest) continue;
-      const minute = r.time - (r.time % MINUTE);
-      let byDest = this.attempts.get(minute);
-      if (!byDest) this.attempts.set(minute, (byDest = new Map()));
-      let cell = byDest.get(r.destination);
-      if (!cell) byDest.set(r.destination, (cell = { delivered: 0, failed: 0, latency: new Uint32Array(LATENCY_BOUNDS.length) }));
-      if (r.outcome === 'delivered') cell.delivered++;
-      else cell.failed++;
-      cell.latency[latencyBucket(r.latency_ms)]++;
+      addTo(this.hours, r.time - (r.time % HOUR), r);
+      if (r.time >= dayAgo) addTo(this.minutes, r.time - (r.time % MINUTE), r);
     }
     if (rows.length) this.lastAttemptId = Number(rows[rows.length - 1].id);
     return rows.length;
@@ -150,9 +160,11 @@ export class ChartSeries {
     while (this.readAttempts(20_000) === 20_000);
     this.readEvents(KEEP_MS);
     const oldest = this.now() - KEEP_MS;
-    for (const m of [this.attempts, this.pushes, this.queue] as Map<number, unknown>[]) {
+    for (const m of [this.hours, this.pushes, this.queue] as Map<number, unknown>[]) {
       for (const k of m.keys()) if (k < oldest) m.delete(k);
     }
+    const dayAgo = this.now() - KEEP_MINUTES_MS;
+    for (const k of this.minutes.keys()) if (k < dayAgo) this.minutes.delete(k);
   }
 
   /** The series of one range, bucketed; `names` are listed even without data (configured destinations). */
@@ -165,7 +177,8 @@ export class ChartSeries {
     const n = spanMs / stepMs;
     const times = Array.from({ length: n }, (_, i) => (start + i * stepMs) / 1000);
     const seen = new Set(names);
-    for (const [minute, byDest] of this.attempts) if (minute >= start) for (const d of byDest.keys()) seen.add(d);
+    const tier = stepMs >= HOUR ? this.hours : this.minutes;
+    for (const [minute, byDest] of tier) if (minute >= start) for (const d of byDest.keys()) seen.add(d);
     const destinations = [...seen].sort();
     const perMinute = stepMs / MINUTE;
     const delivered: Record<string, number[]> = {};
@@ -181,7 +194,7 @@ export class ChartSeries {
       queue[d] = new Array(n).fill(null);
     }
     const hist = new Map<string, Uint32Array[]>();
-    for (const [minute, byDest] of this.attempts) {
+    for (const [minute, byDest] of tier) {
       if (minute < start || minute >= end) continue;
       const i = Math.floor((minute - start) / stepMs);
       for (const [d, cell] of byDest) {
