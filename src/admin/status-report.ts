@@ -143,10 +143,13 @@ interface AttemptFacts {
  * also proves. Null when the log has nothing for the destination (pruned).
  */
 function attemptFacts(store: Store, destination: string): AttemptFacts | null {
-  // Newest first along the (destination, time) index: stops at the first match.
+  // One seek each along the (destination, outcome, time) index, however long the log: a destination
+  // that never failed must not cost a walk over all its attempts.
   const okRow = store.statement(`SELECT time AS t FROM attempts WHERE destination = ? AND outcome = 'delivered' ORDER BY time DESC LIMIT 1`).get(destination) as { t: number } | undefined;
   const ok = { t: okRow?.t ?? null };
-  const bad = store.statement(`SELECT time, status, error FROM attempts WHERE destination = ? AND outcome != 'delivered' ORDER BY time DESC LIMIT 1`).get(destination) as
+  const bad = store.statement(`SELECT * FROM (SELECT time, status, error FROM attempts WHERE destination = ? AND outcome = 'retry' ORDER BY time DESC LIMIT 1)
+    UNION ALL SELECT * FROM (SELECT time, status, error FROM attempts WHERE destination = ? AND outcome = 'dead' ORDER BY time DESC LIMIT 1)
+    ORDER BY time DESC LIMIT 1`).get(destination, destination) as
     | { time: number; status: number | null; error: string | null }
     | undefined;
   if (ok.t === null && !bad) return null;

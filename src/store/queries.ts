@@ -99,7 +99,8 @@ export function destinationStatus(store: Store, now: number = Date.now(), names:
   const all = [...new Set([...names, ...known])];
   const counts = store.statement(`SELECT count(*) AS n, min(created_at) AS oldest, sum(attempts > 0) AS retrying
     FROM deliveries WHERE destination = ? AND state = ?`);
-  const attempts = store.statement(`SELECT outcome, count(*) AS n FROM attempts WHERE destination = ? AND time >= ? GROUP BY outcome`);
+  // outcome IN (every outcome there is): three range seeks along (destination, outcome, time) instead of a walk over the destination's whole log.
+  const attempts = store.statement(`SELECT outcome, count(*) AS n FROM attempts WHERE destination = ? AND outcome IN ('delivered', 'retry', 'dead') AND time >= ? GROUP BY outcome`);
   const state = store.statement('SELECT * FROM destination_state WHERE name = ?');
   return all.map((name) => {
     const c = (s: DeliveryState) => counts.get(name, s) as { n: number; oldest: number | null; retrying: number | null };
@@ -151,6 +152,7 @@ export function listDeliveries(store: Store, filter: DeliveryFilter = {}): Deliv
     where.push('state = ?');
     args.push(filter.state);
   }
+  // Word for word the WHERE of the partial index deliveries_failed (migration 5), so SQLite walks only failing rows.
   if (filter.failed) where.push(`(state = 'dead' OR (state IN ('pending', 'in_flight') AND attempts > 0))`);
   if (filter.since !== undefined) {
     where.push('created_at >= ?');
@@ -184,7 +186,9 @@ export function listDeliveries(store: Store, filter: DeliveryFilter = {}): Deliv
     }
   }
   const limit = Math.max(1, Math.min(filter.limit ?? 50, 100_000));
-  const sql = `SELECT ${summaryColumns()} FROM deliveries ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+  // Without statistics SQLite prefers an OR over two state indexes plus a sort of every match; the partial index is already in order.
+  const from = filter.failed ? 'deliveries INDEXED BY deliveries_failed' : 'deliveries';
+  const sql = `SELECT ${summaryColumns()} FROM ${from} ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
     ORDER BY created_at DESC, seq DESC LIMIT ${limit}`;
   return (store.db.prepare(sql).all(...args) as Record<string, any>[]).map(toSummary);
 }

@@ -14,7 +14,7 @@
 //   node test/bench/web.bench.ts [--events 250000] [--requests 40]
 
 import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -27,7 +27,9 @@ import { makeEvent } from '../deliver/fixtures.ts';
 import { procMemory } from './proc-memory.ts';
 import { compiledRelayTree } from './compiled-tree.ts';
 
-const { values: args } = parseArgs({ options: { events: { type: 'string', default: '250000' }, requests: { type: 'string', default: '40' } } });
+const { values: args } = parseArgs({ options: { events: { type: 'string', default: '250000' }, requests: { type: 'string', default: '40' }, store: { type: 'string' } } });
+/** --store FILE: fill it once and keep it (later runs reuse it; for profiling), instead of a temp store. */
+const KEEP_STORE = args.store ? path.resolve(args.store) : null;
 const EVENTS = Number(args.events);
 const REQUESTS = Number(args.requests);
 const DESTINATIONS = ['ci', 'jira', 'portal', 'tracker'];
@@ -100,11 +102,12 @@ async function main(): Promise<void> {
   try {
     mkdirSync(path.join(dir, 'spool/incoming'), { recursive: true });
     mkdirSync(path.join(dir, 'spool/quarantine'), { recursive: true });
-    const storePath = path.join(dir, 'relay.db');
+    const storePath = KEEP_STORE ?? path.join(dir, 'relay.db');
     const now = Date.now();
     const t0 = performance.now();
+    const reuse = KEEP_STORE !== null && existsSync(KEEP_STORE);
     const store = openStore(storePath, { limits: { maxBytes: 64 * 1024 ** 3 } });
-    fill(store, now);
+    if (!reuse) fill(store, now);
     const deliveries = (store.db.prepare('SELECT count(*) AS n FROM deliveries').get() as { n: number }).n;
     const attempts = (store.db.prepare('SELECT count(*) AS n FROM attempts').get() as { n: number }).n;
     const sample = store.db.prepare(`SELECT id FROM deliveries WHERE destination = 'jira' AND state = 'dead' ORDER BY seq DESC LIMIT 1`).get() as { id: string };
