@@ -73,7 +73,7 @@ function fill(store: Store, now: number): void {
   store.db.exec(`DELETE FROM bodies WHERE id NOT IN (SELECT body_id FROM deliveries WHERE body_id IS NOT NULL)`);
   store.db.exec('COMMIT');
   // The attempts log: one row per delivery (its retention bound is 1,000,000 rows), newest last.
-  store.db.exec(`INSERT INTO attempts (delivery_id, destination, time, outcome, status, latency_ms, error, response_excerpt, location, url)
+  store.db.exec(`INSERT INTO attempts (delivery_id, destination, time, outcome, status, latency_ms, error, response_excerpt, location, target)
     SELECT id, destination, last_attempt_at, CASE state WHEN 'dead' THEN 'dead' ELSE 'delivered' END, last_status,
       20 + (seq * 7919) % 400, last_error, NULL, NULL, 'https://' || destination || '.example/hook'
     FROM deliveries ORDER BY last_attempt_at`);

@@ -26,7 +26,7 @@ import { webConfigProblem, webStatusLine } from '../../src/web/web-service.ts';
 import { items, makeEvent, tempDir } from '../deliver/fixtures.ts';
 
 function attempt(id: string, dest: string, time: number, outcome: AttemptRecord['outcome'], status: number | null, latencyMs: number): AttemptRecord {
-  return { deliveryId: id, destination: dest, time, outcome, status, latencyMs, error: status === null ? 'ECONNREFUSED' : null, responseExcerpt: null, location: null, url: 'http://x/' };
+  return { deliveryId: id, destination: dest, time, outcome, status, latencyMs, error: status === null ? 'ECONNREFUSED' : null, detail: null, responseExcerpt: null, location: null, target: 'http://x/' };
 }
 const write = (a: AttemptRecord) => ({ kind: 'attempt' as const, attempt: a, attempts: 1, firstAttemptAt: a.time, nextAttemptAt: a.time + 60_000 });
 
