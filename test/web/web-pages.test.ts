@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { openStore, type Store } from '../../src/store/store.ts';
 import { enqueue } from '../../src/store/enqueue.ts';
 import { applyQueueWrites, type AttemptRecord } from '../../src/store/queue.ts';
-import { deliveryIdFor } from '../../src/store/delivery-id.ts';
+import { deliveryIdFor } from '../../src/route/delivery-id.ts';
 import { listDeliveries } from '../../src/store/queries.ts';
 import { defaultConfig } from '../../src/config/load-config.ts';
 import { silentLog } from '../../src/log/logger.ts';
