@@ -44,11 +44,13 @@ export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
   const s = Math.floor(ms / 1000);
   if (s < 60) return `${s}s`;
+  // A zero second part is left out: "10m", "7d" (a configured retry horizon reads as written).
+  const two = (big: number, bigUnit: string, small: number, smallUnit: string): string => (small === 0 ? `${big}${bigUnit}` : `${big}${bigUnit} ${small}${smallUnit}`);
   const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${s % 60}s`;
+  if (m < 60) return two(m, 'm', s % 60, 's');
   const h = Math.floor(m / 60);
-  if (h < 24) return `${h}h ${m % 60}m`;
-  return `${Math.floor(h / 24)}d ${h % 24}h`;
+  if (h < 24) return two(h, 'h', m % 60, 'm');
+  return two(Math.floor(h / 24), 'd', h % 24, 'h');
 }
 
 /** A size for people: 512 B, 3.4 MiB, 2.0 GiB. */

@@ -2,6 +2,8 @@
 // retry horizon. Kind-neutral (each kind's sender decides what is worth
 // retrying). Pure: the clock and the random source are parameters.
 
+import { formatDuration } from '../config/units.ts';
+
 /** Backoff settings of a destination (config `retry`). */
 export interface RetryPolicy {
   baseDelayMs: number;
@@ -39,11 +41,4 @@ export function nextAttemptAt(
   }
   const delay = retryAfterMs ?? backoffDelayMs(attempt, policy, random);
   return { kind: 'retry', at: Math.min(now + delay, deadline) };
-}
-
-/** "7d", "10m", "1500ms": short human duration for messages. */
-export function formatDuration(ms: number): string {
-  const units: [number, string][] = [[86_400_000, 'd'], [3_600_000, 'h'], [60_000, 'm'], [1000, 's']];
-  for (const [size, unit] of units) if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
-  return `${ms}ms`;
 }

@@ -2,7 +2,8 @@
 
 import t from 'tap';
 import fc from 'fast-check';
-import { backoffDelayMs, nextAttemptAt, formatDuration } from '../../src/deliver/retry-policy.ts';
+import { backoffDelayMs, nextAttemptAt } from '../../src/deliver/retry-policy.ts';
+import { formatDuration } from '../../src/config/units.ts';
 import { classifyResponse, parseRetryAfter, toSendResult } from '../../src/destinations/http/classify.ts';
 import { circuitAllows, circuitOnFailure, circuitOnSuccess, CLOSED } from '../../src/deliver/circuit.ts';
 
@@ -63,7 +64,9 @@ t.test('horizon: last attempt at the horizon, then dead', async (t) => {
   t.equal(nextAttemptAt(1, first, p, 3_600_000, () => 0, first).kind, 'retry', 'huge Retry-After still ends at the horizon');
   t.equal((nextAttemptAt(1, first, p, 3_600_000, () => 0, first) as { at: number }).at, first + 10_000);
   t.equal(formatDuration(7 * 86_400_000), '7d');
-  t.equal(formatDuration(1500), '1500ms');
+  t.equal(formatDuration(10 * 60_000), '10m');
+  t.equal(formatDuration(90_000), '1m 30s');
+  t.equal(formatDuration(500), '500ms');
 });
 
 t.test('circuit: opens after the threshold, one probe per interval, success closes', async (t) => {
