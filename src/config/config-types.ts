@@ -2,14 +2,16 @@
 // Durations are milliseconds, sizes bytes, secrets resolved; every default
 // applied. The YAML shape is documented in config/relay.example.yaml.
 
+import type { FormatName, FormatOptions } from '../formats/index.ts';
+
 /** Who may read the web pages: a bearer token, or `user:password` (basic), read from a file at start. */
 export interface WebAuthConfig {
   type: 'bearer' | 'basic';
   file: string;
 }
 
-/** Which wire format a destination speaks (see src/formats/). */
-export type FormatName = 'cloudevents' | 'bitbucket-server' | 'bitbucket-cloud' | 'github' | 'pushevent';
+/** Which wire format a destination speaks, and its knobs: defined by the format registry (src/formats/index.ts). */
+export type { FormatName, FormatOptions };
 
 /** Destination filters (issue 4 routing); every listed criterion must match. */
 export interface MatchConfig {
@@ -35,12 +37,6 @@ export interface TlsConfig {
   ca?: string;
   cert?: string;
   key?: string;
-}
-
-/** Format-specific knobs (e.g. bitbucket-server `extended`, `commitLimit`). */
-export interface FormatOptions {
-  extended?: boolean;
-  commitLimit?: number;
 }
 
 /**

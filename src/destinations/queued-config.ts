@@ -49,7 +49,7 @@ export function normalizeQueuedFields(raw: Record<string, any>, ctx: NormalizeCo
   const format: FormatName = raw.format ?? 'cloudevents';
   const events = raw.events === undefined ? undefined : [...new Set(raw.events as string[])];
   (raw.events as string[] | undefined)?.forEach((name, i) => {
-    const known = FORMAT_EVENTS[format].all;
+    const known: readonly string[] = FORMAT_EVENTS[format].all;
     if (!known.includes(name)) ctx.report([...at, 'events', i], `"${name}" is not an event of format ${format}; use ${known.join(', ')}`);
   });
   return {

@@ -1,8 +1,6 @@
 // Which requests a format can send, by the receiver's own event names, and
 // which of them a destination gets unless its `events:` says otherwise. Pure.
 
-import type { FormatName } from '../config/config-types.ts';
-
 /** A format's event names: every one it can send, and the default set. */
 export interface FormatEvents {
   all: readonly string[];
@@ -18,15 +16,15 @@ export interface FormatEvents {
  * pushes need not expect it. cloudevents / pushevent carry the pull request
  * inside the one event.
  */
-export const FORMAT_EVENTS: Record<FormatName, FormatEvents> = {
+export const FORMAT_EVENTS = {
   'bitbucket-server': { all: ['repo:refs_changed', 'pr:merged'], defaults: ['repo:refs_changed', 'pr:merged'] },
   'bitbucket-cloud': { all: ['repo:push', 'pullrequest:fulfilled'], defaults: ['repo:push', 'pullrequest:fulfilled'] },
   github: { all: ['push', 'pull_request'], defaults: ['push'] },
   cloudevents: { all: ['push'], defaults: ['push'] },
   pushevent: { all: ['push'], defaults: ['push'] },
-};
+} as const satisfies Record<string, FormatEvents>;
 
 /** The events a destination of `format` gets: `configured`, else the format's defaults. */
-export function eventsFor(format: FormatName, configured: readonly string[] | undefined): ReadonlySet<string> {
+export function eventsFor(format: keyof typeof FORMAT_EVENTS, configured: readonly string[] | undefined): ReadonlySet<string> {
   return new Set(configured ?? FORMAT_EVENTS[format].defaults);
 }

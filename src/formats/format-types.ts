@@ -3,7 +3,12 @@
 // randomness — ids derive from `seed`, so rendering again gives equal bytes.
 
 import type { PushEvent } from '../event/push-event.ts';
-import type { FormatName, FormatOptions } from '../config/config-types.ts';
+
+/** Format-specific knobs (e.g. bitbucket-server `extended`, `commitLimit`). */
+export interface FormatOptions {
+  extended?: boolean;
+  commitLimit?: number;
+}
 
 /** One HTTP request body and its format-specific headers. */
 export interface RenderedRequest {
@@ -37,7 +42,8 @@ export type PingContext = RenderContext & { node: string; time: string; url?: st
 
 /** A wire format. */
 export interface Format {
-  name: FormatName;
+  /** Its key in the registry (src/formats/index.ts). */
+  name: string;
   render(event: PushEvent, ctx: RenderContext): RenderedRequest[];
   /** A `ping`/test request in this format (for `relay test`); `url` is the destination's, when known. */
   renderPing(ctx: PingContext): RenderedRequest;

@@ -1,32 +1,47 @@
 // Format registry: the delivery engine asks here for the requests one
-// destination gets for one (already routed) event.
+// destination gets for one (already routed) event. The format names are
+// listed once, here: FormatName, FORMAT_NAMES and the config schema's enum
+// derive from FORMATS.
 
 import type { PushEvent } from '../event/push-event.ts';
-import type { FormatName, QueuedDestinationConfig } from '../config/config-types.ts';
-import type { Format, RenderedRequest } from './format-types.ts';
+import type { Format, FormatOptions, RenderedRequest } from './format-types.ts';
+import { FORMAT_EVENTS, type FormatEvents } from './event-keys.ts';
 import { bitbucketServerFormat } from './bitbucket-server.ts';
 import { bitbucketCloudFormat } from './bitbucket-cloud.ts';
 import { githubFormat } from './github.ts';
 import { cloudEventsFormat } from './cloudevents.ts';
 import { pushEventFormat } from './pushevent.ts';
 
-export type { Format, RenderedRequest, RenderContext, PingContext } from './format-types.ts';
+export type { Format, FormatOptions, RenderedRequest, RenderContext, PingContext } from './format-types.ts';
 export { signBody, signatureHeaderNames } from './sign.ts';
 export { FORMAT_EVENTS, eventsFor } from './event-keys.ts';
 
-/** What rendering needs of a destination. */
-export type RenderTarget = Pick<QueuedDestinationConfig, 'name' | 'format' | 'formatOptions' | 'events'>;
-
-const FORMATS: Record<FormatName, Format> = {
+const FORMATS = {
   cloudevents: cloudEventsFormat,
   'bitbucket-server': bitbucketServerFormat,
   'bitbucket-cloud': bitbucketCloudFormat,
   github: githubFormat,
   pushevent: pushEventFormat,
-};
+} as const satisfies Record<string, Format>;
+
+/** Which wire format a destination speaks: a key of the registry. */
+export type FormatName = keyof typeof FORMATS;
 
 /** Every format name a destination's `format:` may take. */
 export const FORMAT_NAMES = Object.keys(FORMATS) as FormatName[];
+
+// Every format has its event names (event-keys.ts); a format added above without them fails to compile.
+const EVENTS_OF_EVERY_FORMAT: Record<FormatName, FormatEvents> = FORMAT_EVENTS;
+void EVENTS_OF_EVERY_FORMAT;
+
+/** What rendering needs of a destination. */
+export interface RenderTarget {
+  name: string;
+  format: FormatName;
+  formatOptions?: FormatOptions;
+  /** Receiver event names it gets; undefined: the format's defaults. */
+  events?: string[];
+}
 
 /** The format called `name`; throws naming the valid ones when there is none. */
 export function formatFor(name: FormatName | string): Format {
