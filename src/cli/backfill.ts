@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import type { BackfillEnqueueSummary } from '../admin/control-ops.ts';
 import { backfillDestinations } from '../admin/control-ops.ts';
 import { ControlError } from '../admin/control-protocol.ts';
-import { analyzeBackfillRange, BackfillError, planBackfill, type BackfillSelector } from '../admin/backfill.ts';
+import { analyzeBackfillRange, BackfillError, planBackfill, type BackfillSelector } from '../git/backfill.ts';
 import type { PushEvent } from '../event/push-event.ts';
 import { analysisOptionsFromConfig } from '../git/analysis-options.ts';
 import { RepositoryUnreadableError } from '../git/repository-identity.ts';

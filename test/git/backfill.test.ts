@@ -7,7 +7,7 @@
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { analyzeBackfillRange, chainToLines, planBackfill, BackfillError } from '../../src/admin/backfill.ts';
+import { analyzeBackfillRange, chainToLines, planBackfill, BackfillError } from '../../src/git/backfill.ts';
 import { DEFAULT_ANALYSIS_OPTIONS } from '../../src/git/analysis-options.ts';
 import { openStore } from '../../src/store/store.ts';
 import { createGitFixture, type GitFixture } from '../helpers/git-fixture.ts';

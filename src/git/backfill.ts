@@ -1,4 +1,4 @@
-// `relay backfill`: replay a branch's history as push events (trigger
+// `relay backfill`, the git side: replay a branch's history as push events (trigger
 // `backfill`), so consumers that only see pushes made after their webhook was
 // set up get the older commits too. The history is cut along the branch's
 // first-parent chain into ranges of N steps; each range becomes the ref line
@@ -8,11 +8,11 @@
 
 import { createHash } from 'node:crypto';
 import type { PushEvent } from '../event/push-event.ts';
-import { analyzePush } from '../git/analyze-push.ts';
-import type { AnalysisOptions } from '../git/analysis-options.ts';
-import { openRepository } from '../git/repository-identity.ts';
-import { GitCommandError, GitRunner } from '../git/run-git.ts';
-import type { RefLine } from '../git/ref-lines.ts';
+import { analyzePush } from './analyze-push.ts';
+import type { AnalysisOptions } from './analysis-options.ts';
+import { openRepository } from './repository-identity.ts';
+import { GitCommandError, GitRunner } from './run-git.ts';
+import type { RefLine } from './ref-lines.ts';
 
 /** Which history to replay. */
 export type BackfillSelector =
