@@ -86,6 +86,11 @@ export const CONFIG_SCHEMA = {
       properties: {
         baseUrl: { type: 'string' },
         home: { type: 'string' },
+        api: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { url: { type: 'string' }, tokenFile: { type: 'string' }, timeout: duration },
+        },
         repositories: {
           type: 'array',
           items: {

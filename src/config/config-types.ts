@@ -69,6 +69,15 @@ export interface RepositoryMapping {
   slug: string;
 }
 
+/** Bitbucket's REST API as seen from this host (hook-script wiring, pull-request details); null when `bitbucket.api` is absent. */
+export interface BitbucketApiConfig {
+  /** Base URL without trailing slash (default http://localhost:7990). */
+  url: string;
+  /** File holding an HTTP access token (read at use, never printed); null: anonymous requests. */
+  tokenFile: string | null;
+  timeoutMs: number;
+}
+
 /** The whole configuration. */
 export interface RelayConfig {
   /** File it was loaded from, or null for built-in defaults. */
@@ -76,7 +85,7 @@ export interface RelayConfig {
   node: string;
   spool: { dir: string; incompleteGraceMs: number; allowNetworkFs: boolean };
   store: { path: string; maxBytes: number; logMaxAgeMs: number; logMaxRows: number; bodyMaxAgeMs: number };
-  bitbucket: { baseUrl: string | null; home: string | null; repositories: RepositoryMapping[] };
+  bitbucket: { baseUrl: string | null; home: string | null; repositories: RepositoryMapping[]; api: BitbucketApiConfig | null };
   analysis: {
     maxCommits: number;
     maxFilesPerCommit: number;

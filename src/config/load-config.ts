@@ -167,6 +167,17 @@ function normalize(raw: Raw, file: string, at: Report, substituted: Substitution
   if (bitbucket.baseUrl !== undefined && !isHttpUrl(bitbucket.baseUrl)) {
     at(['bitbucket', 'baseUrl'], `${JSON.stringify(bitbucket.baseUrl)} is not an http(s) URL`);
   }
+  const api = bitbucket.api as Raw | undefined;
+  if (api?.url !== undefined && !isHttpUrl(api.url)) {
+    at(['bitbucket', 'api', 'url'], `${JSON.stringify(redactUrlForError(String(api.url)))} is not an http(s) URL; write Bitbucket's base URL as seen from this host, e.g. http://localhost:7990`);
+  }
+  if (api?.tokenFile !== undefined) {
+    try {
+      accessSync(abs(api.tokenFile), fsConstants.R_OK);
+    } catch (err) {
+      at(['bitbucket', 'api', 'tokenFile'], `${abs(api.tokenFile)}: cannot read it (${(err as NodeJS.ErrnoException).code}); put an admin's HTTP access token in it, readable by the service user only`);
+    }
+  }
 
   const destinations: DestinationConfig[] = [];
   const seen = new Map<string, number>();
@@ -207,6 +218,13 @@ function normalize(raw: Raw, file: string, at: Report, substituted: Substitution
       baseUrl: bitbucket.baseUrl ? String(bitbucket.baseUrl).replace(/\/+$/, '') : null,
       home: bitbucket.home ? abs(bitbucket.home) : null,
       repositories: (bitbucket.repositories ?? []).map((r: Raw) => ({ ...r, path: abs(r.path) })),
+      api: api
+        ? {
+            url: String(api.url ?? 'http://localhost:7990').replace(/\/+$/, ''),
+            tokenFile: api.tokenFile ? abs(api.tokenFile) : null,
+            timeoutMs: dur(['bitbucket', 'api', 'timeout'], api.timeout, 5_000),
+          }
+        : null,
     },
     analysis: {
       maxCommits: analysis.maxCommits ?? 2048,

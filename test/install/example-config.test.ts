@@ -22,6 +22,7 @@ function stageExample(): string {
   mkdirSync(join(dir, 'tls'), { recursive: true });
   writeFileSync(join(dir, 'secrets/issue-tracker.secret'), 'tracker-secret\n');
   writeFileSync(join(dir, 'secrets/jenkins.token'), 'jenkins-token\n');
+  writeFileSync(join(dir, 'secrets/bitbucket-api.token'), 'bitbucket-token\n');
   writeFileSync(join(dir, 'secrets/event-bus.password'), 'bus-password\n');
   for (const f of ['internal-ca.pem', 'relay-client.pem', 'relay-client.key']) writeFileSync(join(dir, 'tls', f), 'x\n');
   return file;
@@ -38,6 +39,7 @@ t.test('the example loads with loadConfig and means what its comments say', asyn
   t.equal(config.store.logMaxAgeMs, 30 * 86_400_000);
   t.equal(config.bitbucket.home, '/var/atlassian/application-data/bitbucket');
   t.equal(config.hooks.autoInstall, true);
+  t.same(config.bitbucket.api, { url: 'http://localhost:7990', tokenFile: join(dir, 'secrets/bitbucket-api.token'), timeoutMs: 5000 });
   t.equal(config.destinations.length, 7);
   const byName = Object.fromEntries(config.destinations.map((d) => [d.name, d as HttpDestination]));
   const tracker = byName['issue-tracker'];
