@@ -2,13 +2,14 @@
 // checks → normalized RelayConfig. Every problem names file:line:column and
 // the key path, and says what to do; all problems are reported at once.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, accessSync, constants as fsConstants } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve, dirname, isAbsolute } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument, LineCounter, isMap, isPair, isScalar, type Document, type Node as YamlNode } from 'yaml';
 import { CONFIG_SCHEMA, destinationSchema } from './config-schema.ts';
 import { parseDuration, parseSize } from './units.ts';
+import { redactUrl } from '../log/redact.ts';
 import type { RelayConfig, DestinationConfig, MatchConfig } from './config-types.ts';
 import { findKind, kindOf, KIND_TYPES } from '../destinations/registry.ts';
 import type { NormalizeContext } from '../destinations/kind.ts';
@@ -169,7 +170,7 @@ function normalize(raw: Raw, file: string, at: Report, substituted: Substitution
   }
   const api = bitbucket.api as Raw | undefined;
   if (api?.url !== undefined && !isHttpUrl(api.url)) {
-    at(['bitbucket', 'api', 'url'], `${JSON.stringify(redactUrlForError(String(api.url)))} is not an http(s) URL; write Bitbucket's base URL as seen from this host, e.g. http://localhost:7990`);
+    at(['bitbucket', 'api', 'url'], `${JSON.stringify(String(api.url).includes("@") ? redactUrl(String(api.url)) : api.url)} is not an http(s) URL; write Bitbucket's base URL as seen from this host, e.g. http://localhost:7990`);
   }
   if (api?.tokenFile !== undefined) {
     try {
