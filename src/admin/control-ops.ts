@@ -25,7 +25,14 @@ import {
   resumeDestination,
   retryDeadLetters,
   showDelivery,
+  storedDestinationNames,
+  queuedCount,
+  destinationsWithDeadLetters,
+  destinationOfDelivery,
+  redeliverableIds,
+  deliveryProgress,
   type DeliveryDetail,
+  type DeliveryProgress,
   type DeliveryFilter,
   type DeliveryState,
   type DeliverySummary,
@@ -85,15 +92,7 @@ export interface PauseSummary {
 }
 
 /** `delivery-progress`: where a set of deliveries stands. */
-export interface ProgressSummary {
-  total: number;
-  queued: number;
-  delivered: number;
-  dead: number;
-  dropped: number;
-  /** Ids no longer in the store (pruned). */
-  missing: number;
-}
+export type ProgressSummary = DeliveryProgress;
 
 /** `backfill-enqueue` outcome. */
 export interface BackfillEnqueueSummary {
@@ -138,28 +137,12 @@ function optNumber(a: Args, key: string): number | undefined {
 
 // ---- helpers ----------------------------------------------------------------
 
-/** Names the store knows (rows or state), configured or not. */
-function storedDestinations(store: Store): string[] {
-  const rows = store.statement(`SELECT name FROM destination_state UNION SELECT DISTINCT destination FROM deliveries ORDER BY 1`).all() as { name: string }[];
-  return rows.map((r) => r.name);
-}
-
 function knownDestination(ctx: OpsContext, name: string): void {
   if (ctx.config.destinations.some((d) => d.name === name)) return;
-  if (storedDestinations(ctx.store).includes(name)) return;
+  if (storedDestinationNames(ctx.store).includes(name)) return;
   const names = ctx.config.destinations.map((d) => d.name);
   throw new ControlError('not-found', `no destination named "${name}"; configured: ${names.length ? names.join(', ') : 'none'}`);
 }
-
-function queuedCount(store: Store, destination: string): number {
-  const r = store.statement(`SELECT count(*) AS n FROM deliveries WHERE destination = ? AND state IN ('pending', 'in_flight')`).get(destination) as { n: number };
-  return Number(r.n);
-}
-
-function deadDestinations(store: Store): string[] {
-  return (store.statement(`SELECT DISTINCT destination FROM deliveries WHERE state = 'dead' ORDER BY destination`).all() as { destination: string }[]).map((r) => r.destination);
-}
-
 
 /** Every printable text field of a summary, redacted (error texts may quote a receiver). */
 function redactSummary<T extends DeliverySummary>(d: T, redact: (t: string) => string): T {
@@ -202,27 +185,6 @@ function requestPreview(config: RelayConfig, d: DeliveryDetail): ShowResult['req
     repoId: null,
     lastTarget: last,
   });
-}
-
-function progress(store: Store, ids: readonly string[]): ProgressSummary {
-  const out: ProgressSummary = { total: ids.length, queued: 0, delivered: 0, dead: 0, dropped: 0, missing: 0 };
-  let found = 0;
-  for (let i = 0; i < ids.length; i += 500) {
-    const chunk = ids.slice(i, i + 500);
-    const rows = store.db
-      .prepare(`SELECT state, count(*) AS n FROM deliveries WHERE id IN (${chunk.map(() => '?').join(',')}) GROUP BY state`)
-      .all(...chunk) as { state: string; n: number }[];
-    for (const r of rows) {
-      const n = Number(r.n);
-      found += n;
-      if (r.state === 'pending' || r.state === 'in_flight') out.queued += n;
-      else if (r.state === 'delivered') out.delivered += n;
-      else if (r.state === 'dead') out.dead += n;
-      else if (r.state === 'dropped') out.dropped += n;
-    }
-  }
-  out.missing = ids.length - found;
-  return out;
 }
 
 function validEvent(e: unknown, i: number): PushEvent {
@@ -295,7 +257,7 @@ export async function runControlOp(ctx: OpsContext, op: ControlOp, rawArgs: unkn
     case 'delivery-progress': {
       const ids = a.ids;
       if (!Array.isArray(ids) || !ids.every((x) => typeof x === 'string')) throw new ControlError('bad-request', '"ids" must be a list of delivery ids');
-      return progress(store, ids as string[]);
+      return deliveryProgress(store, ids as string[]) satisfies ProgressSummary;
     }
 
     case 'redeliver': {
@@ -310,9 +272,7 @@ export async function runControlOp(ctx: OpsContext, op: ControlOp, rawArgs: unkn
       knownDestination(ctx, destination);
       const since = optNumber(a, 'since') ?? 0;
       // Which rows the requeue will touch, for progress reporting (same selection as redeliver()).
-      const candidates = a.withIds
-        ? (store.statement(`SELECT id FROM deliveries WHERE destination = ? AND state IN ('delivered', 'dead') AND created_at >= ? ORDER BY seq`).all(destination, since) as { id: string }[]).map((r) => r.id)
-        : undefined;
+      const candidates = a.withIds ? redeliverableIds(store, destination, since) : undefined;
       const r = redeliver(store, { destination, since }, now);
       const skipped = new Set(r.skipped.map((s) => s.id));
       return { ...r, ids: candidates?.filter((x) => !skipped.has(x)) } satisfies RequeueSummary;
@@ -324,7 +284,7 @@ export async function runControlOp(ctx: OpsContext, op: ControlOp, rawArgs: unkn
       const destination = optString(a, 'destination');
       if (destination !== undefined) knownDestination(ctx, destination);
       const out: RequeueSummary = { requeued: 0, skipped: [] };
-      for (const name of destination ? [destination] : deadDestinations(store)) {
+      for (const name of destination ? [destination] : destinationsWithDeadLetters(store)) {
         const r = retryDeadLetters(store, { destination: name }, now);
         out.requeued += r.requeued;
         out.skipped.push(...r.skipped);
@@ -339,13 +299,13 @@ export async function runControlOp(ctx: OpsContext, op: ControlOp, rawArgs: unkn
         if (full === null) throw new ControlError('not-found', `no delivery with id "${id}"; list them with \`relay dlq list\``);
         const n = dropDeadLetters(store, { id: full }, now);
         if (n === 0) throw new ControlError('refused', `delivery ${full} is not a dead letter; only dead letters can be dropped`);
-        const dest = (store.statement('SELECT destination FROM deliveries WHERE id = ?').get(full) as { destination: string }).destination;
+        const dest = destinationOfDelivery(store, full) ?? '?';
         return { dropped: n, byDestination: { [dest]: n } } satisfies DropSummary;
       }
       const destination = optString(a, 'destination');
       if (destination !== undefined) knownDestination(ctx, destination);
       const out: DropSummary = { dropped: 0, byDestination: {} };
-      for (const name of destination ? [destination] : deadDestinations(store)) {
+      for (const name of destination ? [destination] : destinationsWithDeadLetters(store)) {
         let n = dropDeadLetters(store, { destination: name }, now);
         // A destination removed from the config has nobody to send its queue: drop that too.
         if (!config.destinations.some((d) => d.name === name)) n += dropQueuedDeliveries(store, name, now);
@@ -386,7 +346,6 @@ export async function runControlOp(ctx: OpsContext, op: ControlOp, rawArgs: unkn
   }
 }
 
-/** Mark a (removed) destination's queued deliveries dropped. Returns how many. */
 /** Arguments worth logging (never event bodies). */
 function summarizeArgs(a: Args): Record<string, unknown> {
   const out: Record<string, unknown> = {};

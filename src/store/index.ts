@@ -5,8 +5,8 @@ export { openStore, setStoreLimits, StoreError, DEFAULT_LIMITS } from './store.t
 export type { Store, StoreLimits, StoreChange, StoreListener, OpenStoreOptions } from './store.ts';
 export { enqueue } from './enqueue.ts';
 export type { EnqueueItem, EnqueueResult, DestinationRequests, QueuedRequest } from './enqueue.ts';
-export { destinationStatus, listDeliveries, listDeadLetters, showDelivery, resolveDeliveryId } from './queries.ts';
-export type { DestinationStatus, DeliverySummary, DeliveryDetail, DeliveryFilter, DeliveryState } from './queries.ts';
+export { destinationStatus, listDeliveries, listDeadLetters, showDelivery, resolveDeliveryId, storedDestinationNames, queuedCount, destinationsWithDeadLetters, destinationOfDelivery, redeliverableIds, deliveryProgress } from './queries.ts';
+export type { DestinationStatus, DeliverySummary, DeliveryDetail, DeliveryFilter, DeliveryState, DeliveryProgress } from './queries.ts';
 export { redeliver, retryDeadLetters, dropDeadLetters, dropQueuedDeliveries, pauseDestination, resumeDestination, isPaused } from './operator.ts';
 export type { RequeueResult, DeliveryTarget } from './operator.ts';
 export { findMissingDeliveries, describeMissingDeliveries, DeliveryRowsCheck } from './invariants.ts';

@@ -266,3 +266,65 @@ function toSummary(r: Record<string, any>): DeliverySummary {
     bodyPruned: Boolean(r.body_pruned),
   };
 }
+
+/** Destination names the store knows (delivery rows or state), configured or not, sorted. */
+export function storedDestinationNames(store: Store): string[] {
+  const rows = store.statement(`SELECT name FROM destination_state UNION SELECT DISTINCT destination FROM deliveries ORDER BY 1`).all() as { name: string }[];
+  return rows.map((r) => r.name);
+}
+
+/** Deliveries of a destination still queued (pending or in flight). */
+export function queuedCount(store: Store, destination: string): number {
+  const r = store.statement(`SELECT count(*) AS n FROM deliveries WHERE destination = ? AND state IN ('pending', 'in_flight')`).get(destination) as { n: number };
+  return Number(r.n);
+}
+
+/** Destinations that have dead letters, sorted. */
+export function destinationsWithDeadLetters(store: Store): string[] {
+  return (store.statement(`SELECT DISTINCT destination FROM deliveries WHERE state = 'dead' ORDER BY destination`).all() as { destination: string }[]).map((r) => r.destination);
+}
+
+/** The destination of a delivery, or null when there is no such delivery. */
+export function destinationOfDelivery(store: Store, id: string): string | null {
+  const r = store.statement('SELECT destination FROM deliveries WHERE id = ?').get(id) as { destination: string } | undefined;
+  return r?.destination ?? null;
+}
+
+/** Ids a destination's bulk redeliver since `since` selects (delivered and dead, FIFO order; the same selection as redeliver()). */
+export function redeliverableIds(store: Store, destination: string, since: number): string[] {
+  const rows = store.statement(`SELECT id FROM deliveries WHERE destination = ? AND state IN ('delivered', 'dead') AND created_at >= ? ORDER BY seq`).all(destination, since) as { id: string }[];
+  return rows.map((r) => r.id);
+}
+
+/** Where a set of deliveries stands. */
+export interface DeliveryProgress {
+  total: number;
+  queued: number;
+  delivered: number;
+  dead: number;
+  dropped: number;
+  /** Ids no longer in the store (pruned). */
+  missing: number;
+}
+
+/** Count a set of deliveries by state (in chunks of 500 ids). */
+export function deliveryProgress(store: Store, ids: readonly string[]): DeliveryProgress {
+  const out: DeliveryProgress = { total: ids.length, queued: 0, delivered: 0, dead: 0, dropped: 0, missing: 0 };
+  let found = 0;
+  for (let i = 0; i < ids.length; i += 500) {
+    const chunk = ids.slice(i, i + 500);
+    const rows = store.db
+      .prepare(`SELECT state, count(*) AS n FROM deliveries WHERE id IN (${chunk.map(() => '?').join(',')}) GROUP BY state`)
+      .all(...chunk) as { state: string; n: number }[];
+    for (const r of rows) {
+      const n = Number(r.n);
+      found += n;
+      if (r.state === 'pending' || r.state === 'in_flight') out.queued += n;
+      else if (r.state === 'delivered') out.delivered += n;
+      else if (r.state === 'dead') out.dead += n;
+      else if (r.state === 'dropped') out.dropped += n;
+    }
+  }
+  out.missing = ids.length - found;
+  return out;
+}
