@@ -209,141 +209,145 @@ export function backfillDestinations(config: RelayConfig, names: readonly string
 
 // ---- the operations -----------------------------------------------------
 
+/** What an operation is given: the context, its checked arguments, the time and the config's redaction. */
+interface OpCall {
+  ctx: OpsContext;
+  store: Store;
+  config: RelayConfig;
+  a: Args;
+  now: number;
+  redact: (text: string) => string;
+}
+
+/** `pause` / `resume`: the operator's switch; deliveries keep queueing while paused. */
+function pauseOrResume({ ctx, store, a }: OpCall, paused: boolean): PauseSummary {
+  const destination = needString(a, 'destination');
+  knownDestination(ctx, destination);
+  if (paused) pauseDestination(store, destination);
+  else resumeDestination(store, destination);
+  return { destination, paused: isPaused(store, destination), queued: queuedCount(store, destination) };
+}
+
+/** Every control operation, by name. Each throws ControlError (or StoreError) with operator-facing messages. */
+const OPERATIONS: Record<ControlOp, (call: OpCall) => unknown> = {
+  hello: ({ config }) =>
+    ({ protocol: CONTROL_PROTOCOL_VERSION, version: RELAY_VERSION, pid: process.pid, node: config.node, configFile: config.file }) satisfies HelloResult,
+  status: async ({ ctx, store, config, now }) => {
+    const live = ctx.live?.() ?? null;
+    const spool = live?.intake ? null : await spoolStats(config.spool.dir, now);
+    return collectStatus({ config, store, live, spool, now }) satisfies StatusReport;
+  },
+  deliveries: ({ store, a, redact }) =>
+    listDeliveries(store, filterFrom(a)).map((d) => redactSummary(d, redact)),
+  'dlq-list': ({ store, a, redact }) =>
+    listDeadLetters(store, { destination: optString(a, 'destination'), limit: optNumber(a, 'limit') }).map((d) => redactSummary(d, redact)),
+  show: ({ store, config, a, redact }) => {
+    const id = needString(a, 'id');
+    const d = showDelivery(store, id);
+    if (!d) throw new ControlError('not-found', `no delivery with id "${id}"; list them with \`relay deliveries\``);
+    const delivery: DeliveryDetail = {
+      ...redactSummary(d, redact),
+      body: d.body === null ? null : redact(d.body),
+      attemptLog: d.attemptLog.map((x) => ({
+        ...x,
+        error: x.error === null ? null : redact(x.error),
+        detail: x.detail === null ? null : redact(x.detail),
+        responseExcerpt: x.responseExcerpt === null ? null : redact(x.responseExcerpt),
+        location: x.location === null ? null : redact(redactUrl(x.location)),
+        target: redact(redactUrl(x.target)),
+      })),
+    };
+    return { delivery, request: requestPreview(config, delivery) } satisfies ShowResult;
+  },
+  'delivery-progress': ({ store, a }) => {
+    const ids = a.ids;
+    if (!Array.isArray(ids) || !ids.every((x) => typeof x === 'string')) throw new ControlError('bad-request', '"ids" must be a list of delivery ids');
+    return deliveryProgress(store, ids as string[]) satisfies ProgressSummary;
+  },
+  redeliver: ({ ctx, store, a, now }) => {
+    const id = optString(a, 'id');
+    if (id !== undefined) {
+      const full = resolveDeliveryId(store, id);
+      if (full === null) throw new ControlError('not-found', `no delivery with id "${id}"; list them with \`relay deliveries\``);
+      const r = redeliver(store, { id: full }, now);
+      return { ...r, ids: r.requeued ? [full] : [] } satisfies RequeueSummary;
+    }
+    const destination = needString(a, 'destination');
+    knownDestination(ctx, destination);
+    const since = optNumber(a, 'since') ?? 0;
+    // Which rows the requeue will touch, for progress reporting (same selection as redeliver()).
+    const candidates = a.withIds ? redeliverableIds(store, destination, since) : undefined;
+    const r = redeliver(store, { destination, since }, now);
+    const skipped = new Set(r.skipped.map((s) => s.id));
+    return { ...r, ids: candidates?.filter((x) => !skipped.has(x)) } satisfies RequeueSummary;
+  },
+  'dlq-retry': ({ ctx, store, a, now }) => {
+    const id = optString(a, 'id');
+    if (id !== undefined) return retryDeadLetters(store, { id }, now) satisfies RequeueSummary;
+    const destination = optString(a, 'destination');
+    if (destination !== undefined) knownDestination(ctx, destination);
+    const out: RequeueSummary = { requeued: 0, skipped: [] };
+    for (const name of destination ? [destination] : destinationsWithDeadLetters(store)) {
+      const r = retryDeadLetters(store, { destination: name }, now);
+      out.requeued += r.requeued;
+      out.skipped.push(...r.skipped);
+    }
+    return out;
+  },
+  'dlq-drop': ({ ctx, store, config, a, now }) => {
+    const id = optString(a, 'id');
+    if (id !== undefined) {
+      const full = resolveDeliveryId(store, id);
+      if (full === null) throw new ControlError('not-found', `no delivery with id "${id}"; list them with \`relay dlq list\``);
+      const n = dropDeadLetters(store, { id: full }, now);
+      if (n === 0) throw new ControlError('refused', `delivery ${full} is not a dead letter; only dead letters can be dropped`);
+      const dest = destinationOfDelivery(store, full) ?? '?';
+      return { dropped: n, byDestination: { [dest]: n } } satisfies DropSummary;
+    }
+    const destination = optString(a, 'destination');
+    if (destination !== undefined) knownDestination(ctx, destination);
+    const out: DropSummary = { dropped: 0, byDestination: {} };
+    for (const name of destination ? [destination] : destinationsWithDeadLetters(store)) {
+      let n = dropDeadLetters(store, { destination: name }, now);
+      // A destination removed from the config has nobody to send its queue: drop that too.
+      if (!config.destinations.some((d) => d.name === name)) n += dropQueuedDeliveries(store, name, now);
+      if (n) out.byDestination[name] = n;
+      out.dropped += n;
+    }
+    return out;
+  },
+  pause: (call) => pauseOrResume(call, true),
+  resume: (call) => pauseOrResume(call, false),
+  'backfill-enqueue': ({ store, config, a, now }) => {
+    if (!Array.isArray(a.events)) throw new ControlError('bad-request', '"events" must be a list of PushEvents');
+    const names = a.destinations;
+    if (names !== undefined && (!Array.isArray(names) || !names.every((n) => typeof n === 'string'))) throw new ControlError('bad-request', '"destinations" must be a list of names');
+    const destinations = backfillDestinations(config, names as string[] | undefined);
+    if (destinations.length === 0) throw new ControlError('refused', 'no enabled queued destination (http, broker) to backfill to; backfill goes through the delivery queue');
+    if (isFull(store)) throw new ControlError('refused', `store ${store.path} is full (store.maxBytes); free space before backfilling (relay status)`);
+    const items: EnqueueItem[] = [];
+    let unmatched = 0;
+    const unmatchedBy: Record<string, number> = {};
+    (a.events as unknown[]).forEach((e, i) => {
+      const plan = planDeliveries(validEvent(e, i), destinations);
+      for (const name of plan.unmatched) unmatchedBy[name] = (unmatchedBy[name] ?? 0) + 1;
+      if (plan.queued.length === 0) unmatched++;
+      else items.push({ event: e as PushEvent, deliveries: plan.queued });
+    });
+    const r = enqueue(store, items, now);
+    return { events: r.events, deliveries: r.deliveries, duplicates: r.duplicates, unmatched, unmatchedBy } satisfies BackfillEnqueueSummary;
+  },
+};
+
 /** Run one control operation. Throws ControlError (or StoreError) with operator-facing messages. */
 export async function runControlOp(ctx: OpsContext, op: ControlOp, rawArgs: unknown): Promise<unknown> {
   const a = asArgs(rawArgs ?? {});
   const { store, config } = ctx;
-  const now = ctx.now?.() ?? Date.now();
-  const redact = configRedactor(config);
   if (MUTATING_OPS.has(op)) {
     if (store.readOnly) throw new ControlError('refused', `${op} needs write access to the store, which is open read-only`);
     ctx.log?.info(`operator: ${op}`, { component: 'admin', args: summarizeArgs(a) });
   }
-  switch (op) {
-    case 'hello':
-      return { protocol: CONTROL_PROTOCOL_VERSION, version: RELAY_VERSION, pid: process.pid, node: config.node, configFile: config.file } satisfies HelloResult;
-
-    case 'status': {
-      const live = ctx.live?.() ?? null;
-      const spool = live?.intake ? null : await spoolStats(config.spool.dir, now);
-      return collectStatus({ config, store, live, spool, now }) satisfies StatusReport;
-    }
-
-    case 'deliveries':
-      return listDeliveries(store, filterFrom(a)).map((d) => redactSummary(d, redact));
-
-    case 'dlq-list':
-      return listDeadLetters(store, { destination: optString(a, 'destination'), limit: optNumber(a, 'limit') }).map((d) => redactSummary(d, redact));
-
-    case 'show': {
-      const id = needString(a, 'id');
-      const d = showDelivery(store, id);
-      if (!d) throw new ControlError('not-found', `no delivery with id "${id}"; list them with \`relay deliveries\``);
-      const delivery: DeliveryDetail = {
-        ...redactSummary(d, redact),
-        body: d.body === null ? null : redact(d.body),
-        attemptLog: d.attemptLog.map((x) => ({
-          ...x,
-          error: x.error === null ? null : redact(x.error),
-          detail: x.detail === null ? null : redact(x.detail),
-          responseExcerpt: x.responseExcerpt === null ? null : redact(x.responseExcerpt),
-          location: x.location === null ? null : redact(redactUrl(x.location)),
-          target: redact(redactUrl(x.target)),
-        })),
-      };
-      return { delivery, request: requestPreview(config, delivery) } satisfies ShowResult;
-    }
-
-    case 'delivery-progress': {
-      const ids = a.ids;
-      if (!Array.isArray(ids) || !ids.every((x) => typeof x === 'string')) throw new ControlError('bad-request', '"ids" must be a list of delivery ids');
-      return deliveryProgress(store, ids as string[]) satisfies ProgressSummary;
-    }
-
-    case 'redeliver': {
-      const id = optString(a, 'id');
-      if (id !== undefined) {
-        const full = resolveDeliveryId(store, id);
-        if (full === null) throw new ControlError('not-found', `no delivery with id "${id}"; list them with \`relay deliveries\``);
-        const r = redeliver(store, { id: full }, now);
-        return { ...r, ids: r.requeued ? [full] : [] } satisfies RequeueSummary;
-      }
-      const destination = needString(a, 'destination');
-      knownDestination(ctx, destination);
-      const since = optNumber(a, 'since') ?? 0;
-      // Which rows the requeue will touch, for progress reporting (same selection as redeliver()).
-      const candidates = a.withIds ? redeliverableIds(store, destination, since) : undefined;
-      const r = redeliver(store, { destination, since }, now);
-      const skipped = new Set(r.skipped.map((s) => s.id));
-      return { ...r, ids: candidates?.filter((x) => !skipped.has(x)) } satisfies RequeueSummary;
-    }
-
-    case 'dlq-retry': {
-      const id = optString(a, 'id');
-      if (id !== undefined) return retryDeadLetters(store, { id }, now) satisfies RequeueSummary;
-      const destination = optString(a, 'destination');
-      if (destination !== undefined) knownDestination(ctx, destination);
-      const out: RequeueSummary = { requeued: 0, skipped: [] };
-      for (const name of destination ? [destination] : destinationsWithDeadLetters(store)) {
-        const r = retryDeadLetters(store, { destination: name }, now);
-        out.requeued += r.requeued;
-        out.skipped.push(...r.skipped);
-      }
-      return out;
-    }
-
-    case 'dlq-drop': {
-      const id = optString(a, 'id');
-      if (id !== undefined) {
-        const full = resolveDeliveryId(store, id);
-        if (full === null) throw new ControlError('not-found', `no delivery with id "${id}"; list them with \`relay dlq list\``);
-        const n = dropDeadLetters(store, { id: full }, now);
-        if (n === 0) throw new ControlError('refused', `delivery ${full} is not a dead letter; only dead letters can be dropped`);
-        const dest = destinationOfDelivery(store, full) ?? '?';
-        return { dropped: n, byDestination: { [dest]: n } } satisfies DropSummary;
-      }
-      const destination = optString(a, 'destination');
-      if (destination !== undefined) knownDestination(ctx, destination);
-      const out: DropSummary = { dropped: 0, byDestination: {} };
-      for (const name of destination ? [destination] : destinationsWithDeadLetters(store)) {
-        let n = dropDeadLetters(store, { destination: name }, now);
-        // A destination removed from the config has nobody to send its queue: drop that too.
-        if (!config.destinations.some((d) => d.name === name)) n += dropQueuedDeliveries(store, name, now);
-        if (n) out.byDestination[name] = n;
-        out.dropped += n;
-      }
-      return out;
-    }
-
-    case 'pause':
-    case 'resume': {
-      const destination = needString(a, 'destination');
-      knownDestination(ctx, destination);
-      if (op === 'pause') pauseDestination(store, destination);
-      else resumeDestination(store, destination);
-      return { destination, paused: isPaused(store, destination), queued: queuedCount(store, destination) } satisfies PauseSummary;
-    }
-
-    case 'backfill-enqueue': {
-      if (!Array.isArray(a.events)) throw new ControlError('bad-request', '"events" must be a list of PushEvents');
-      const names = a.destinations;
-      if (names !== undefined && (!Array.isArray(names) || !names.every((n) => typeof n === 'string'))) throw new ControlError('bad-request', '"destinations" must be a list of names');
-      const destinations = backfillDestinations(config, names as string[] | undefined);
-      if (destinations.length === 0) throw new ControlError('refused', 'no enabled queued destination (http, broker) to backfill to; backfill goes through the delivery queue');
-      if (isFull(store)) throw new ControlError('refused', `store ${store.path} is full (store.maxBytes); free space before backfilling (relay status)`);
-      const items: EnqueueItem[] = [];
-      let unmatched = 0;
-      const unmatchedBy: Record<string, number> = {};
-      (a.events as unknown[]).forEach((e, i) => {
-        const plan = planDeliveries(validEvent(e, i), destinations);
-        for (const name of plan.unmatched) unmatchedBy[name] = (unmatchedBy[name] ?? 0) + 1;
-        if (plan.queued.length === 0) unmatched++;
-        else items.push({ event: e as PushEvent, deliveries: plan.queued });
-      });
-      const r = enqueue(store, items, now);
-      return { events: r.events, deliveries: r.deliveries, duplicates: r.duplicates, unmatched, unmatchedBy } satisfies BackfillEnqueueSummary;
-    }
-  }
+  return OPERATIONS[op]({ ctx, store, config, a, now: ctx.now?.() ?? Date.now(), redact: configRedactor(config) });
 }
 
 /** Arguments worth logging (never event bodies). */
