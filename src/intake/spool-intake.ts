@@ -12,17 +12,24 @@
 //   reason, and intake carries on;
 // - pause() stops handing out records (they wait on disk), stop() finishes the
 //   records in hand and takes no new ones.
+//
+// This class holds the state and the pump; what a new name is lives in
+// discovery.ts, reading and judging a record file in record-loading.ts, and
+// which record may run next in scheduler.ts.
 
 import { watch, type FSWatcher } from 'chokidar';
-import { realpathSync, unlinkSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Log } from '../log/logger.ts';
 import { DirSync } from './dir-sync.ts';
+import { judgeNewEntry } from './discovery.ts';
 import { countQuarantined, quarantineEntry } from './quarantine.ts';
+import { loadRecordFile } from './record-loading.ts';
+import { insertOrdered, laterRecordsOf, newEntry, retryDelayMs, runnableEntries, type Entry, type EntryState } from './scheduler.ts';
 import { prepareSpoolDirs, type SpoolDirs } from './spool-dirs.ts';
-import { compareSpoolOrder, lstatEntry, readSpoolFile, yieldToLoop, type SpoolDirEntry } from './spool-files.ts';
-import { parseSpoolRecord, type SpoolRecord } from './spool-record.ts';
+import { compareSpoolOrder, lstatEntry, yieldToLoop, type SpoolDirEntry } from './spool-files.ts';
+import type { SpoolRecord } from './spool-record.ts';
 
 /** The logging the intake needs (the daemon's Log fits). */
 export type IntakeLog = Pick<Log, 'error' | 'warn' | 'info' | 'debug'>;
@@ -96,22 +103,6 @@ export class UnprocessableRecordError extends Error {
 /** A start-up problem an operator must fix (message says what and where). */
 export class SpoolIntakeError extends Error {
   override name = 'SpoolIntakeError';
-}
-
-type EntryState = 'unread' | 'incomplete' | 'ready' | 'running' | 'retry';
-
-interface Entry {
-  name: string;
-  mtimeNs: bigint;
-  state: EntryState;
-  record: SpoolRecord | null;
-  attempts: number;
-  /** When to look again (retry, or re-read a record still being written). */
-  dueAt: number;
-  /** Backoff for re-reading a record still being written. */
-  checkDelayMs: number;
-  /** size/mtime seen at the last read while incomplete: re-read early when they change. */
-  seen: string;
 }
 
 const noopLog: IntakeLog = { error() {}, warn() {}, info() {}, debug() {} };
@@ -345,33 +336,23 @@ export class SpoolIntake {
       this.order.push(...added);
       this.order.sort(compareSpoolOrder);
     } else {
-      for (const e of added) this.insertOrdered(e);
+      for (const e of added) insertOrdered(this.order, e);
     }
   }
 
-  /** Quarantines what is not a record; returns a new entry for a record file. */
+  /** Quarantines what is not a record (discovery.ts); returns a new entry for a record file. */
   private async judgeNew(st: SpoolDirEntry, now: number): Promise<Entry | null> {
-    if (!st.regular) {
-      const what = st.stats.isSymbolicLink() ? 'a symbolic link (never followed)' : st.stats.isDirectory() ? 'a directory' : 'not a regular file';
-      await this.quarantine(st.name, `${st.name} in incoming/ is ${what}; only regular files written by the hook are records`);
+    const verdict = judgeNewEntry(st, now, this.opts.graceMs);
+    if (verdict.kind === 'quarantine') {
+      this.temps.delete(st.name);
+      await this.quarantine(st.name, verdict.reason);
       return null;
     }
-    if (st.kind === 'temp') {
-      // A writer's temporary file (leading dot): left alone within the grace period.
-      const deadline = Number(st.mtimeNs / 1_000_000n) + this.opts.graceMs;
-      if (now > deadline) {
-        this.temps.delete(st.name);
-        await this.quarantine(st.name, `temporary file ${st.name} was not completed within ${this.opts.graceMs} ms (an interrupted writer)`);
-      } else {
-        this.temps.set(st.name, deadline + 1);
-      }
+    if (verdict.kind === 'temp') {
+      this.temps.set(st.name, verdict.recheckAt);
       return null;
     }
-    if (st.kind === 'foreign') {
-      await this.quarantine(st.name, `${st.name} is not a spool record name (records are <id>.push, written by hooks/post-receive)`);
-      return null;
-    }
-    const e: Entry = { name: st.name, mtimeNs: st.mtimeNs, state: 'unread', record: null, attempts: 0, dueAt: 0, checkDelayMs: 20, seen: '' };
+    const e = newEntry(st.name, st.mtimeNs);
     this.entries.set(e.name, e);
     return e;
   }
@@ -417,103 +398,43 @@ export class SpoolIntake {
     }
   }
 
-  /** Reads and parses one entry; moves it to ready / incomplete / quarantine / gone. */
+  /** Reads and parses one entry (record-loading.ts); moves it to ready / incomplete / quarantine / gone. */
   private async load(e: Entry): Promise<void> {
-    const dirs = this.dirs!;
-    const r = readSpoolFile(path.join(dirs.incoming, e.name), this.opts.maxRecordBytes);
+    const now = Date.now();
+    const r = loadRecordFile(this.dirs!.incoming, e.name, { maxRecordBytes: this.opts.maxRecordBytes, graceMs: this.opts.graceMs, repoRoots: this.repoRoots, now });
     switch (r.kind) {
       case 'gone':
         this.forget(e);
         return;
-      case 'not-regular':
+      case 'quarantine':
         this.forget(e);
-        await this.quarantine(e.name, `${e.name} is ${r.what}; only regular files written by the hook are records`);
+        await this.quarantine(e.name, r.reason, r.permanent);
         return;
-      case 'too-large':
+      case 'unreadable':
         this.forget(e);
-        await this.quarantine(e.name, `${e.name} is ${r.size} bytes, over the ${this.opts.maxRecordBytes}-byte limit for a spool record`);
+        this.markStuck(e.name, r.why, now + this.opts.stuckRetryMs);
         return;
-      case 'error':
-        this.forget(e);
-        this.markStuck(e.name, `cannot read ${path.join(dirs.incoming, e.name)} (${r.code}); make it readable by the daemon user`, Date.now() + this.opts.stuckRetryMs);
+      case 'ready':
+        this.reorder(e, r.mtimeNs);
+        e.record = r.record;
+        this.stuck.delete(e.name); // progress: a later failure is news again
+        this.setState(e, 'ready');
+        return;
+      case 'incomplete':
+        this.reorder(e, r.mtimeNs);
+        this.stuck.delete(e.name);
+        this.setState(e, 'incomplete');
+        this.log.debug('spool record still being written', { record: e.name, bytes: r.bytes, recheckInMs: e.checkDelayMs });
+        e.seen = `${r.size}:${r.mtimeNs}`;
+        e.dueAt = Math.min(now + e.checkDelayMs, Number(r.mtimeNs / 1_000_000n) + this.opts.graceMs + 1);
+        e.checkDelayMs = Math.min(e.checkDelayMs * 2, 1_000);
         return;
     }
-    const parsed = parseSpoolRecord(r.bytes, { name: e.name, mtimeNs: r.mtimeNs });
-    this.reorder(e, r.mtimeNs);
-    if (parsed.ok) {
-      const outside = this.outsideRepoRoots(parsed.record.repoPath);
-      if (outside) {
-        this.forget(e);
-        await this.quarantine(e.name, outside);
-        return;
-      }
-      e.record = parsed.record;
-      this.stuck.delete(e.name); // progress: a later failure is news again
-      this.setState(e, 'ready');
-      return;
-    }
-    if (parsed.incomplete) {
-      const ageMs = Date.now() - Number(r.mtimeNs / 1_000_000n);
-      if (ageMs > this.opts.graceMs) {
-        this.forget(e);
-        await this.quarantine(e.name, `${parsed.reason}; still without end marker ${Math.round(ageMs / 1000)} s after its last write (grace period ${this.opts.graceMs} ms)`);
-        return;
-      }
-      this.stuck.delete(e.name);
-      this.setState(e, 'incomplete');
-      this.log.debug('spool record still being written', { record: e.name, bytes: r.bytes.length, recheckInMs: e.checkDelayMs });
-      e.seen = `${r.size}:${r.mtimeNs}`;
-      e.dueAt = Math.min(Date.now() + e.checkDelayMs, Number(r.mtimeNs / 1_000_000n) + this.opts.graceMs + 1);
-      e.checkDelayMs = Math.min(e.checkDelayMs * 2, 1_000);
-      return;
-    }
-    this.forget(e);
-    await this.quarantine(e.name, `cannot parse ${e.name}: ${parsed.reason}`, parsed.permanent);
-  }
-
-  /** Why `repoPath` is refused (outside every configured root), or null. */
-  private outsideRepoRoots(repoPath: string): string | null {
-    if (!this.repoRoots) return null;
-    // Judged by where it really points: a crafted "/home/../etc", or a symlink inside a root that leads out.
-    let p = path.resolve(repoPath);
-    try {
-      p = realpathSync(p);
-    } catch {
-      /* missing: judged by its name (analysis reports it) */
-    }
-    if (this.repoRoots.some((root) => p === root || p.startsWith(root.endsWith('/') ? root : root + '/'))) return null;
-    return `repository path ${p} is outside the configured repository roots (${this.repoRoots.join(', ')}); not processed`;
   }
 
   private dispatch(): void {
     if (this.paused || this.stopping) return;
-    const now = Date.now();
-    const busy = new Set<string>(); // repositories with an earlier record not finished
-    for (const e of this.order) {
-      if (e.state === 'unread') break; // beyond the parsed window: order unknown
-      if (e.state === 'incomplete' || !e.record) continue;
-      const repo = e.record.repoPath;
-      if (e.state === 'running' || (e.state === 'retry' && e.dueAt > now)) {
-        busy.add(repo);
-        continue;
-      }
-      if (busy.has(repo)) continue;
-      busy.add(repo);
-      if (this.active >= this.opts.concurrency) break;
-      this.run(e);
-    }
-  }
-
-  /** Parsed records of e's repository that come after it in spool order. */
-  private laterRecordsOf(e: Entry): SpoolRecord[] {
-    const repo = e.record!.repoPath;
-    const later: SpoolRecord[] = [];
-    for (let i = this.order.indexOf(e) + 1; i < this.order.length; i++) {
-      if (this.order[i].state === 'unread') break; // beyond the parsed window (bounded cost)
-      const r = this.order[i].record;
-      if (r && r.repoPath === repo) later.push(r);
-    }
-    return later;
+    for (const e of runnableEntries(this.order, Date.now(), this.active, this.opts.concurrency)) this.run(e);
   }
 
   private run(e: Entry): void {
@@ -523,7 +444,7 @@ export class SpoolIntake {
     const done = (async () => {
       let failure: unknown = null;
       try {
-        await this.opts.onRecord(record, this.laterRecordsOf(e));
+        await this.opts.onRecord(record, laterRecordsOf(this.order, e));
       } catch (err) {
         failure = err ?? new Error('onRecord rejected');
       }
@@ -565,8 +486,7 @@ export class SpoolIntake {
 
   private scheduleRetry(e: Entry, err: unknown): void {
     e.attempts++;
-    const base = Math.min(this.opts.retryMaxMs, this.opts.retryBaseMs * 2 ** Math.min(e.attempts - 1, 30));
-    const delay = Math.round(base * (0.8 + 0.2 * Math.random()));
+    const delay = retryDelayMs(e.attempts, this.opts.retryBaseMs, this.opts.retryMaxMs);
     e.dueAt = Date.now() + delay;
     this.setState(e, 'retry');
     this.active--;
@@ -619,23 +539,12 @@ export class SpoolIntake {
     }
   }
 
-  private insertOrdered(e: Entry): void {
-    let lo = 0;
-    let hi = this.order.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compareSpoolOrder(this.order[mid], e) <= 0) lo = mid + 1;
-      else hi = mid;
-    }
-    this.order.splice(lo, 0, e);
-  }
-
   private reorder(e: Entry, mtimeNs: bigint): void {
     if (e.mtimeNs === mtimeNs) return;
     const at = this.order.indexOf(e);
     if (at >= 0) this.order.splice(at, 1);
     e.mtimeNs = mtimeNs;
-    this.insertOrdered(e);
+    insertOrdered(this.order, e);
   }
 
   private setState(e: Entry, state: EntryState): void {
