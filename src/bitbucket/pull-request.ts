@@ -9,6 +9,7 @@
 
 import type { AnalysisError, BitbucketUser, PullRequestInfo, PullRequestParticipant, PushEvent } from '../event/push-event.ts';
 import type { RelayConfig } from '../config/config-types.ts';
+import { createRestClient } from './rest-client.ts';
 
 /** GETs one REST path (under the Bitbucket base URL) and returns its JSON; rejects with a message fit for the operator (no token in it). */
 export type FetchJson = (path: string, signal: AbortSignal) => Promise<unknown>;
@@ -155,7 +156,9 @@ export class PullRequestEnricher {
       try {
         details = detailsFromRest(await this.#fetch(path));
       } catch (err) {
-        event.errors.push(unfilled(`GET ${path}: ${err instanceof Error ? err.message : String(err)}`));
+        const text = err instanceof Error ? err.message : String(err);
+        // The REST client's errors already name the request.
+        event.errors.push(unfilled(text.startsWith(`GET ${path}`) ? text : `GET ${path}: ${text}`));
         return;
       }
       if (this.#cache.size >= CACHE_ENTRIES) this.#cache.delete(this.#cache.keys().next().value!);
@@ -185,6 +188,9 @@ export class PullRequestEnricher {
 }
 
 /** Where pull-request details come from under `config` (the REST API when bitbucket.api is configured). */
-export function pullRequestSourceFor(_config: RelayConfig): PullRequestSource {
-  return { kind: 'none', reason: 'bitbucket.api is not configured' };
+export function pullRequestSourceFor(config: RelayConfig): PullRequestSource {
+  const api = config.bitbucket.api;
+  if (!api) return { kind: 'none', reason: 'bitbucket.api is not configured' };
+  const client = createRestClient(api);
+  return { kind: 'rest', fetchJson: (path, signal) => client.get(path, signal), timeoutMs: api.timeoutMs };
 }

@@ -7,6 +7,8 @@
 import t from 'tap';
 import { verify } from '@octokit/webhooks-methods';
 import path from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { startFakeBitbucket } from '../helpers/fake-bitbucket.ts';
 import { createRelayFixture, readJsonLines, waitUntil } from '../helpers/relay-fixture.ts';
 import { startReceiver, type ReceivedRequest } from '../helpers/receiver.ts';
 
@@ -148,4 +150,65 @@ t.test('a tag and a branch created on an existing commit: the full commit in eve
   const gh = at(receiver.requests, '/gh').slice(1).map(json);
   t.same(gh.map((b) => b.ref).sort(), ['refs/heads/release/1.0', 'refs/tags/v1.0.0']);
   for (const b of gh) t.match(b.head_commit, { id: tip, distinct: false, added: ['a.txt'] }, `${b.ref}: head_commit with its files`);
+});
+
+t.test('with bitbucket.api: pr:merged carries the pull request from the local REST API (one GET per merge)', async (t) => {
+  const receiver = await startReceiver();
+  t.teardown(() => receiver.close());
+  const bitbucket = await startFakeBitbucket({ tokens: { 'pr-token-9': 'user' } });
+  t.teardown(() => bitbucket.close());
+  const fx = createRelayFixture();
+  t.teardown(() => fx.cleanup());
+  const tokenFile = path.join(fx.root, 'bitbucket.token');
+  writeFileSync(tokenFile, 'pr-token-9\n', { mode: 0o600 });
+  const archive = path.join(fx.root, 'events.jsonl');
+  fx.writeConfig({
+    bitbucket: { baseUrl: 'https://bitbucket.example.com', api: { url: bitbucket.url, tokenFile, timeout: '5s' } },
+    destinations: [
+      { name: 'archive', type: 'file', path: archive },
+      { name: 'port', type: 'http', url: `${receiver.url}/port`, format: 'bitbucket-server', retry: { baseDelay: '50ms', maxDelay: '200ms' } },
+    ],
+  });
+  const repo = fx.createRepo('svc');
+  const ids = { BB_PROJECT_KEY: 'PROJ', BB_REPO_SLUG: 'svc', BB_USER_NAME: 'mia' };
+  const base = repo.commit('a.txt', 'a\n', 'base');
+  repo.push(['origin', 'main'], ids);
+  repo.git(['checkout', '--quiet', '-b', 'feature']);
+  const feature = repo.commit('f.txt', 'f\n', 'feature work');
+  repo.git(['checkout', '--quiet', 'main']);
+  repo.git(['merge', '--quiet', '--no-ff', 'feature', '-m', 'Pull request #12: Feature work\n\nMerge in PROJ/svc from feature to main']);
+  const merge = repo.git(['rev-parse', 'HEAD']);
+  // Bitbucket's REST entity of the pull request (documented shape), as the fake serves it.
+  const entity = JSON.parse(readFileSync(new URL('../fixtures/bitbucket/pull-request-57.json', import.meta.url), 'utf8'));
+  Object.assign(entity, { id: 12, title: 'Feature work (from REST)', description: 'Why: PROJ-12.' });
+  entity.fromRef = { ...entity.fromRef, id: 'refs/heads/feature', displayId: 'feature', latestCommit: feature };
+  entity.links = { self: [{ href: 'https://bitbucket.example.com/projects/PROJ/repos/svc/pull-requests/12' }] };
+  bitbucket.pullRequests.set('PROJ/svc/12', entity);
+  repo.push(['origin', 'main'], { ...ids, BB_HOOK_TRIGGER_ID: 'pull-request-merge', BB_PULL_REQUEST_ID: '12', BB_FROM_REF: 'refs/heads/feature', BB_FROM_HASH: feature, BB_TO_REF: 'refs/heads/main', BB_TO_HASH: base, BB_MERGE_HASH: merge });
+  const daemon = await fx.startDaemon();
+  t.teardown(() => daemon.child.kill('SIGKILL'));
+  await waitUntil(() => at(receiver.requests, '/port').length >= 3 || null, 'push, merge push, pr:merged');
+
+  const [, , pr] = at(receiver.requests, '/port');
+  t.equal(pr.headers['x-event-key'], 'pr:merged');
+  t.match(json(pr).pullRequest, {
+    id: 12,
+    title: 'Feature work (from REST)',
+    description: 'Why: PROJ-12.',
+    version: 3,
+    createdDate: 1716281100000,
+    author: { user: { name: 'ohaddad', id: 118 } },
+    reviewers: [{ user: { name: 'praman' }, approved: true, status: 'APPROVED' }],
+    participants: [{ user: { name: 'jdoe' } }],
+    fromRef: { latestCommit: feature },
+    toRef: { latestCommit: base },
+    properties: { mergeCommit: { id: merge } },
+  });
+  const prRequests = bitbucket.requests.filter((r) => r.path.endsWith('/pull-requests/12'));
+  t.equal(prRequests.length, 1, 'one REST request for the merge');
+  t.equal(prRequests[0].headers.authorization, 'Bearer pr-token-9');
+  const mergeEvent = readJsonLines(archive).find((e) => e.trigger === 'pull-request-merge');
+  t.equal(mergeEvent.pullRequest.source, 'rest');
+  t.same(mergeEvent.errors, []);
+  t.notMatch(daemon.output(), /pr-token-9/, 'the token in no log line');
 });

@@ -3,7 +3,8 @@
 // consumer's documentation calls for.
 
 import t from 'tap';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { loadConfig, ConfigError } from '../../src/config/load-config.ts';
@@ -14,7 +15,13 @@ import { renderRequests } from '../../src/formats/index.ts';
 import { fixtureEvent } from '../fixtures/events/index.ts';
 
 const DIR = fileURLToPath(new URL('../../config/examples/', import.meta.url));
+// A readable token file for examples that configure bitbucket.api (the loader checks it).
+const tokenDir = mkdtempSync(join(tmpdir(), 'relay-examples-'));
+t.teardown(() => rmSync(tokenDir, { recursive: true, force: true }));
+writeFileSync(join(tokenDir, 'bitbucket-api.token'), 'example-token\n', { mode: 0o600 });
+
 const ENV = {
+  BITBUCKET_API_TOKEN_FILE: join(tokenDir, 'bitbucket-api.token'),
   ZYMMR_WEBHOOK_SECRET: 'zymmr-secret-1',
   PORT_WEBHOOK_KEY: 'port-key-1',
   PORT_WEBHOOK_SECRET: 'port-secret-1',

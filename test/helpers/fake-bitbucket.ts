@@ -17,6 +17,10 @@
 //       PUT    /rest/api/latest/projects/{key}/hook-scripts/{id} {triggerIds} → RestHookScriptConfig
 //       DELETE /rest/api/latest/projects/{key}/hook-scripts/{id} → 204
 //     SYS_ADMIN for the script itself, PROJECT_ADMIN for project configs (401 otherwise).
+//   - pull requests (`pullRequests`, keyed "KEY/slug/id"; the REST entity as
+//     Bitbucket documents it, e.g. test/fixtures/bitbucket/pull-request-57.json):
+//       GET /rest/api/latest/projects/{key}/repos/{slug}/pull-requests/{id} → RestPullRequest
+//     any valid token (401 otherwise); 404 NoSuchPullRequestException when unknown.
 // What Bitbucket answers with hook scripts disabled (8.18+ without
 // feature.hook.scripts=true) is not documented in what we found: the fake
 // answers 403 with exceptionName FeatureDisabledException, an assumption.
@@ -44,6 +48,8 @@ export interface FakeResponse {
   body?: unknown;
   /** Text body sent as is (else body is JSON). */
   text?: string;
+  /** Never answer (the connection stays open until close()): a hung Bitbucket. */
+  hang?: boolean;
   headers?: Record<string, string>;
 }
 
@@ -81,6 +87,8 @@ export interface FakeBitbucketOptions {
   hookScriptsDisabled?: boolean;
   /** Page size cap (Bitbucket caps limit; default 25 when absent). */
   maxLimit?: number;
+  /** Pull requests served, keyed "KEY/slug/id" (REST entities). */
+  pullRequests?: Record<string, unknown>;
 }
 
 /** A running fake. */
@@ -91,7 +99,9 @@ export interface FakeBitbucket {
   scripts: Map<number, FakeHookScript>;
   /** Project key → script id → trigger ids. */
   configs: Map<string, Map<number, string[]>>;
-  options: Required<Omit<FakeBitbucketOptions, 'projects'>>;
+  options: Required<Omit<FakeBitbucketOptions, 'projects' | 'pullRequests'>>;
+  /** Pull requests served, keyed "KEY/slug/id"; add or change entries at will. */
+  pullRequests: Map<string, unknown>;
   /** Adds a route before the built-in ones. */
   route(method: string, path: RegExp, handler: FakeRoute): void;
   addProject(key: string): FakeProject;
@@ -150,6 +160,7 @@ export async function startFakeBitbucket(opts: FakeBitbucketOptions = {}): Promi
     return p;
   };
   for (const key of opts.projects ?? []) addProject(key);
+  const pullRequests = new Map<string, unknown>(Object.entries(opts.pullRequests ?? {}));
 
   const role = (req: FakeRequest): string | null => {
     const auth = req.headers.authorization ?? '';
@@ -170,8 +181,19 @@ export async function startFakeBitbucket(opts: FakeBitbucketOptions = {}): Promi
   const noScript = (id: string): FakeResponse => ({ status: 404, body: errorBody(`No hook script with ID ${id} exists.`, 'com.atlassian.bitbucket.hook.script.NoSuchHookScriptException') });
   const noProject = (key: string): FakeResponse => ({ status: 404, body: errorBody(`Project ${key} does not exist.`, 'com.atlassian.bitbucket.project.NoSuchProjectException') });
 
-  // Built-in hook-scripts model (after user routes).
+  // Built-in hook-scripts and pull-request models (after user routes).
   const builtIn: { method: string; path: RegExp; handler: FakeRoute }[] = [
+    {
+      method: 'GET',
+      path: /^\/rest\/api\/(?:latest|1\.0)\/projects\/([^/]+)\/repos\/([^/]+)\/pull-requests\/(\d+)$/,
+      handler: (req, m) => {
+        if (!role(req)) return unauthorized('view this pull request');
+        const [key, slug, id] = [decodeURIComponent(m[1]), decodeURIComponent(m[2]), m[3]];
+        const pr = pullRequests.get(`${key}/${slug}/${id}`);
+        if (pr === undefined) return { status: 404, body: errorBody(`Pull request ${id} does not exist in ${key}/${slug}.`, 'com.atlassian.bitbucket.pull.NoSuchPullRequestException') };
+        return { status: 200, body: pr };
+      },
+    },
     {
       method: 'GET',
       path: /^\/rest\/api\/(?:latest|1\.0)\/projects$/,
@@ -318,6 +340,7 @@ export async function startFakeBitbucket(opts: FakeBitbucketOptions = {}): Promi
         if (answer) break;
       }
       answer ??= { status: 404, body: errorBody(`No resource at ${fr.path}`) };
+      if (answer.hang) return;
       const headers: Record<string, string> = { ...(answer.headers ?? {}) };
       let text = answer.text;
       if (text === undefined && answer.body !== undefined) {
@@ -341,6 +364,7 @@ export async function startFakeBitbucket(opts: FakeBitbucketOptions = {}): Promi
     scripts,
     configs,
     options,
+    pullRequests,
     route(method, path, handler) {
       routes.push({ method: method.toUpperCase(), path, handler });
     },
