@@ -106,8 +106,3 @@ export function peerCertificate(secure: tls.TLSSocket, host: string): Certificat
     trustError,
   };
 }
-
-/** Whether `host` is a literal IP address (no DNS lookup, no SNI). */
-export function isIpAddress(host: string): boolean {
-  return net.isIP(host) !== 0;
-}

@@ -63,7 +63,7 @@ export function describeTarget(dest: DestinationConfig): string {
 }
 
 /** The secret values of one destination. */
-export function destinationSecrets(dest: DestinationConfig): string[] {
+function destinationSecrets(dest: DestinationConfig): string[] {
   return kindOf(dest).secrets(dest).filter((s) => s.length > 0);
 }
 

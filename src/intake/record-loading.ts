@@ -59,7 +59,7 @@ export function loadRecordFile(incoming: string, name: string, o: LoadOptions): 
 }
 
 /** Why `repoPath` is refused (outside every configured root), or null. */
-export function outsideRepoRoots(repoRoots: readonly string[] | null, repoPath: string): string | null {
+function outsideRepoRoots(repoRoots: readonly string[] | null, repoPath: string): string | null {
   if (!repoRoots) return null;
   // Judged by where it really points: a crafted "/home/../etc", or a symlink inside a root that leads out.
   let p = path.resolve(repoPath);

@@ -4,9 +4,6 @@
 
 import type { RepositoryInfo } from '../event/push-event.ts';
 
-/** Placeholders a destination URL may hold. */
-export const URL_PLACEHOLDERS = ['projectKey', 'repoSlug', 'repoId'] as const;
-
 /** Raised when a URL needs a value the event does not have (e.g. `{repoId}` of a repository whose id is unknown). */
 export class UrlTemplateError extends Error {
   constructor(message: string) {

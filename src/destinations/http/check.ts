@@ -65,7 +65,7 @@ function proxyConnect(socket: net.Socket, target: string, proxyUrl: URL, timeout
 }
 
 /** Plain words for an HTTP answer (or its absence). */
-export function diagnoseHttp(result: Pick<HttpExchange, 'status' | 'error' | 'location'>, dest: Pick<HttpDestination, 'format' | 'method' | 'followRedirects'>, proxied: boolean): string {
+function diagnoseHttp(result: Pick<HttpExchange, 'status' | 'error' | 'location'>, dest: Pick<HttpDestination, 'format' | 'method' | 'followRedirects'>, proxied: boolean): string {
   const s = result.status;
   if (s === null) {
     const e = result.error ?? 'no response';

@@ -68,7 +68,7 @@ export function requestHeaders(dest: HttpDestination, delivery: OutgoingDelivery
 }
 
 /** Headers safe to send to another origin after a redirect: no credentials, no signature. */
-export function crossOriginHeaders(headers: Record<string, string>, signatureHeader: string | null): Record<string, string> {
+function crossOriginHeaders(headers: Record<string, string>, signatureHeader: string | null): Record<string, string> {
   const out: Record<string, string> = {};
   const signatures = new Set(signatureHeaderNames(signatureHeader).map((name) => name.toLowerCase()));
   for (const [k, v] of Object.entries(headers)) {

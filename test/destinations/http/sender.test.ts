@@ -3,14 +3,14 @@
 
 import t from 'tap';
 import { verify } from '@octokit/webhooks-methods';
-import { createHttpSender, EXCERPT_BYTES, type OutgoingDelivery } from '../../src/destinations/http/sender.ts';
-import type { HttpDestination } from '../../src/destinations/http/config.ts';
-import { RELAY_VERSION } from '../../src/version.ts';
-import { startReceiver } from '../helpers/receiver.ts';
-import { startHttpProxy, startTcpProxy } from '../helpers/tcp-proxy.ts';
-import { httpDest, tempDir } from './fixtures.ts';
-import { makePki } from './tls-certs.ts';
-import { startUnansweredPort } from '../helpers/unanswered-port.ts';
+import { createHttpSender, EXCERPT_BYTES, type OutgoingDelivery } from '../../../src/destinations/http/sender.ts';
+import type { HttpDestination } from '../../../src/destinations/http/config.ts';
+import { RELAY_VERSION } from '../../../src/version.ts';
+import { startReceiver } from '../../helpers/receiver.ts';
+import { startHttpProxy, startTcpProxy } from '../../helpers/tcp-proxy.ts';
+import { httpDest, tempDir } from '../../deliver/fixtures.ts';
+import { makePki } from '../../deliver/tls-certs.ts';
+import { startUnansweredPort } from '../../helpers/unanswered-port.ts';
 
 const body = Buffer.from('{"hello":"wörld"}');
 const delivery: OutgoingDelivery = {

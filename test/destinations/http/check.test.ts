@@ -9,11 +9,11 @@ import { execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startReceiver } from '../helpers/receiver.ts';
-import { startHttpProxy } from '../helpers/tcp-proxy.ts';
-import { startUnansweredPort } from '../helpers/unanswered-port.ts';
-import { makePki } from '../deliver/tls-certs.ts';
-import { freePort, makeRelayHome, relay } from '../cli/cli-helpers.ts';
+import { startReceiver } from '../../helpers/receiver.ts';
+import { startHttpProxy } from '../../helpers/tcp-proxy.ts';
+import { startUnansweredPort } from '../../helpers/unanswered-port.ts';
+import { makePki } from '../../deliver/tls-certs.ts';
+import { freePort, makeRelayHome, relay } from '../../cli/cli-helpers.ts';
 
 function selfSigned(dir: string): { key: Buffer; cert: Buffer; certPath: string } {
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'self.key', '-out', 'self.crt',
