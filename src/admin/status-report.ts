@@ -137,10 +137,10 @@ interface AttemptFacts {
 }
 
 /**
- * The attempts log says what the operator means by "last success" (a 2xx)
- * and "last error" (any failed attempt, a 4xx dead letter too); the
- * dispatcher's health fields track whether the path works, which a 4xx
- * also proves. Null when the log has nothing for the destination (pruned).
+ * The attempts log says what the operator means by "last success" (a
+ * delivered attempt) and "last error" (any failed attempt, a dead letter
+ * too); the dispatcher's health fields track whether the path works, which
+ * a refused delivery (e.g. an HTTP 4xx) also proves. Null when the log has nothing for the destination (pruned).
  */
 function attemptFacts(store: Store, destination: string): AttemptFacts | null {
   // One seek each along the (destination, outcome, time) index, however long the log: a destination

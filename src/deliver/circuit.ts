@@ -20,12 +20,12 @@ export interface CircuitState {
 /** A closed circuit. */
 export const CLOSED: CircuitState = { open: false, consecutiveFailures: 0, openedAt: null, nextProbeAt: null };
 
-/** After a response that shows the endpoint works (2xx, or a 4xx that dead-letters one event). */
+/** After an attempt whose sender says the destination works (health 'up': delivered, or one delivery refused, e.g. an HTTP 4xx). */
 export function circuitOnSuccess(_state: CircuitState): CircuitState {
   return CLOSED;
 }
 
-/** After a retryable failure (network error, timeout, 3xx, 408, 429, 5xx). */
+/** After an attempt whose sender says the path failed (health 'down': connection, timeout, overload; for http 3xx, 408, 429, 5xx). */
 export function circuitOnFailure(
   state: CircuitState,
   now: number,
