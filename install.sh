@@ -17,6 +17,7 @@ PREFIX=/opt/bitbucket-relay
 BB_HOME=''
 SVC_USER=atlbitbucket
 NODE=''
+NODE_COPY=''
 ROOT=''
 DRY_RUN=0
 UNINSTALL=0
@@ -151,7 +152,7 @@ require_root() {
 
 # --- Node.js and git ------------------------------------------------------------
 
-NODE_HELP="Get Node.js 24 or newer: on Debian/Ubuntu from NodeSource (https://github.com/nodesource/distributions), on RHEL-family from NodeSource or 'dnf module install nodejs:24', or unpack the official tarball from https://nodejs.org/dist/latest-v24.x/ into e.g. /opt/node-v24 and re-run with --node /opt/node-v24/bin/node. It need not be the system's default node."
+NODE_HELP="Get Node.js 24 or newer, any of: (a) NodeSource packages (https://github.com/nodesource/distributions) or 'dnf module install nodejs:24' on RHEL-family; (b) the official tarball from https://nodejs.org/dist/latest-v24.x/ unpacked into e.g. /opt/node-v24, then --node /opt/node-v24/bin/node; (c) from npm, with any older node: 'npm install --prefix /opt/node24 node@24', then --node /opt/node24/node_modules/node/bin/node (after 'npm ci' in this tree it is at node_modules/node/bin/node too). It need not be the system's default node; a node under /tmp, /home or a checkout is copied into the prefix."
 
 check_node() {
   if [ -z "$NODE" ]; then
@@ -173,6 +174,31 @@ check_node() {
   esac
   [ "$node_major" -ge 24 ] || die "Node.js 24 or newer is required; $NODE is $node_version. $NODE_HELP"
   say "node: $NODE ($node_version)"
+  NODE_COPY=''
+  node_real=$(readlink -f -- "$NODE" 2>/dev/null || printf '%s' "$NODE")
+  if node_reason=$(node_unreliable "$node_real"); then
+    NODE_COPY=$node_real
+    say "node: $node_real is $node_reason: the service may not see it (the unit has PrivateTmp=yes, ProtectHome) or it may be deleted later; copying it into $PREFIX/node/bin/node"
+  fi
+}
+
+# node_unreliable PATH: prints why PATH is no place for the service's Node.js
+# (temporary, a home, a checkout, an npm tree) and succeeds; fails for a place
+# that stays (/usr/bin/node, /opt/node-v24/bin/node).
+node_unreliable() {
+  case $1 in
+    */node_modules/*) echo "inside an npm tree (node_modules)"; return 0 ;;
+  esac
+  d=$(dirname -- "$1")
+  while [ "$d" != / ] && [ -n "$d" ]; do
+    [ ! -e "$d/.git" ] || { echo "inside the git checkout $d"; return 0; }
+    d=$(dirname -- "$d")
+  done
+  case $1 in
+    /tmp/*|/var/tmp/*|/dev/shm/*) echo "under a temporary directory"; return 0 ;;
+    /home/*|/root/*|/run/user/*) echo "under a home directory"; return 0 ;;
+  esac
+  return 1
 }
 
 check_git() {
@@ -342,12 +368,16 @@ write_wrapper() {
 #!/bin/sh
 # relay: written by install.sh. Runs the relay with the Node.js 24+ found at
 # install time (the system's default node may be older).
-NODE='$NODE'
 APP='$PREFIX'
 if [ ! -f "\$APP/bin/relay.js" ]; then
   # A staged (--root) or moved tree: use the tree this wrapper is in.
   APP=\$(CDPATH='' cd -- "\$(dirname -- "\$(readlink -f -- "\$0")")/.." && pwd)
 fi
+$(if [ -n "$NODE_COPY" ]; then
+  printf '%s\n' "# The Node.js runtime install.sh copied into the app from $NODE_COPY." 'NODE="$APP/node/bin/node"'
+else
+  printf "NODE='%s'\n" "$NODE"
+fi)
 exec "\$NODE" "\$APP/bin/relay.js" "\$@"
 EOF
 }
@@ -394,7 +424,7 @@ install_app() {
     deps_how="keep the installed dependencies (same package-lock.json)"
   fi
   if [ "$DRY_RUN" = 1 ]; then
-    printf 'would: %s\n' "install bitbucket-relay $version into $APP${old:+ (now $old)} if it differs: package.json, package-lock.json, install.sh, bin/, src/ (compiled to dist/ when $SRC has the TypeScript compiler), hooks/, config/, docs/; $deps_how; bin/relay wrapper for $NODE"
+    printf 'would: %s\n' "install bitbucket-relay $version into $APP${old:+ (now $old)} if it differs: package.json, package-lock.json, install.sh, bin/, src/ (compiled to dist/ when $SRC has the TypeScript compiler), hooks/, config/, docs/; $deps_how; bin/relay wrapper for ${NODE_COPY:+a copy in $PREFIX/node/bin/node of }$NODE"
     return 0
   fi
   parent=$(dirname "$APP")
@@ -408,8 +438,15 @@ install_app() {
     [ ! -d "$SRC/$d" ] || cp -R "$SRC/$d" "$STAGE/"
   done
   compile_app "$STAGE"
+  if [ -n "$NODE_COPY" ]; then
+    mkdir -p "$STAGE/node/bin"
+    # A hard link when on the same file system: the copy survives the
+    # original being deleted or replaced, at no cost.
+    ln "$NODE_COPY" "$STAGE/node/bin/node" 2>/dev/null || cp "$NODE_COPY" "$STAGE/node/bin/node"
+  fi
   write_wrapper "$STAGE/bin/relay"
   chmod -R u=rwX,go=rX "$STAGE"
+  [ -z "$NODE_COPY" ] || chmod 755 "$STAGE/node/bin/node"
   chmod 755 "$STAGE/bin/relay" "$STAGE/bin/relay.js" "$STAGE/hooks/post-receive" "$STAGE/install.sh"
   if [ "$deps_reuse" = 1 ] && diff -r -x node_modules "$APP" "$STAGE" >/dev/null 2>&1; then
     rm -rf "$STAGE"
@@ -484,7 +521,9 @@ render_hook_env() {
 }
 
 protect_home_value() {
-  for p in "$BB_HOME" "$NODE" "$PREFIX"; do
+  svc_node=$NODE
+  [ -z "$NODE_COPY" ] || svc_node=$PREFIX/node/bin/node
+  for p in "$BB_HOME" "$svc_node" "$PREFIX"; do
     case $p in
       /home/*|/root/*|/run/user/*) echo read-only; return 0 ;;
     esac

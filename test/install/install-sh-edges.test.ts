@@ -30,6 +30,41 @@ t.test('a Node.js older than 24 stops the installer with a message saying how to
   t.same(changes(before, snapshot(root)), [], 'nothing written');
 });
 
+t.test('a Node.js in a checkout or under /tmp is copied into the prefix: the service still runs after the checkout is gone', async (t) => {
+  // The README's route: `npm ci` in a clone puts Node 24 at node_modules/node/bin/node.
+  // The unit runs with PrivateTmp=yes, and a clone may be deleted: the service must not depend on it.
+  t.match(readFileSync(join(release, 'config/bitbucket-relay.service'), 'utf8'), /^PrivateTmp=yes$/m);
+  const clone = join(dir, 'clone');
+  mkdirSync(join(clone, '.git'), { recursive: true });
+  mkdirSync(join(clone, 'node_modules/node/bin'), { recursive: true });
+  const cloneNode = join(clone, 'node_modules/node/bin/node');
+  cpSync(process.execPath, cloneNode);
+  chmodSync(cloneNode, 0o755);
+  const root = makeHost(dir, 'node-in-clone');
+  const r = spawnSync('sh', [installSh, '--root', root, '--offline', '--node', cloneNode, '--no-hooks'], { encoding: 'utf8' });
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stdout, `node: ${cloneNode} is inside an npm tree (node_modules): the service may not see it`);
+  t.match(r.stdout, `copying it into ${PREFIX}/node/bin/node`);
+  const app = join(root, PREFIX);
+  const wrapper = readFileSync(join(app, 'bin/relay'), 'utf8');
+  t.notMatch(wrapper, cloneNode.replace(/.*\/clone\//, '/clone/') + "'", 'the wrapper does not run the clone\'s node');
+  t.match(wrapper, 'NODE="$APP/node/bin/node"');
+  rmSync(clone, { recursive: true, force: true });
+  const version = spawnSync(join(app, 'bin/relay'), ['--version'], { encoding: 'utf8' });
+  t.equal(version.status, 0, version.stderr);
+  t.match(version.stdout, /^bitbucket-relay .*\(node 24\./m, 'runs on the copied Node.js after the clone was deleted');
+});
+
+t.test('the Node.js error says every way to get Node 24, the npm package included', async (t) => {
+  const fakeNode = join(dir, 'node18');
+  writeFileSync(fakeNode, '#!/bin/sh\necho v18.19.0\n', { mode: 0o755 });
+  const r = spawnSync('sh', [installSh, '--root', makeHost(dir, 'node18-host'), '--offline', '--node', fakeNode], { encoding: 'utf8' });
+  t.equal(r.status, 1);
+  t.match(r.stderr, "npm install --prefix /opt/node24 node@24");
+  t.match(r.stderr, '--node /opt/node24/node_modules/node/bin/node');
+  t.match(r.stderr, 'nodesource');
+});
+
 t.test('without git the installer says how to get it', async (t) => {
   // A PATH with every tool of /usr/bin and /bin except git.
   const bin = join(dir, 'no-git-bin');

@@ -28,7 +28,9 @@ t.test('install on a staged host, push through the trampoline, upgrade, verify, 
       t.ok(existsSync(join(app, f)), f);
     }
     t.equal(mode(join(app, 'bin/relay')), '755');
-    t.match(readFileSync(join(app, 'bin/relay'), 'utf8'), `NODE='${process.execPath}'`);
+    // The node running these tests lives in a checkout or under /tmp: the installer copies it into the app.
+    t.match(readFileSync(join(app, 'bin/relay'), 'utf8'), 'NODE="$APP/node/bin/node"');
+    t.ok(existsSync(join(app, 'node/bin/node')), 'the Node.js runtime is inside the app');
     for (const dep of ['yaml', 'ajv', 'chokidar', 'winston']) t.ok(existsSync(join(app, 'node_modules', dep, 'package.json')), `dependency ${dep}`);
     for (const dev of ['tap', 'typescript', 'fast-check', 'node', '@types/node']) t.notOk(existsSync(join(app, 'node_modules', dev)), `no devDependency ${dev}`);
     t.ok(existsSync(join(app, 'dist/RELEASE')), 'src/ compiled to dist/ (the release tree has TypeScript)');
