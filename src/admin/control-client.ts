@@ -5,6 +5,20 @@ import net from 'node:net';
 import { formatDuration } from '../config/units.ts';
 import { ControlError, LineSplitter, type ControlOp, type ControlResponse } from './control-protocol.ts';
 
+/** The daemon accepted the request but did not answer in time (busy, hung, SIGSTOPped). */
+export class NoAnswerError extends Error {
+  override name = 'NoAnswerError';
+  /** The request carried this deadline (epoch ms): the daemon drops it unapplied when it reads it later. */
+  readonly deadline: number;
+  constructor(message: string, deadline: number) {
+    super(message);
+    this.deadline = deadline;
+  }
+}
+
+/** Margin between the deadline a request carries and the client's own timeout: work started before the deadline may still finish and answer. */
+export const DEADLINE_MARGIN_MS = 500;
+
 /** An open connection to the daemon. */
 export interface ControlClient {
   readonly path: string;
@@ -91,16 +105,18 @@ function wrap(socket: net.Socket, path: string): ControlClient {
       if (failure) throw failure;
       const id = nextId++;
       const timeoutMs = opts.timeoutMs ?? 30_000;
+      // The daemon refuses a request it reads after its deadline: a command that gave up never takes effect later.
+      const deadline = Date.now() + Math.max(timeoutMs - DEADLINE_MARGIN_MS, timeoutMs / 2);
       const response = await new Promise<ControlResponse>((resolve, reject) => {
         const timer = setTimeout(() => {
           waiting.delete(id);
-          reject(new Error(`the daemon did not answer "${op}" within ${formatDuration(timeoutMs)} on ${path} (busy or hung? check its log)`));
+          reject(new NoAnswerError(`the daemon did not answer "${op}" within ${formatDuration(timeoutMs)} on ${path} (busy or hung? check its log)`, deadline));
         }, timeoutMs);
         waiting.set(id, {
           resolve: (r) => (clearTimeout(timer), resolve(r)),
           reject: (e) => (clearTimeout(timer), reject(e)),
         });
-        socket.write(JSON.stringify({ id, op, args }) + '\n');
+        socket.write(JSON.stringify({ id, op, args, deadline }) + '\n');
       });
       if (!response.ok) throw new ControlError(response.code, response.error);
       return response.result as T;

@@ -34,6 +34,8 @@ export interface ControlRequest {
   id: number;
   op: string;
   args?: unknown;
+  /** Epoch ms after which the daemon must not act on it (the CLI has given up and said so). */
+  deadline?: number;
 }
 
 /** Why a request failed, for callers that branch on it. */

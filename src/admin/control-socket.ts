@@ -128,7 +128,7 @@ function serveConnection(socket: net.Socket, handle: ControlHandler, log: Log): 
 }
 
 async function answer(line: string, handle: ControlHandler, log: Log): Promise<ControlResponse> {
-  let request: { id?: unknown; op?: unknown; args?: unknown };
+  let request: { id?: unknown; op?: unknown; args?: unknown; deadline?: unknown };
   try {
     request = JSON.parse(line);
   } catch {
@@ -138,6 +138,11 @@ async function answer(line: string, handle: ControlHandler, log: Log): Promise<C
   const op = typeof request?.op === 'string' ? request.op : '';
   if (!isControlOp(op)) {
     return { id, ok: false, code: 'unknown-op', error: `unknown operation ${JSON.stringify(request?.op ?? null)}; known: ${CONTROL_OPS.join(', ')} (is the relay CLI newer than the daemon? restart the daemon)` };
+  }
+  if (typeof request.deadline === 'number' && Date.now() > request.deadline) {
+    // Read after the caller gave up (the daemon was stopped or busy): acting now would surprise the operator.
+    log.warn('control request expired before it was read; not applied', { op, lateMs: Date.now() - request.deadline });
+    return { id, ok: false, code: 'refused', error: `"${op}" arrived after its deadline (${new Date(request.deadline).toISOString()}); not applied` };
   }
   try {
     return { id, ok: true, result: (await handle(op, request.args ?? {})) ?? null };

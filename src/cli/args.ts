@@ -14,6 +14,8 @@ export const COMMON_OPTIONS = {
   config: { type: 'string', short: 'c' },
   socket: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  /** How long to wait for the daemon's answer; reads then use the store, writes expire unapplied. */
+  timeout: { type: 'string' },
 } as const satisfies OptionSpec;
 
 /** Parsed arguments, or the exit status to return at once (usage error, or --help printed). */
@@ -38,6 +40,11 @@ export function parseCommand<const O extends OptionSpec>(
   if ((parsed.values as { help?: boolean }).help) {
     io.stdout.write(help + '\n');
     return { ok: false, status: EXIT.ok };
+  }
+  const timeout = (parsed.values as { timeout?: string }).timeout;
+  if (timeout !== undefined && !parseDuration(timeout)) {
+    io.stderr.write(`relay ${name}: --timeout "${timeout}" is not a duration (e.g. 5s)\n`);
+    return { ok: false, status: EXIT.usage };
   }
   const n = parsed.positionals.length;
   if ((positionals.min !== undefined && n < positionals.min) || (positionals.max !== undefined && n > positionals.max)) {

@@ -68,7 +68,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     selector = { kind: 'range', from: m[1], to: m[2], ref: v.ref };
   } else selector = { kind: 'ref', ref: v.ref! };
 
-  const cli = loadCliConfig(v.config, io.env, v.socket);
+  const cli = loadCliConfig(v.config, io.env, v.socket, v.timeout);
   if (!cli.valid) {
     io.stderr.write(`${cli.problems.join('\n')}\nrelay backfill: fix the config first (relay config check)\n`);
     return EXIT.config;

@@ -44,7 +44,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   const limit = v.limit === undefined ? 50 : parsePositiveInt(v.limit);
   if (limit === null) return usageError(io, 'deliveries', `--limit "${v.limit}" is not a positive number`);
   if (v.repo !== undefined && !/^[^/\s]+\/[^/\s]+$/.test(v.repo)) return usageError(io, 'deliveries', `--repo "${v.repo}" is not PROJECT/slug`);
-  const cli = loadCliConfig(v.config, io.env, v.socket);
+  const cli = loadCliConfig(v.config, io.env, v.socket, v.timeout);
   return withTarget(io, cli, 'read', 'deliveries', async (target) => {
     const list = await target.call<DeliverySummary[]>('deliveries', {
       destination: v.dest, failed: v.failed ?? false, state: v.state, since, repo: v.repo, eventId: v.event, limit,

@@ -41,7 +41,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   if (!parsed.ok) return parsed.status;
   const v = parsed.values;
   const [id] = parsed.positionals;
-  const cli = loadCliConfig(v.config, io.env, v.socket);
+  const cli = loadCliConfig(v.config, io.env, v.socket, v.timeout);
 
   if (sub === 'list') {
     const limit = v.limit === undefined ? 100 : parsePositiveInt(v.limit);

@@ -9,7 +9,8 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { RelayConfig } from '../config/config-types.ts';
 import { ConfigError, DEFAULT_PATHS, configPath, defaultConfig, formatConfigProblem, loadConfig } from '../config/load-config.ts';
-import { connectControl, type ControlClient, type ConnectFailure } from '../admin/control-client.ts';
+import { connectControl, NoAnswerError, type ControlClient, type ConnectFailure } from '../admin/control-client.ts';
+import { parseDuration } from '../config/units.ts';
 import { ControlError, type ControlOp } from '../admin/control-protocol.ts';
 import { claimStoreLock, StoreLockedError, type StoreLock } from '../store/store-lock.ts';
 import { openStore, type Store } from '../store/index.ts';
@@ -25,22 +26,31 @@ export interface CliConfig {
   problems: string[];
   /** Every problem is "cannot read" (this user lacks permission), not a mistake in the file. */
   unreadableOnly: boolean;
+  /** --timeout: how long to wait for the daemon's answer (default READ_TIMEOUT_MS / WRITE_TIMEOUT_MS). */
+  timeoutMs?: number;
 }
+
+/** How long a read command waits for the daemon before it reads the store itself. */
+export const READ_TIMEOUT_MS = 5_000;
+/** How long a write command waits for the daemon (the request expires unapplied after that). */
+export const WRITE_TIMEOUT_MS = 30_000;
 
 /**
  * Load the config for an operator command. A broken file does not stop read
  * commands (at 3 a.m. the config may be what is broken): the socket, store and
  * spool paths are taken from whatever of the file still parses.
  */
-export function loadCliConfig(explicit: string | undefined, env: NodeJS.ProcessEnv, socketOverride?: string): CliConfig {
+export function loadCliConfig(explicit: string | undefined, env: NodeJS.ProcessEnv, socketOverride?: string, timeout?: string): CliConfig {
   const file = resolve(configPath(explicit, env));
   const withSocket = (c: RelayConfig): RelayConfig => (socketOverride ? { ...c, admin: { socket: resolve(socketOverride) } } : c);
+  // parseCommand has already refused a --timeout that is not a duration.
+  const timeoutMs = timeout === undefined ? undefined : (parseDuration(timeout) ?? undefined);
   try {
-    return { file, config: withSocket(loadConfig(file, env)), valid: true, problems: [], unreadableOnly: false };
+    return { file, config: withSocket(loadConfig(file, env)), valid: true, problems: [], unreadableOnly: false, timeoutMs };
   } catch (err) {
     const problems = err instanceof ConfigError ? err.problems : [{ file, line: null, column: null, path: '', message: (err as Error).message }];
     const unreadableOnly = problems.every((p) => /\b(EACCES|EPERM)\b/.test(p.message));
-    return { file, config: withSocket(fallbackConfig(file)), valid: false, problems: problems.map(formatConfigProblem), unreadableOnly };
+    return { file, config: withSocket(fallbackConfig(file)), valid: false, problems: problems.map(formatConfigProblem), unreadableOnly, timeoutMs };
   }
 }
 
@@ -98,7 +108,8 @@ export async function openTarget(cli: CliConfig, mode: 'read' | 'write', command
   const conn = await connectControl(config.admin.socket);
   if (conn.ok) {
     const client = conn.client;
-    return { ok: true, target: { kind: 'daemon', client, call: (op, args, options) => client.request(op, args, options), close: () => client.close() } };
+    const timeoutMs = cli.timeoutMs ?? (mode === 'read' ? READ_TIMEOUT_MS : WRITE_TIMEOUT_MS);
+    return { ok: true, target: { kind: 'daemon', client, call: (op, args, options) => client.request(op, args, { timeoutMs, ...options }), close: () => client.close() } };
   }
   const storePath = config.store.path;
   if (mode === 'read') {
@@ -193,11 +204,38 @@ export async function withTarget(io: CliIo, cli: CliConfig, mode: 'read' | 'writ
   }
   const { target } = opened;
   if (target.kind === 'local') io.stderr.write(`${localNotice(target)}\n`);
+  let fallback: Target | null = null;
   try {
     return await body(target);
   } catch (err) {
-    return reportCallError(io, command, err);
+    if (!(err instanceof NoAnswerError)) return reportCallError(io, command, err);
+    if (mode === 'write') {
+      // The request carried its deadline: the daemon refuses it if it reads it later.
+      io.stderr.write(
+        `relay ${command}: ${err.message}\nnot applied: the request expired at ${new Date(err.deadline).toISOString()} and the daemon drops it if it reads it later; ` +
+          'run the command again once `relay status` shows the daemon answering\n',
+      );
+      return EXIT.unavailable;
+    }
+    // A hung daemon must not leave the operator without answers: the store has them.
+    target.close();
+    let store: Store;
+    try {
+      store = openStore(cli.config.store.path, { readOnly: true });
+    } catch (storeErr) {
+      io.stderr.write(`relay ${command}: ${err.message}\nand the store cannot be read either: ${(storeErr as Error).message}\n`);
+      return EXIT.unavailable;
+    }
+    const local = localTarget(store, cli, err.message.replace(/^the daemon/, 'daemon'), null);
+    fallback = local;
+    io.stderr.write(`${localNotice(local)}\n`);
+    try {
+      return await body(local);
+    } catch (localErr) {
+      return reportCallError(io, command, localErr);
+    }
   } finally {
     target.close();
+    fallback?.close();
   }
 }

@@ -15,7 +15,7 @@ sends the queue in order. The pause survives daemon restarts.`;
 export async function runPauseOrResume(op: 'pause' | 'resume', help: string, args: string[], io: CliIo): Promise<number> {
   const parsed = parseCommand(op, args, {}, help, io, { min: 1, max: 1 });
   if (!parsed.ok) return parsed.status;
-  const cli = loadCliConfig(parsed.values.config, io.env, parsed.values.socket);
+  const cli = loadCliConfig(parsed.values.config, io.env, parsed.values.socket, parsed.values.timeout);
   return withTarget(io, cli, 'write', op, async (target) => {
     const r = await target.call<PauseSummary>(op, { destination: parsed.positionals[0] });
     io.stdout.write(

@@ -71,7 +71,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   }
   const since = v.since === undefined ? undefined : parseSince(v.since);
   if (since === null) return usageError(io, 'redeliver', `--since "${v.since}" is neither a duration (2h) nor a date (2024-05-01)`);
-  const cli = loadCliConfig(v.config, io.env, v.socket);
+  const cli = loadCliConfig(v.config, io.env, v.socket, v.timeout);
   return withTarget(io, cli, 'write', 'redeliver', async (target) => {
     const wait = target.kind === 'daemon' && !v['no-wait'] && (v.wait ?? Boolean(io.stderr.isTTY));
     const r = await target.call<RequeueSummary>('redeliver', id !== undefined ? { id } : { destination: v.dest, since, withIds: wait });

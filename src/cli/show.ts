@@ -101,7 +101,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   const parsed = parseCommand('show', args, { full: { type: 'boolean' }, raw: { type: 'boolean' }, json: { type: 'boolean' } }, HELP, io, { min: 1, max: 1 });
   if (!parsed.ok) return parsed.status;
   const v = parsed.values;
-  const cli = loadCliConfig(v.config, io.env, v.socket);
+  const cli = loadCliConfig(v.config, io.env, v.socket, v.timeout);
   return withTarget(io, cli, 'read', 'show', async (target) => {
     const r = await target.call<ShowResult>('show', { id: parsed.positionals[0] });
     if (v.json) io.stdout.write(JSON.stringify(showJson(r), null, 2) + '\n');
