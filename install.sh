@@ -435,7 +435,8 @@ install_app() {
   printf '+ %s\n' "stage bitbucket-relay $version in $STAGE"
   for f in package.json package-lock.json install.sh; do cp "$SRC/$f" "$STAGE/"; done
   for d in bin src hooks config docs; do
-    [ ! -d "$SRC/$d" ] || cp -R "$SRC/$d" "$STAGE/"
+    # -L: the app holds files, never links back into the tree it came from.
+    [ ! -d "$SRC/$d" ] || cp -RL "$SRC/$d" "$STAGE/"
   done
   compile_app "$STAGE"
   if [ -n "$NODE_COPY" ]; then
