@@ -8,7 +8,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { RelayConfig } from '../config/config-types.ts';
-import { ConfigError, DEFAULT_PATHS, configPath, defaultConfig, formatConfigProblem, loadConfig } from '../config/load-config.ts';
+import { ConfigError, DEFAULT_PATHS, configPath, defaultConfig, formatConfigProblem, loadConfig, type ConfigProblem } from '../config/load-config.ts';
+import { describeUnitSetting, readUnitEnvironment, unitFilePath } from '../config/unit-environment.ts';
 import { connectControl, NoAnswerError, type ControlClient, type ConnectFailure } from '../admin/control-client.ts';
 import { parseDuration } from '../config/units.ts';
 import { ControlError, type ControlOp } from '../admin/control-protocol.ts';
@@ -26,6 +27,14 @@ export interface CliConfig {
   problems: string[];
   /** Every problem is "cannot read" (this user lacks permission), not a mistake in the file. */
   unreadableOnly: boolean;
+  /**
+   * Every problem comes from a ${NAME} unset in this shell (and what the empty
+   * value broke): the service may well have it, so a running daemon's own
+   * config is the judge (status), not this shell's.
+   */
+  envOnly: boolean;
+  /** About variables unset in this shell that the unit's environment supplied (the config then validated). */
+  envNotes: string[];
   /** --timeout: how long to wait for the daemon's answer (default READ_TIMEOUT_MS / WRITE_TIMEOUT_MS). */
   timeoutMs?: number;
 }
@@ -45,13 +54,55 @@ export function loadCliConfig(explicit: string | undefined, env: NodeJS.ProcessE
   const withSocket = (c: RelayConfig): RelayConfig => (socketOverride ? { ...c, admin: { socket: resolve(socketOverride) } } : c);
   // parseCommand has already refused a --timeout that is not a duration.
   const timeoutMs = timeout === undefined ? undefined : (parseDuration(timeout) ?? undefined);
+  const valid = (config: RelayConfig, envNotes: string[]): CliConfig => ({ file, config: withSocket(config), valid: true, problems: [], unreadableOnly: false, envOnly: false, envNotes, timeoutMs });
+  let problems: ConfigProblem[];
   try {
-    return { file, config: withSocket(loadConfig(file, env)), valid: true, problems: [], unreadableOnly: false, timeoutMs };
+    return valid(loadConfig(file, env), []);
   } catch (err) {
-    const problems = err instanceof ConfigError ? err.problems : [{ file, line: null, column: null, path: '', message: (err as Error).message }];
-    const unreadableOnly = problems.every((p) => /\b(EACCES|EPERM)\b/.test(p.message));
-    return { file, config: withSocket(fallbackConfig(file)), valid: false, problems: problems.map(formatConfigProblem), unreadableOnly, timeoutMs };
+    problems = err instanceof ConfigError ? err.problems : [{ file, line: null, column: null, path: '', message: (err as Error).message }];
   }
+  let unset = unsetVariables(problems);
+  let envNotes: string[] = [];
+  let unsetPaths = new Set<string>();
+  if (unset.size > 0) {
+    // An admin shell lacks what systemd gives the service: take those from the unit (when readable) and judge again.
+    const unit = readUnitEnvironment(unitFilePath(env));
+    const supplied: Record<string, string> = {};
+    for (const name of unset.keys()) {
+      const v = unit.vars.get(name);
+      if (v) supplied[name] = v.value;
+    }
+    envNotes = Object.keys(supplied).map((name) => `\${${name}} is unset in this shell; ${describeUnitSetting(unit, name)} (used for this check)`);
+    if (envNotes.length > 0) {
+      try {
+        return valid(loadConfig(file, { ...env, ...supplied }), envNotes);
+      } catch (err) {
+        if (err instanceof ConfigError) problems = err.problems;
+        unset = unsetVariables(problems);
+      }
+    }
+    unsetPaths = new Set(problems.filter((p) => UNSET_VAR.test(p.message)).map((p) => p.path));
+    problems = problems.map((p) => {
+      const name = UNSET_VAR.exec(p.message)?.[1];
+      return name ? { ...p, message: `\${${name}} is unset in this shell; ${describeUnitSetting(unit, name)}` } : p;
+    });
+  }
+  const unreadableOnly = problems.every((p) => /\b(EACCES|EPERM)\b/.test(p.message));
+  const envOnly = unsetPaths.size > 0 && problems.every((p) => unsetPaths.has(p.path));
+  return { file, config: withSocket(fallbackConfig(file)), valid: false, problems: problems.map(formatConfigProblem), unreadableOnly, envOnly, envNotes, timeoutMs };
+}
+
+/** The loader's message for a `${NAME}` not in the environment. */
+const UNSET_VAR = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\} is not set in the environment/;
+
+/** `${NAME}` references the loader found unset: name → key path of the value holding it. */
+function unsetVariables(problems: ConfigProblem[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const p of problems) {
+    const name = UNSET_VAR.exec(p.message)?.[1];
+    if (name) out.set(name, p.path);
+  }
+  return out;
 }
 
 /** Paths (node, spool, store, socket) from a config file that does not validate; defaults for what cannot be read. */

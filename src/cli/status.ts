@@ -60,8 +60,14 @@ export async function gatherStatus(cli: CliConfig, options: { maxBacklogAgeMs: n
       store?.close();
     }
   }
-  report.config = { file: cli.file, valid: cli.valid || cli.unreadableOnly, problems: cli.problems };
+  // Variables unset only in this shell: the running daemon loaded the config with its own environment, so it judges.
+  const daemonJudges = !cli.valid && cli.envOnly && report.daemon.running;
+  report.config = { file: cli.file, valid: cli.valid || cli.unreadableOnly || daemonJudges, problems: daemonJudges ? [] : cli.problems };
   const assessed = assessStatus(report, { maxBacklogAgeMs: options.maxBacklogAgeMs, cliVersion: RELAY_VERSION });
+  assessed.notes.push(...cli.envNotes);
+  if (daemonJudges) {
+    assessed.notes.push(...cli.problems.filter((p) => p.includes('is unset in this shell')).map((p) => `${p.replace(/^config: /, '')} (judged by the running daemon's config, which loaded with the service's environment)`));
+  }
   if (!cli.valid && cli.unreadableOnly) assessed.notes.push(`this user cannot read all of ${cli.file} (${cli.problems.length} file${cli.problems.length === 1 ? '' : 's'} unreadable); run as the service user for a full check`);
   return assessed;
 }
@@ -94,6 +100,8 @@ export function renderStatusText(report: StatusReport, style: Style, now: number
       : `daemon   ${style.red(daemon.message ?? 'not running')}`,
   );
   out.push(`config   ${report.config.file ?? daemon.configFile ?? '-'}${report.config.valid ? '' : style.red(` (invalid: ${report.config.problems.length} problem${report.config.problems.length === 1 ? '' : 's'})`)}`);
+  // The first problems themselves: "invalid" alone sends the operator elsewhere to learn what.
+  if (!report.config.valid) for (const p of report.config.problems.slice(0, 3)) out.push(`         ${p.replace(/^config: /, '')}`);
   const oldest = intake.oldestAgeMs === null ? '' : `, oldest ${formatDuration(intake.oldestAgeMs)}`;
   const intakeState = intake.error ? style.red(intake.error) : `backlog ${intake.backlog}${oldest}, quarantined ${intake.quarantined}${intake.paused ? style.yellow(', paused') : ''}${intake.stuck ? style.red(`, ${intake.stuck} stuck`) : ''}`;
   out.push(`intake   ${intake.spoolDir}: ${intakeState}`);
