@@ -11,6 +11,7 @@ import type { SpoolStatsResult } from '../intake/spool-stats.ts';
 import { configRedactor, describeTarget, isQueued } from '../destinations/registry.ts';
 import { describeMissingDeliveries, destinationStatus, findMissingDeliveries, storeBytes, type Store } from '../store/index.ts';
 import { formatDuration, formatSize } from '../config/units.ts';
+import { nextSendAt } from '../store/next-attempt.ts';
 
 /** Version of the report's JSON shape. */
 export const STATUS_REPORT_VERSION = 1;
@@ -232,7 +233,8 @@ export function collectStatus(src: StatusSources): StatusReport {
       deliveredLastHour: row?.deliveredLastHour ?? 0,
       failedLastHour: row?.failedLastHour ?? 0,
       consecutiveFailures,
-      nextProbeAt: circuitOpen ? iso(nextProbe) : null,
+      // The next probe is the next attempt: the head delivery's retry time, held back by the circuit (the time deliveries shows).
+      nextProbeAt: circuitOpen ? iso(nextProbe === null ? null : nextSendAt(row?.nextDueAt ?? nextProbe, { open: true, nextProbeAt: nextProbe })) : null,
       setupError,
       stalled: (w?.stalled ?? []).map((s) => ({ delivery: s.delivery, repo: s.repoKey, ageMs: s.ageMs })),
     };

@@ -14,6 +14,7 @@ import { queuedKindOf } from '../destinations/registry.ts';
 import type { Log } from '../log/logger.ts';
 import type { Store } from '../store/store.ts';
 import { laneRows, pendingLanes, readBody, readHealth, type DestinationHealth, type QueuedDelivery } from '../store/queue.ts';
+import { nextSendAt } from '../store/next-attempt.ts';
 import { circuitAllows, circuitOnFailure, circuitOnSuccess, CLOSED, type CircuitState } from './circuit.ts';
 import type { QueueWriter } from './queue-writer.ts';
 import { nextAttemptAt } from './retry-policy.ts';
@@ -290,7 +291,9 @@ export class DestinationWorker {
     let next = Infinity;
     for (const lane of this.waiting) if (lane.queue[0]) next = Math.min(next, lane.queue[0].nextAttemptAt);
     if (this.circuit.open && this.inFlight.size === 0 && (this.ready.size > 0 || next < Infinity)) {
-      next = Math.max(Math.min(next, now), this.circuit.nextProbeAt ?? now);
+      // The earliest due delivery, held back by the circuit: the time status and deliveries show.
+      // (A probe time already past while no delivery is due must not spin the timer.)
+      next = nextSendAt(this.ready.size > 0 ? now : next, this.circuit);
     }
     if (next === Infinity) return;
     this.timer = setTimeout(() => {

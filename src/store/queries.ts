@@ -3,6 +3,7 @@
 // store; they work on a read-only handle while the daemon writes.
 
 import type { Store } from './store.ts';
+import { nextSendAt } from './next-attempt.ts';
 import { StoreError } from './store.ts';
 import { redactHeaders } from '../log/redact.ts';
 import type { AttemptRecord } from './queue.ts';
@@ -18,6 +19,8 @@ export interface DestinationStatus {
   consecutiveFailures: number;
   /** When the open circuit lets the next probe through (ms epoch). */
   nextProbeAt: number | null;
+  /** Earliest retry time among its pending deliveries (before the circuit's say: nextSendAt). */
+  nextDueAt: number | null;
   /** Pending + in flight. */
   queued: number;
   inFlight: number;
@@ -97,13 +100,13 @@ const HOUR = 3_600_000;
 export function destinationStatus(store: Store, now: number = Date.now(), names: readonly string[] = []): DestinationStatus[] {
   const known = (store.statement('SELECT name FROM destination_state ORDER BY name').all() as { name: string }[]).map((r) => r.name);
   const all = [...new Set([...names, ...known])];
-  const counts = store.statement(`SELECT count(*) AS n, min(created_at) AS oldest, sum(attempts > 0) AS retrying
+  const counts = store.statement(`SELECT count(*) AS n, min(created_at) AS oldest, sum(attempts > 0) AS retrying, min(next_attempt_at) AS due
     FROM deliveries WHERE destination = ? AND state = ?`);
   // outcome IN (every outcome there is): three range seeks along (destination, outcome, time) instead of a walk over the destination's whole log.
   const attempts = store.statement(`SELECT outcome, count(*) AS n FROM attempts WHERE destination = ? AND outcome IN ('delivered', 'retry', 'dead') AND time >= ? GROUP BY outcome`);
   const state = store.statement('SELECT * FROM destination_state WHERE name = ?');
   return all.map((name) => {
-    const c = (s: DeliveryState) => counts.get(name, s) as { n: number; oldest: number | null; retrying: number | null };
+    const c = (s: DeliveryState) => counts.get(name, s) as { n: number; oldest: number | null; retrying: number | null; due: number | null };
     const pending = c('pending');
     const inFlight = c('in_flight');
     const dead = c('dead');
@@ -117,6 +120,7 @@ export function destinationStatus(store: Store, now: number = Date.now(), names:
       circuitOpen: Boolean(st?.circuit_open),
       consecutiveFailures: st?.consecutive_failures ?? 0,
       nextProbeAt: st?.circuit_open ? (st?.next_probe_at ?? null) : null,
+      nextDueAt: pending.due,
       queued: pending.n + inFlight.n,
       inFlight: inFlight.n,
       retrying: (pending.retrying ?? 0) + (inFlight.retrying ?? 0),
@@ -137,7 +141,9 @@ function summaryColumns(alias = ''): string {
   const cols = ['id', 'event_id', 'destination', 'repo_key', 'label', 'state', 'attempts', 'created_at', 'next_attempt_at',
     'first_attempt_at', 'last_attempt_at', 'last_status', 'last_error', 'delivered_at', 'body_bytes'];
   const p = alias ? alias + '.' : '';
-  return [...cols.map((c) => p + c), `${p}body_id IS NULL AS body_pruned`].join(', ');
+  // The destination's open circuit delays the next attempt (nextSendAt): carried along so every view shows the same time.
+  const probe = `(SELECT next_probe_at FROM destination_state s WHERE s.name = ${p}destination AND s.circuit_open) AS circuit_probe_at`;
+  return [...cols.map((c) => p + c), `${p}body_id IS NULL AS body_pruned`, probe].join(', ');
 }
 
 /** Deliveries matching `filter`, newest first. */
@@ -256,7 +262,9 @@ function toSummary(r: Record<string, any>): DeliverySummary {
     state: r.state,
     attempts: r.attempts,
     createdAt: r.created_at,
-    nextAttemptAt: r.next_attempt_at,
+    nextAttemptAt: r.state === 'pending' || r.state === 'in_flight'
+      ? nextSendAt(r.next_attempt_at, { open: r.circuit_probe_at !== null && r.circuit_probe_at !== undefined, nextProbeAt: r.circuit_probe_at ?? null })
+      : r.next_attempt_at,
     firstAttemptAt: r.first_attempt_at,
     lastAttemptAt: r.last_attempt_at,
     lastStatus: r.last_status,
