@@ -29,13 +29,13 @@ import {
   queuedCount,
   destinationsWithDeadLetters,
   destinationOfDelivery,
-  redeliverableIds,
   deliveryProgress,
   type DeliveryDetail,
   type DeliveryProgress,
   type DeliveryFilter,
   type DeliveryState,
   type DeliverySummary,
+  type RedeliverState,
   type EnqueueItem,
   type Store,
 } from '../store/index.ts';
@@ -74,6 +74,8 @@ export interface ShowResult {
 export interface RequeueSummary {
   requeued: number;
   skipped: { id: string; reason: string }[];
+  /** Requeued, by the state each was in (pending ones were made due now). */
+  byState?: Partial<Record<RedeliverState, number>>;
   /** Ids requeued, when asked for (bulk redeliver progress). */
   ids?: string[];
 }
@@ -207,6 +209,14 @@ export function backfillDestinations(config: RelayConfig, names: readonly string
   });
 }
 
+/** `states` of a bulk redeliver: pending, delivered and/or dead (default delivered and dead, as before --pending existed). */
+function redeliverStates(v: unknown): RedeliverState[] {
+  if (v === undefined) return ['delivered', 'dead'];
+  const known: RedeliverState[] = ['pending', 'delivered', 'dead'];
+  if (!Array.isArray(v) || v.length === 0 || !v.every((x) => known.includes(x))) throw new ControlError('bad-request', `"states" must be a non-empty list of ${known.join(', ')}`);
+  return v as RedeliverState[];
+}
+
 // ---- the operations -----------------------------------------------------
 
 /** What an operation is given: the context, its checked arguments, the time and the config's redaction. */
@@ -275,11 +285,8 @@ const OPERATIONS: Record<ControlOp, (call: OpCall) => unknown> = {
     const destination = needString(a, 'destination');
     knownDestination(ctx, destination);
     const since = optNumber(a, 'since') ?? 0;
-    // Which rows the requeue will touch, for progress reporting (same selection as redeliver()).
-    const candidates = a.withIds ? redeliverableIds(store, destination, since) : undefined;
-    const r = redeliver(store, { destination, since }, now);
-    const skipped = new Set(r.skipped.map((s) => s.id));
-    return { ...r, ids: candidates?.filter((x) => !skipped.has(x)) } satisfies RequeueSummary;
+    const r = redeliver(store, { destination, since }, now, redeliverStates(a.states));
+    return { ...r, ids: a.withIds ? r.ids : undefined } satisfies RequeueSummary;
   },
   'dlq-retry': ({ ctx, store, a, now }) => {
     const id = optString(a, 'id');

@@ -9,6 +9,7 @@ import { kindOf } from '../destinations/registry.ts';
 import { parseDuration } from '../config/units.ts';
 import { parseCommand, usageError } from './args.ts';
 import { EXIT, type CliIo } from './cli-io.ts';
+import { destinationStatus, openStore, type Store } from '../store/index.ts';
 import { loadCliConfig } from './open-target.ts';
 import { styleFor, type Style } from './style.ts';
 
@@ -63,5 +64,23 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     repo: repoMatch ? { projectKey: repoMatch[1], repoSlug: repoMatch[2], repoId: null } : undefined,
   });
   io.stdout.write(v.json ? JSON.stringify(result, null, 2) + '\n' : renderCheckText(result, styleFor(io.stdout, io.env)));
+  if (result.ok && !v.json) {
+    // The receiver works now: offer to send what waited for it.
+    const waiting = queuedFor(cli.config.store.path, name);
+    if (waiting > 0) io.stdout.write(`${waiting} ${waiting === 1 ? 'delivery is' : 'deliveries are'} queued for ${name}: send ${waiting === 1 ? 'it' : 'them'} now with \`relay retry --dest ${name}\`\n`);
+  }
   return result.ok ? EXIT.ok : EXIT.attention;
+}
+
+/** Pending + in-flight deliveries of `name` in the store (0 when it cannot be read by this user). */
+function queuedFor(storePath: string, name: string): number {
+  let store: Store | null = null;
+  try {
+    store = openStore(storePath, { readOnly: true });
+    return destinationStatus(store, Date.now(), [name]).find((d) => d.name === name)?.queued ?? 0;
+  } catch {
+    return 0;
+  } finally {
+    store?.close();
+  }
 }

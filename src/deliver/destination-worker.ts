@@ -158,6 +158,14 @@ export class DestinationWorker {
   }
 
   /** Operator pause/resume. */
+  /** The operator says the receiver is fixed: an open circuit probes now (`relay retry`); the first success closes it. */
+  probeNow(): void {
+    if (!this.circuit.open) return;
+    this.circuit = { ...this.circuit, nextProbeAt: this.ctx.now() };
+    this.health.nextProbeAt = this.circuit.nextProbeAt;
+    this.schedulePump();
+  }
+
   setPaused(paused: boolean): void {
     this.paused = paused;
     this.log.info(paused ? 'destination paused; deliveries keep queueing' : 'destination resumed');

@@ -116,6 +116,9 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
         writer.flush();
         for (const name of change.destinations) workers.get(name)?.scan();
         break;
+      case 'probe-now':
+        workers.get(change.destination)?.probeNow();
+        break;
       case 'paused':
       case 'resumed':
         workers.get(change.destination)?.setPaused(change.kind === 'paused');

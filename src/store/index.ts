@@ -8,7 +8,7 @@ export type { EnqueueItem, EnqueueResult, DestinationRequests, QueuedRequest } f
 export { destinationStatus, listDeliveries, listDeadLetters, showDelivery, resolveDeliveryId, storedDestinationNames, queuedCount, destinationsWithDeadLetters, destinationOfDelivery, redeliverableIds, deliveryProgress } from './queries.ts';
 export type { DestinationStatus, DeliverySummary, DeliveryDetail, DeliveryFilter, DeliveryState, DeliveryProgress } from './queries.ts';
 export { redeliver, retryDeadLetters, dropDeadLetters, dropQueuedDeliveries, pauseDestination, resumeDestination, isPaused } from './operator.ts';
-export type { RequeueResult, DeliveryTarget } from './operator.ts';
+export type { RequeueResult, DeliveryTarget, RedeliverState } from './operator.ts';
 export { findMissingDeliveries, describeMissingDeliveries, DeliveryRowsCheck } from './invariants.ts';
 export type { MissingDeliveries } from './invariants.ts';
 export { fileIdentity, storeFileChanged, freshStoreRefusal, readStoreMarker, writeStoreMarker, storeMarkerPath } from './store-file.ts';

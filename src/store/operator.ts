@@ -13,7 +13,14 @@ export interface RequeueResult {
   requeued: number;
   /** Deliveries that could not be replayed, with why. */
   skipped: { id: string; reason: string }[];
+  /** Requeued, by the state each was in: pending ones were only made due now. */
+  byState?: Partial<Record<RedeliverState, number>>;
+  /** Every delivery requeued (in queue order). */
+  ids?: string[];
 }
+
+/** States a bulk redeliver can select: `--pending` (send now), `--delivered` (send again), `--failed` (dead). */
+export type RedeliverState = 'pending' | 'delivered' | 'dead';
 
 /** Which deliveries an operator action applies to. */
 export type DeliveryTarget = { id: string } | { destination: string; since?: number };
@@ -39,8 +46,13 @@ function selectTargets(store: Store, target: DeliveryTarget, states: readonly st
 }
 
 function requeueRows(store: Store, rows: Row[], allowed: readonly string[], now: number): RequeueResult {
-  const result: RequeueResult = { requeued: 0, skipped: [] };
+  const result: RequeueResult = { requeued: 0, skipped: [], byState: {}, ids: [] };
   const destinations = new Set<string>();
+  const count = (r: Row): void => {
+    const key = (r.state === 'in_flight' ? 'pending' : r.state) as RedeliverState;
+    result.byState![key] = (result.byState![key] ?? 0) + 1;
+    result.ids!.push(r.id);
+  };
   const replay = store.statement(`UPDATE deliveries SET state = 'pending', seq = ?, attempts = 0, first_attempt_at = NULL,
     next_attempt_at = ?, delivered_at = NULL, finished_at = NULL WHERE id = ?`);
   const retryNow = store.statement(`UPDATE deliveries SET next_attempt_at = ? WHERE id = ? AND state = 'pending'`);
@@ -50,6 +62,7 @@ function requeueRows(store: Store, rows: Row[], allowed: readonly string[], now:
         // Already queued: just make it due now.
         retryNow.run(now, r.id);
         result.requeued++;
+        count(r);
         destinations.add(r.destination);
       } else if (!allowed.includes(r.state)) {
         result.skipped.push({ id: r.id, reason: `state is ${r.state}` });
@@ -58,6 +71,7 @@ function requeueRows(store: Store, rows: Row[], allowed: readonly string[], now:
       } else {
         replay.run(store.nextSeq(), now, r.id);
         result.requeued++;
+        count(r);
         destinations.add(r.destination);
       }
     }
@@ -66,10 +80,22 @@ function requeueRows(store: Store, rows: Row[], allowed: readonly string[], now:
   return result;
 }
 
-/** Send again: one delivery by id (any state), or a destination's delivered and dead deliveries since a time. */
-export function redeliver(store: Store, target: DeliveryTarget, now: number = Date.now()): RequeueResult {
-  const states = ['delivered', 'dead', 'dropped'];
-  return requeueRows(store, selectTargets(store, target, ['delivered', 'dead']), states, now);
+/**
+ * Send again: one delivery by id (any state), or a destination's deliveries
+ * in `states` since a time (default delivered and dead). Pending ones are
+ * made due now, and an open circuit lets its probe out now ("send now").
+ */
+export function redeliver(store: Store, target: DeliveryTarget, now: number = Date.now(), states: readonly RedeliverState[] = ['delivered', 'dead']): RequeueResult {
+  const selected = states.flatMap((s) => (s === 'pending' ? ['pending', 'in_flight'] : [s]));
+  const rows = selectTargets(store, target, selected);
+  if (!('id' in target) && states.includes('pending')) probeNow(store, target.destination, now);
+  return requeueRows(store, rows, ['delivered', 'dead', 'dropped'], now);
+}
+
+/** An open circuit's next probe goes now (the operator says the receiver is fixed); the first success closes it. */
+function probeNow(store: Store, destination: string, now: number): void {
+  store.statement('UPDATE destination_state SET next_probe_at = ? WHERE name = ? AND circuit_open').run(now, destination);
+  store.notify({ kind: 'probe-now', destination });
 }
 
 /** Replay dead letters: one by id, or all of a destination (optionally since a time). */

@@ -34,6 +34,8 @@ export const DEFAULT_LIMITS: StoreLimits = {
 export type StoreChange =
   | { kind: 'enqueued'; lanes: { destination: string; repoKey: string }[] }
   | { kind: 'requeued'; destinations: string[] }
+  /** The operator asked to send now: an open circuit's probe is due at once. */
+  | { kind: 'probe-now'; destination: string }
   | { kind: 'paused' | 'resumed'; destination: string };
 
 /** Listener for queue changes made through this Store handle. */

@@ -10,7 +10,7 @@ import { enqueue } from '../../src/store/enqueue.ts';
 import { applyQueueWrites } from '../../src/store/queue.ts';
 import { listDeliveries, showDelivery } from '../../src/store/queries.ts';
 import { nextSendAt } from '../../src/store/next-attempt.ts';
-import { deliveryIdFor } from '../../src/store/delivery-id.ts';
+import { deliveryIdFor } from '../../src/route/delivery-id.ts';
 import { assessStatus, collectStatus } from '../../src/admin/status-report.ts';
 import { parseConfigText } from '../../src/config/load-config.ts';
 import { items, makeEvent, tempDir } from '../deliver/fixtures.ts';
@@ -38,7 +38,7 @@ for (const [label, probeOffset, dueOffset] of [
     applyQueueWrites(store, [
       {
         kind: 'attempt',
-        attempt: { deliveryId: id, destination: 'ci', time: now - 20_000, outcome: 'retry', status: 503, latencyMs: 5, error: 'HTTP 503', responseExcerpt: null, location: null, url: 'https://ci.example/hook' },
+        attempt: { deliveryId: id, destination: 'ci', time: now - 20_000, outcome: 'retry', status: 503, latencyMs: 5, error: 'HTTP 503', responseExcerpt: null, location: null, detail: null, target: 'https://ci.example/hook' },
         attempts: 6,
         firstAttemptAt: now - 50_000,
         nextAttemptAt: probeOffset < 0 ? dueAt : now - 2_000,

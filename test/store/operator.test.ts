@@ -82,14 +82,14 @@ t.test('redeliver, dlq retry/drop, pause/resume', async (t) => {
 
   // Delivered → back of its lane, same id, attempts reset.
   const r1 = redeliver(store, { id: id('e1') }, now);
-  t.same(r1, { requeued: 1, skipped: [] });
+  t.match(r1, { requeued: 1, skipped: [], byState: { delivered: 1 } });
   let row = showDelivery(store, id('e1'))!;
   t.match(row, { state: 'pending', attempts: 0, nextAttemptAt: now, deliveredAt: null });
   t.ok(seqOf(id('e1')) > maxSeq, 'fresh seq: replay goes to the back of the lane');
   t.same(changes.at(-1), { kind: 'requeued', destinations: ['ci'] });
 
   // Dead letters: retry one, drop another.
-  t.same(retryDeadLetters(store, { destination: 'ci' }, now), { requeued: 1, skipped: [] });
+  t.match(retryDeadLetters(store, { destination: 'ci' }, now), { requeued: 1, skipped: [], byState: { dead: 1 } });
   t.equal(showDelivery(store, id('e2'))!.state, 'pending');
   applyQueueWrites(store, [{ kind: 'attempt', attempt: attempt(id('e2'), now, 'dead', 410, 'HTTP 410'), attempts: 1, firstAttemptAt: now, nextAttemptAt: 0 }]);
   t.equal(dropDeadLetters(store, { id: id('e2') }, now), 1);
@@ -101,6 +101,12 @@ t.test('redeliver, dlq retry/drop, pause/resume', async (t) => {
   applyQueueWrites(store, [{ kind: 'attempt', attempt: attempt(id('e1'), now, 'delivered', 200), attempts: 1, firstAttemptAt: now, nextAttemptAt: 0 }]);
   const r2 = redeliver(store, { destination: 'ci', since: now - 3 * HOUR }, now);
   t.equal(r2.requeued, 1, 'only e1 was delivered or dead (e2 dropped, e3/e4 queued)');
+  t.same(r2.byState, { delivered: 1 });
+  // --pending: the queued ones are made due now, counted as pending.
+  const r3 = redeliver(store, { destination: 'ci' }, now, ['pending']);
+  t.same(r3.byState, { pending: 3 }, 'e1 (just requeued), e3, e4');
+  t.equal(r3.ids?.length, 3);
+  t.ok(listDeliveries(store, { destination: 'ci', state: 'pending' }).every((d) => d.nextAttemptAt <= now), 'all due now');
 
   pauseDestination(store, 'ci');
   t.ok(isPaused(store, 'ci'));
