@@ -14,6 +14,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRelayFixture, RELAY_BIN, waitUntil } from '../helpers/relay-fixture.ts';
 import { startReceiver, type ReceivedRequest } from '../helpers/receiver.ts';
 import { startHttpProxy } from '../helpers/tcp-proxy.ts';
+import { relay as relayInProcess } from '../cli/cli-helpers.ts';
 
 const S = {
   token: 'tok-Q7x9-url-token',
@@ -86,24 +87,24 @@ t.test('secrets appear in no log line, CLI output or store byte — daemon runni
   t.ok(proxy.requests.some((r) => r.proxyAuthorization === `Basic ${NEEDLES['proxy auth (base64)']}`), 'proxy credentials sent');
   t.equal(ok('/c')[0].headers.authorization, `Basic ${NEEDLES['url userinfo (base64)']}`, 'URL userinfo sent as basic auth');
 
-  // Everything an operator can print. Commands run asynchronously (`relay
-  // test` needs this process's receiver to answer), a few at a time.
+  // Everything an operator can print. The commands run in this process
+  // (main() with captured output, as bin/relay.js runs it): some forty
+  // `node bin/relay.js` processes, each loading the CLI anew, made this file
+  // take minutes on a loaded 2-core machine. One real process below covers
+  // the binary's own path.
   const outputs: [string, string][] = [];
-  const relayIo = (args: string[]): Promise<{ stdout: string; stderr: string }> =>
-    new Promise((resolve) => {
-      execFile(process.execPath, [RELAY_BIN, ...args], { env: { ...process.env, RELAY_CONFIG: fx.configFile } }, (_err, stdout, stderr) => resolve({ stdout, stderr }));
-    });
+  const relayIo = (args: string[]): Promise<{ stdout: string; stderr: string }> => relayInProcess(args, { env: { RELAY_CONFIG: fx.configFile } });
   const relay = async (args: string[]): Promise<string> => {
     const r = await relayIo(args);
     return r.stdout + r.stderr;
   };
   const runAll = async (commands: string[][], state: string): Promise<void> => {
-    const queue = [...commands];
-    const worker = async (): Promise<void> => {
-      for (let args = queue.shift(); args; args = queue.shift()) outputs.push([`relay ${args.join(' ')} (daemon ${state})`, await relay(args)]);
-    };
-    await Promise.all([worker(), worker(), worker()]);
+    for (const args of commands) outputs.push([`relay ${args.join(' ')} (daemon ${state})`, await relay(args)]);
   };
+  const binary = await new Promise<string>((resolve) => {
+    execFile(process.execPath, [RELAY_BIN, 'status'], { env: { ...process.env, RELAY_CONFIG: fx.configFile } }, (_err, stdout, stderr) => resolve(stdout + stderr));
+  });
+  outputs.push(['bin/relay.js status (daemon running)', binary]);
   const deliveryIds = async (): Promise<string[]> => (JSON.parse((await relayIo(['deliveries', '--json', '--limit', '100'])).stdout) as { id: string }[]).map((d) => d.id);
   await waitUntil(async () => (await deliveryIds()).length >= 6, 'six deliveries listed');
   const everyCommand = async (): Promise<string[][]> => [
@@ -195,18 +196,13 @@ t.test('receivers echoing credentials in Location, body, response headers and er
 
   const outputs: [string, string][] = [];
   const run = async (state: string): Promise<void> => {
-    const ids = (JSON.parse(fx.relay(['deliveries', '--json', '--limit', '100'], env).stdout) as { id: string }[]).map((d) => d.id);
+    // In this process (main() with captured output): a process per command made this file slow on a loaded machine.
+    const cli = (args: string[]) => relayInProcess(args, { env: { RELAY_CONFIG: fx.configFile, ...env } });
+    const ids = (JSON.parse((await cli(['deliveries', '--json', '--limit', '100'])).stdout) as { id: string }[]).map((d) => d.id);
     t.ok(ids.length >= 4, `deliveries listed (${state})`);
     for (const args of [['status'], ['status', '--json'], ['deliveries', '--wide'], ['deliveries', '--json'], ['dlq', 'list'], ...ids.flatMap((id) => [['show', id, '--full'], ['show', id, '--json']])]) {
-      let out: string;
-      try {
-        const r = fx.relay(args, env);
-        out = r.stdout + r.stderr;
-      } catch (err) {
-        const e = err as { stdout?: Buffer; stderr?: Buffer };
-        out = String(e.stdout ?? '') + String(e.stderr ?? '');
-      }
-      outputs.push([`relay ${args.join(' ')} (daemon ${state})`, out]);
+      const r = await cli(args);
+      outputs.push([`relay ${args.join(' ')} (daemon ${state})`, r.stdout + r.stderr]);
     }
   };
   await run('running');
