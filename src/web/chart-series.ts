@@ -1,7 +1,7 @@
 // Chart data for the web page, from the store's attempts log and events:
-// counts and latency histograms kept in memory per minute for the last day
-// and per hour for the last 7 days (memory bounded by destinations × 1,608
-// cells whatever the traffic), filled once at start (counted by SQLite an
+// counts and latency histograms kept in memory in cells as wide as each
+// range's buckets (a minute for 1h, 10 minutes for 24h, an hour for 7d: at
+// most 375 cells per destination, whatever the traffic), filled once at start (counted by SQLite an
 // hour at a time) and then from the rows added since (attempts.id only grows),
 // so a chart request never scans the 1,000,000-row log.
 // Queue depth has no history in the store: it is sampled once a minute while
@@ -22,7 +22,6 @@ export const RANGES: Record<ChartRange, { spanMs: number; stepMs: number }> = {
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
 const KEEP_MS = RANGES['7d'].spanMs + RANGES['7d'].stepMs;
-const KEEP_MINUTES_MS = RANGES['24h'].spanMs + RANGES['24h'].stepMs;
 /** Latency histogram bounds (ms), geometric ×1.25 from 1 ms to ~2 min: percentiles within 25 %. */
 const LATENCY_BOUNDS: readonly number[] = Array.from({ length: 53 }, (_, i) => Math.round(1.25 ** i));
 
@@ -32,13 +31,13 @@ function latencyBucket(ms: number): number {
   return Math.min(i, LATENCY_BOUNDS.length - 1);
 }
 
-interface MinuteCell {
+interface Cell {
   delivered: number;
   failed: number;
   latency: Uint32Array;
 }
 
-function addTo(tier: Map<number, Map<string, MinuteCell>>, start: number, r: { destination: string; outcome: string; latency_ms: number }): void {
+function addTo(tier: Map<number, Map<string, Cell>>, start: number, r: { destination: string; outcome: string; latency_ms: number }): void {
   let byDest = tier.get(start);
   if (!byDest) tier.set(start, (byDest = new Map()));
   let cell = byDest.get(r.destination);
@@ -73,10 +72,8 @@ export interface ChartData {
 export class ChartSeries {
   private readonly store: Store;
   private readonly now: () => number;
-  /** minute start (ms) → destination → cell, for the last day (1h and 24h charts). */
-  private readonly minutes = new Map<number, Map<string, MinuteCell>>();
-  /** hour start (ms) → destination → cell, for the last 7 days (7d chart). */
-  private readonly hours = new Map<number, Map<string, MinuteCell>>();
+  /** One tier per range, cells as wide as its buckets: slot start (ms) → destination → cell. */
+  private readonly tiers: Record<ChartRange, Map<number, Map<string, Cell>>> = { '1h': new Map(), '24h': new Map(), '7d': new Map() };
   private readonly pushes = new Map<number, number>();
   private readonly queue = new Map<number, Map<string, number>>();
   private lastAttemptId = 0;
@@ -104,10 +101,12 @@ export class ChartSeries {
   async load(): Promise<void> {
     const now = this.now();
     const upToId = this.maxAttemptId();
-    for (const [tier, slotMs, keepMs] of [[this.hours, HOUR, KEEP_MS], [this.minutes, MINUTE, KEEP_MINUTES_MS]] as const) {
+    for (const range of Object.keys(RANGES) as ChartRange[]) {
+      const { spanMs, stepMs } = RANGES[range];
+      const keepMs = spanMs + stepMs;
       const from = now - keepMs - ((now - keepMs) % HOUR);
       for (let a = from; a <= now; a += HOUR) {
-        this.aggregate(tier, slotMs, a, a + HOUR, upToId);
+        this.aggregate(this.tiers[range], stepMs, a, a + HOUR, upToId);
         await new Promise((r) => setImmediate(r));
       }
     }
@@ -118,7 +117,7 @@ export class ChartSeries {
   }
 
   /** Count attempts with time in [from, to) and id ≤ upToId into `tier` cells of `slotMs`. */
-  private aggregate(tier: Map<number, Map<string, MinuteCell>>, slotMs: number, from: number, to: number, upToId: number): void {
+  private aggregate(tier: Map<number, Map<string, Cell>>, slotMs: number, from: number, to: number, upToId: number): void {
     const rows = this.store
       // slotMs inlined: a bound JS number is a REAL, and time / 60000.0 would not truncate.
       .statement(`SELECT destination AS d, time / ${Math.trunc(slotMs)} AS s, outcome = 'delivered' AS ok,
@@ -149,11 +148,12 @@ export class ChartSeries {
       .statement('SELECT id, destination, time, outcome, latency_ms FROM attempts WHERE id > ? ORDER BY id LIMIT ?')
       .all(this.lastAttemptId, limit) as { id: number; destination: string; time: number; outcome: string; latency_ms: number }[];
     const oldest = this.now() - KEEP_MS;
-    const dayAgo = this.now() - KEEP_MINUTES_MS;
     for (const r of rows) {
       if (r.time < oldest) continue;
-      addTo(this.hours, r.time - (r.time % HOUR), r);
-      if (r.time >= dayAgo) addTo(this.minutes, r.time - (r.time % MINUTE), r);
+      for (const range of Object.keys(RANGES) as ChartRange[]) {
+        const { spanMs, stepMs } = RANGES[range];
+        if (r.time >= this.now() - spanMs - stepMs) addTo(this.tiers[range], r.time - (r.time % stepMs), r);
+      }
     }
     if (rows.length) this.lastAttemptId = Number(rows[rows.length - 1].id);
     return rows.length;
@@ -190,11 +190,13 @@ export class ChartSeries {
     while (this.readAttempts(20_000) === 20_000);
     this.readEvents(KEEP_MS);
     const oldest = this.now() - KEEP_MS;
-    for (const m of [this.hours, this.pushes, this.queue] as Map<number, unknown>[]) {
+    for (const m of [this.pushes, this.queue] as Map<number, unknown>[]) {
       for (const k of m.keys()) if (k < oldest) m.delete(k);
     }
-    const dayAgo = this.now() - KEEP_MINUTES_MS;
-    for (const k of this.minutes.keys()) if (k < dayAgo) this.minutes.delete(k);
+    for (const range of Object.keys(RANGES) as ChartRange[]) {
+      const cut = this.now() - RANGES[range].spanMs - RANGES[range].stepMs;
+      for (const k of this.tiers[range].keys()) if (k < cut) this.tiers[range].delete(k);
+    }
   }
 
   /** The series of one range, bucketed; `names` are listed even without data (configured destinations). */
@@ -207,7 +209,7 @@ export class ChartSeries {
     const n = spanMs / stepMs;
     const times = Array.from({ length: n }, (_, i) => (start + i * stepMs) / 1000);
     const seen = new Set(names);
-    const tier = stepMs >= HOUR ? this.hours : this.minutes;
+    const tier = this.tiers[range];
     for (const [minute, byDest] of tier) if (minute >= start) for (const d of byDest.keys()) seen.add(d);
     const destinations = [...seen].sort();
     const perMinute = stepMs / MINUTE;
