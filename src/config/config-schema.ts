@@ -116,6 +116,7 @@ export const CONFIG_SCHEMA = {
           properties: { projects: stringList, ignore: stringList },
         },
         triggerTags: stringList,
+        gitTimeout: duration,
       },
     },
     intake: {

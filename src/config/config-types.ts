@@ -93,6 +93,8 @@ export interface RelayConfig {
     ignoreRefs: string[];
     issueKeys: { projects: string[]; ignore: string[] };
     triggerTags: string[];
+    /** A git process silent (no output) this long is stopped and the push retried later (ms). */
+    gitTimeoutMs: number;
   };
   intake: { concurrency: number };
   log: { level: 'error' | 'warn' | 'info' | 'debug'; format: 'auto' | 'json' | 'text' };

@@ -234,6 +234,7 @@ function normalize(raw: Raw, file: string, at: Report, substituted: Substitution
       ignoreRefs: analysis.ignoreRefs ?? ['refs/pull-requests/**'],
       issueKeys: { projects: analysis.issueKeys?.projects ?? [], ignore: analysis.issueKeys?.ignore ?? [] },
       triggerTags: analysis.triggerTags ?? ['#ci', '#build', '#jenkins', '#jenkins:<Job>', '[skip ci]', '[ci skip]'],
+      gitTimeoutMs: dur(['analysis', 'gitTimeout'], analysis.gitTimeout, 5 * 60_000),
     },
     intake: { concurrency: raw.intake?.concurrency ?? 2 },
     log: { level: raw.log?.level ?? 'info', format: raw.log?.format ?? 'auto' },

@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { DEFAULT_ISSUE_KEY_OPTIONS, type IssueKeyOptions } from '../event/issue-keys.ts';
 import { DEFAULT_TRIGGER_TAGS } from '../event/trigger-tags.ts';
 import type { RelayConfig } from '../config/config-types.ts';
+import { DEFAULT_GIT_TIMEOUT_MS } from './run-git.ts';
 
 /** Explicit identity for a repository path (config `bitbucket.repositories`). */
 export interface RepositoryMappingEntry {
@@ -37,6 +38,8 @@ export interface AnalysisOptions {
   gitBinary: string;
   /** git log processes one very large push may use at once (≥ 1,000 commits each). */
   maxLogProcesses: number;
+  /** A git process silent this long (no stdout/stderr) is stopped and the analysis fails (retried later). */
+  gitTimeoutMs: number;
 }
 
 /** Defaults: DESIGN.md caps (2,048 commits, 3,000 files, 64 KiB messages), PR refs ignored, renames on. */
@@ -53,6 +56,7 @@ export const DEFAULT_ANALYSIS_OPTIONS: Readonly<AnalysisOptions> = Object.freeze
   copies: true,
   gitBinary: 'git',
   maxLogProcesses: Math.min(4, availableParallelism()),
+  gitTimeoutMs: DEFAULT_GIT_TIMEOUT_MS,
 });
 
 /** Defaults with the given fields replaced (issueKeys merged field by field). */
@@ -77,5 +81,6 @@ export function analysisOptionsFromConfig(config: Pick<RelayConfig, 'analysis' |
     triggerTags: analysis.triggerTags,
     repositories: bitbucket.repositories.map((r) => ({ path: r.path, projectKey: r.projectKey, slug: r.slug })),
     baseUrl: bitbucket.baseUrl,
+    gitTimeoutMs: analysis.gitTimeoutMs,
   });
 }

@@ -113,9 +113,10 @@ function isoFromNs(timeNs: bigint): string {
   return new Date(Number(timeNs / 1_000_000n)).toISOString();
 }
 
-/** Re-throws git failures that mean the repository itself cannot be read. */
+/** Re-throws git failures that mean the repository itself cannot be read, or that git hung (the whole push is retried later). */
 function rethrowIfRepositoryUnreadable(error: unknown, repoPath: string): void {
   if (!(error instanceof GitCommandError)) throw error;
+  if (error.timedOut) throw error;
   if (error.exitCode === null) throw new RepositoryUnreadableError(repoPath, error.message);
   if (/dubious ownership|safe\.directory/.test(error.stderr)) {
     throw new RepositoryUnreadableError(repoPath, `git refuses to read ${repoPath} (owned by another user): run the relay as the repository owner, or add it to safe.directory in the relay user's git config`);
@@ -135,7 +136,7 @@ export async function analyzePushWithStats(input: PushInput, options: AnalysisOp
   const hookEnv = capHookEnv(input.env);
   input = { ...input, env: hookEnv.env };
   const repo = await openRepository(input.repoPath);
-  const git = new GitRunner(repo.gitDir, { gitBinary: options.gitBinary });
+  const git = new GitRunner(repo.gitDir, { gitBinary: options.gitBinary, timeoutMs: options.gitTimeoutMs });
   const fallbackEncoding = repo.gitConfig ? gitConfigValue(repo.gitConfig, 'i18n.commitEncoding') : null;
   const repository = repositoryIdentity({ repoPath: repo.repoPath, env: input.env, repositoryConfig: repo.repositoryConfig, mappings: options.repositories, baseUrl: options.baseUrl, defaultBranch: repo.defaultBranch });
   const { trigger, triggerId } = triggerFromEnv(input.env, input.trigger);

@@ -1,12 +1,18 @@
-// Runs git against one repository and counts what it costs.
+// Runs git against one repository through simple-git, and counts what it costs.
 //
-// Direct spawn rather than simple-git: analysis needs (1) stdin input
-// (rev-list/log/cat-file --stdin, so argument lists never overflow), (2)
-// stdout as raw bytes, streamed (commit messages and paths may be any bytes;
-// simple-git decodes to UTF-8 strings and buffers everything), and (3) an
-// exact count of processes started, which the intake benchmark reports.
+// One simple-git instance per git process: its input option feeds stdin
+// (rev-list/log/cat-file --stdin, so argument lists never overflow), its
+// outputHandler hands us stdout as raw byte chunks (messages and paths may be
+// any bytes; raw()'s decoded string is ignored), its timeout plugin stops a
+// git that produces no output for `timeoutMs`, and its errors option turns
+// every non-zero exit into a GitCommandError naming the repository and the
+// command (simple-git alone treats a non-zero exit without stderr as success).
+// Per-call instances also keep simple-git from queueing one runner's calls
+// behind each other (an instance runs its tasks one at a time).
 
-import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { GitError, GitPluginError, simpleGit, type SimpleGitOptions } from 'simple-git';
+import { formatDuration } from '../config/units.ts';
 
 /** Cost of the git work done so far (shared by one analysis). */
 export interface GitStats {
@@ -20,7 +26,7 @@ export interface GitStats {
 export interface GitRunOptions {
   /** Written to git's stdin, which is then closed. */
   input?: string | Buffer;
-  /** Receives stdout as it arrives; stdout is then not buffered in the result. */
+  /** Receives stdout as it arrives; stdout is then not kept in the result. */
   onStdout?: (chunk: Buffer) => void;
 }
 
@@ -30,29 +36,47 @@ export interface GitResult {
   stderr: string;
 }
 
-/** git exited non-zero (or could not start); carries what an operator needs. */
-export class GitCommandError extends Error {
+/** git exited non-zero, could not start, or went silent past the timeout; carries what an operator needs. */
+export class GitCommandError extends GitError {
   readonly args: string[];
+  /** null: git did not start, or was stopped (timedOut). */
   readonly exitCode: number | null;
   readonly stderr: string;
-  constructor(message: string, args: string[], exitCode: number | null, stderr: string) {
-    super(message);
+  /** Stopped after `timeoutMs` without output (analysis.gitTimeout). */
+  readonly timedOut: boolean;
+  constructor(message: string, args: string[], exitCode: number | null, stderr: string, timedOut = false) {
+    super(undefined, message);
     this.name = 'GitCommandError';
     this.args = args;
     this.exitCode = exitCode;
     this.stderr = stderr;
+    this.timedOut = timedOut;
   }
 }
+
+/** Default of analysis.gitTimeout: 5 minutes without a byte of output. */
+export const DEFAULT_GIT_TIMEOUT_MS = 5 * 60_000;
+
+/**
+ * After the timeout plugin interrupted git, how long (at most; never more
+ * than the timeout itself) we still wait for it to exit before giving up on it: a git blocked in the kernel (a stalled NFS
+ * mount) cannot be killed, and must not hold the repository's lane.
+ */
+const EXIT_GRACE_MS = 10_000;
 
 // Inherited GIT_* variables (GIT_DIR, GIT_INDEX_FILE, GIT_QUARANTINE_PATH …
 // when started from a hook) would point git elsewhere; keep only these.
 const KEPT_GIT_VARIABLES = /^GIT_(?:EXEC_PATH|CONFIG_NOSYSTEM|CONFIG_GLOBAL|CONFIG_SYSTEM|TRACE\w*)$/;
+// Programs git could start on our behalf (editors, pagers, askpass): reading
+// objects never needs them, and simple-git refuses to pass them on.
+const DROPPED_VARIABLES = new Set(['EDITOR', 'VISUAL', 'PAGER', 'SSH_ASKPASS', 'PREFIX']);
 
-/** The environment git runs with: stable messages, no prompts, no replace refs, no locks. */
+/** The environment git runs with: stable messages, no prompts, no replace refs, no locks, no editor/pager. */
 export function gitEnvironment(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(base)) {
     if (name.startsWith('GIT_') && !KEPT_GIT_VARIABLES.test(name)) continue;
+    if (DROPPED_VARIABLES.has(name.toUpperCase())) continue;
     env[name] = value;
   }
   env.LC_ALL = 'C';
@@ -62,58 +86,126 @@ export function gitEnvironment(base: NodeJS.ProcessEnv = process.env): NodeJS.Pr
   return env;
 }
 
-/** gitEnvironment() of the environment the relay started with (read once: it costs ~0.1 ms per read). */
-let processGitEnvironment: NodeJS.ProcessEnv | null = null;
+/** gitEnvironment() of the environment the relay started with, and its names (read once: it costs ~0.1 ms per read). */
+let processGitEnvironment: { env: NodeJS.ProcessEnv; names: string[] } | null = null;
+
+const NO_INPUT = Buffer.alloc(0);
+const STDERR_KEPT = 65536;
+
+/** The git subcommand in args (past `-c name=value` and other global options). */
+function subcommand(args: readonly string[]): string {
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '-c') i++;
+    else if (!args[i].startsWith('-')) return args[i];
+  }
+  return args[0] ?? '';
+}
 
 /** Runs git with `--git-dir` fixed to one repository, counting spawns. */
 export class GitRunner {
   readonly gitDir: string;
   readonly stats: GitStats;
   readonly gitBinary: string;
+  /** Silence (no stdout/stderr) after which git is stopped. */
+  readonly timeoutMs: number;
   readonly #env: NodeJS.ProcessEnv;
+  readonly #envNames: string[];
 
-  constructor(gitDir: string, options: { gitBinary?: string; stats?: GitStats } = {}) {
+  constructor(gitDir: string, options: { gitBinary?: string; stats?: GitStats; timeoutMs?: number } = {}) {
     this.gitDir = gitDir;
     this.gitBinary = options.gitBinary ?? 'git';
     this.stats = options.stats ?? { spawns: 0, gitMs: 0 };
-    this.#env = processGitEnvironment ??= gitEnvironment();
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS;
+    processGitEnvironment ??= (() => {
+      const env = gitEnvironment();
+      return { env, names: Object.keys(env) };
+    })();
+    this.#env = processGitEnvironment.env;
+    this.#envNames = processGitEnvironment.names;
   }
 
-  /** Runs `git --git-dir=<dir> <args…>`; rejects with GitCommandError on a non-zero exit. */
+  /** Runs `git --git-dir=<dir> <args…>`; rejects with GitCommandError on a non-zero exit, a failed start or a timeout. */
   run(args: string[], options: GitRunOptions = {}): Promise<GitResult> {
     const fullArgs = [`--git-dir=${this.gitDir}`, ...args];
+    const command = `git ${subcommand(args)}`;
     const started = performance.now();
     this.stats.spawns++;
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let errBytes = 0;
+    const stderrText = () => Buffer.concat(err).toString('utf8');
+    const silence = formatDuration(this.timeoutMs);
+    const timedOut = () =>
+      new GitCommandError(`${command} in ${this.gitDir} produced no output for ${silence} (analysis.gitTimeout) and was stopped`, args, null, stderrText(), true);
+
     return new Promise<GitResult>((resolve, reject) => {
-      const child = spawn(this.gitBinary, fullArgs, { env: this.#env, stdio: ['pipe', 'pipe', 'pipe'] });
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      let errBytes = 0;
-      child.stdout.on('data', (chunk: Buffer) => (options.onStdout ? options.onStdout(chunk) : out.push(chunk)));
-      child.stderr.on('data', (chunk: Buffer) => {
-        // Keep the head of stderr only: enough to explain, never unbounded.
-        if (errBytes < 65536) err.push(chunk);
-        errBytes += chunk.length;
-      });
-      // git may exit before reading all of stdin (e.g. a bad object): not our error to report.
-      child.stdin.on('error', () => {});
-      child.on('error', (error: NodeJS.ErrnoException) => {
+      let settled = false;
+      let backstop: NodeJS.Timeout | undefined;
+      const settle = (fn: () => void): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(backstop);
         this.stats.gitMs += performance.now() - started;
-        const hint = error.code === 'ENOENT' ? ` — "${this.gitBinary}" was not found; install git or set the git binary path` : '';
-        reject(new GitCommandError(`could not start git${hint}: ${error.message}`, args, null, ''));
+        fn();
+      };
+      // Re-armed on every byte like the timeout plugin, EXIT_GRACE_MS later than it.
+      const arm = (): void => {
+        clearTimeout(backstop);
+        backstop = setTimeout(() => settle(() => reject(timedOut())), this.timeoutMs + Math.min(EXIT_GRACE_MS, this.timeoutMs));
+        backstop.unref();
+      };
+      const gitOptions: Partial<SimpleGitOptions> = {
+        // simple-git needs an existing directory; a missing repository is git's to report (exit 128, "not a git repository").
+        baseDir: existsSync(this.gitDir) ? this.gitDir : process.cwd(),
+        binary: this.gitBinary,
+        maxConcurrentProcesses: 1,
+        timeout: { block: this.timeoutMs },
+        input: () => options.input ?? NO_INPUT,
+        errors: (error, result) => {
+          // `error` is what simple-git's own check made of the exit (a GitError from its output), or a plugin's.
+          if (error instanceof GitPluginError) return error.plugin === 'timeout' ? timedOut() : error;
+          if (result.exitCode === 0) return undefined;
+          if (result.exitCode < 0) {
+            // Node reports a failed spawn as a negative errno exit (-2: ENOENT).
+            const hint = result.exitCode === -2 ? ` — "${this.gitBinary}" was not found; install git or set the git binary path` : '';
+            return new GitCommandError(`could not start git${hint}: ${Buffer.concat(result.stdErr).toString('utf8').split('\n')[0]}`, args, null, '');
+          }
+          const stderr = stderrText();
+          const firstLines = stderr.trim().split('\n').slice(0, 3).join(' / ');
+          return new GitCommandError(`${command} failed (exit ${result.exitCode}) in ${this.gitDir}: ${firstLines || 'no message'}`, args, result.exitCode, stderr);
+        },
+        // Exactly the variables gitEnvironment() chose (simple-git would otherwise refuse GIT_* ones).
+        allowEnvironment: this.#envNames,
+        // The binary comes from the operator's config (analysis.gitBinary), --git-dir is ours, and the
+        // GIT_EXEC_PATH / GIT_CONFIG_GLOBAL / GIT_CONFIG_SYSTEM kept above are the relay's own environment: none is input.
+        unsafe: { allowUnsafeCustomBinary: true, allowUnsafeConfigPaths: true, allowUnsafeExec: true },
+      };
+      let git;
+      try {
+        git = simpleGit(gitOptions).env(this.#env);
+      } catch (error) {
+        settle(() => reject(new GitCommandError(`could not start ${command} in ${this.gitDir}: ${(error as Error).message}`, args, null, '')));
+        return;
+      }
+      git.outputHandler((_bin, stdout, stderr) => {
+        arm();
+        stdout.on('data', (chunk: Buffer) => {
+          arm();
+          if (options.onStdout) options.onStdout(chunk);
+          else out.push(chunk);
+        });
+        stderr.on('data', (chunk: Buffer) => {
+          arm();
+          // Keep the head of stderr only: enough to explain, never unbounded.
+          if (errBytes < STDERR_KEPT) err.push(chunk);
+          errBytes += chunk.length;
+        });
       });
-      child.on('close', (code) => {
-        this.stats.gitMs += performance.now() - started;
-        const stderr = Buffer.concat(err).toString('utf8');
-        if (code === 0) {
-          resolve({ stdout: Buffer.concat(out), stderr });
-          return;
-        }
-        const firstLines = stderr.trim().split('\n').slice(0, 3).join(' / ');
-        reject(new GitCommandError(`git ${args[0]} failed (exit ${code}) in ${this.gitDir}: ${firstLines || 'no message'}`, args, code, stderr));
-      });
-      if (options.input !== undefined) child.stdin.end(options.input);
-      else child.stdin.end();
+      git.raw(fullArgs).then(
+        () => settle(() => resolve({ stdout: Buffer.concat(out), stderr: stderrText() })),
+        (error: unknown) =>
+          settle(() => reject(error instanceof GitCommandError ? error : new GitCommandError(`${command} in ${this.gitDir}: ${(error as Error)?.message ?? String(error)}`, args, null, stderrText()))),
+      );
     });
   }
 }

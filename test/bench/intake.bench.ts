@@ -5,7 +5,10 @@
 // its "started" log line to the last event made durable (store + JSONL file).
 // "Ours" is the daemon as install.sh installs it (compiled to JS); the same
 // backlog drained from the TypeScript sources is reported beside it.
-// Peer in the same run: the bare cost of the git spawns we make per push.
+// Peers in the same run: the same compiled daemon with the git runner from
+// before simple-git (test/bench/peers/direct-spawn-run-git.ts compiled over
+// dist/src/git/run-git.js; goal: within 10 %), and the bare cost of the git
+// spawns we make per push.
 //
 // Run: node test/bench/intake.bench.ts [pushesPerRepo=40] [runs=3]
 
@@ -13,7 +16,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, rmSync, copyFileSync, chmodSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { compiledRelayTree } from './compiled-tree.ts';
+import { compiledPath, compiledRelayTree } from './compiled-tree.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const REPOS = 10;
@@ -108,17 +111,24 @@ async function main(): Promise<void> {
   }
   const total = REPOS * PER_REPO;
   const compiledBin = compiledRelayTree(path.join(tmp, 'app'));
+  const PEER_RUNNER = 'test/bench/peers/direct-spawn-run-git.ts';
+  const directDir = path.join(tmp, 'app-direct-spawn');
+  const directBin = compiledRelayTree(directDir, [PEER_RUNNER]);
+  copyFileSync(compiledPath(directDir, PEER_RUNNER), compiledPath(directDir, 'src/git/run-git.ts'));
   const sourcesBin = path.join(ROOT, 'bin', 'relay.js');
-  // Alternate compiled (what install.sh installs) and sources (a checkout), each on a fresh copy of the backlog.
+  // Alternate compiled (what install.sh installs), the direct-spawn peer and sources (a checkout), each on a fresh copy of the backlog.
   const compiled: IntakeRun[] = [];
+  const direct: IntakeRun[] = [];
   const sources: IntakeRun[] = [];
   for (let i = 0; i < RUNS; i++) {
     compiled.push(await drainBacklog(compiledBin, `c${i}`, total));
+    direct.push(await drainBacklog(directBin, `d${i}`, total));
     sources.push(await drainBacklog(sourcesBin, `s${i}`, total));
   }
   const medianRun = (runs: IntakeRun[]): IntakeRun => [...runs].sort((a, b) => a.elapsedMs - b.elapsedMs)[Math.floor(runs.length / 2)];
   const c = medianRun(compiled);
   const sr = medianRun(sources);
+  const d = medianRun(direct);
   const rate = (r: IntakeRun): number => Math.round((total / r.elapsedMs) * 1000);
   const spawns = c.spawns;
 
@@ -142,14 +152,18 @@ async function main(): Promise<void> {
     runs: RUNS,
     compiledPushesPerSec: compiled.map(rate),
     sourcesPushesPerSec: sources.map(rate),
+    directSpawnPushesPerSec: direct.map(rate),
+    directSpawnGitSpawnsPerPushMedian: median(d.spawns),
+    ratioToDirectSpawn: Number((rate(c) / rate(d)).toFixed(2)),
+    pass: rate(c) >= 150 && rate(c) >= 0.9 * rate(d),
     peer: { gitSpawnMs: Number(spawnMs.toFixed(2)), sequentialSpawnCeilingPushesPerSec: Math.round(1000 / (spawnMs * perPush)) },
     goalPushesPerSec: 150,
     table: [
       {
         what: `pushes/s, spool record → event durable (store + JSONL), ${total} pushes over ${REPOS} repos, 1-3 commits each`,
-        ours: `${rate(c)}/s compiled as installed (from sources: ${rate(sr)}/s); ${perPush} git process per push, median analysis ${c.analysisMsMedian} ms; median of ${RUNS} runs each`,
-        peer: `git spawn ${spawnMs.toFixed(2)} ms here now: ceiling ${Math.round(1000 / (spawnMs * perPush))}/s if spawning were all the work`,
-        goal: '≥ 150/s',
+        ours: `${rate(c)}/s compiled as installed, simple-git (from sources: ${rate(sr)}/s); ${perPush} git process per push, median analysis ${c.analysisMsMedian} ms; median of ${RUNS} runs each`,
+        peer: `direct-spawn runner, same compiled daemon: ${rate(d)}/s (×${(rate(c) / rate(d)).toFixed(2)}), ${median(d.spawns)} git process per push; git spawn ${spawnMs.toFixed(2)} ms here now: ceiling ${Math.round(1000 / (spawnMs * perPush))}/s if spawning were all the work`,
+        goal: '≥ 150/s, ≥ 0.9 × direct spawn',
       },
     ],
   };
