@@ -1,6 +1,9 @@
 // A one-line progress bar for long CLI work (backfill, bulk redeliver), drawn
 // only on a terminal: in pipes and logs it stays silent, and the command's
 // final summary line says what happened.
+// Kept rather than cli-progress/progress (issue 14): one bar, one redraw
+// rule, 40 lines; the packages bring multi-bar layouts and format templates
+// we would configure down to this.
 
 /** A progress display. */
 export interface Progress {

@@ -1,5 +1,8 @@
 // Aligned text tables and the small text helpers commands share (times,
 // ages, truncation), so every command's output reads the same.
+// Kept rather than a table package (issue 14): renderTable is a dozen lines
+// of borderless, ANSI-aware columns; cli-table3 draws boxes and text-table is
+// unmaintained and counts escape codes as width unless told otherwise.
 
 import { formatDuration } from '../config/units.ts';
 import { visibleLength } from './style.ts';

@@ -2,6 +2,9 @@
 // proxy. Proxying uses Node's built-in agent proxy support (`proxyEnv`,
 // Node ≥ 24.5): CONNECT tunnels for https targets, absolute-form requests for
 // http targets, credentials from the proxy URL — no extra dependency.
+// proxyFor() only names the proxy for status and logs; Node decides the
+// route. Kept rather than proxy-from-env (issue 14): that package reads
+// process.env only, while a destination's own `proxy` must win over it.
 
 import http from 'node:http';
 import https from 'node:https';
