@@ -13,6 +13,9 @@ export interface GitStats {
   gitMs: number;
 }
 
+/** Same constant as src/git/run-git.ts (unused here: this runner has no timeout). */
+export const DEFAULT_GIT_TIMEOUT_MS = 5 * 60_000;
+
 /** Per-call options of GitRunner.run. */
 export interface GitRunOptions {
   /** Written to git's stdin, which is then closed. */
