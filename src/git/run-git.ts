@@ -189,6 +189,11 @@ export class GitRunner {
       }
       git.outputHandler((_bin, stdout, stderr) => {
         arm();
+        // A streamed stdout (git log of a large push) would also be collected
+        // whole by simple-git, whose result we ignore: detach its collector
+        // (the only 'data' listener when the handler is called; the timeout
+        // plugin attaches its own after this) so the output is held once.
+        if (options.onStdout) for (const listener of stdout.listeners('data')) stdout.off('data', listener as (chunk: Buffer) => void);
         stdout.on('data', (chunk: Buffer) => {
           arm();
           if (options.onStdout) options.onStdout(chunk);

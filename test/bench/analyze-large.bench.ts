@@ -7,8 +7,10 @@
 // details (walkDetailLimit), so the default takes the large-push path: the
 // walk (newest 1,999 detailed), rev-list for exact totals, git log for the
 // listed commits the walk did not read (split over cores when uncapped);
-// with one log process the walk details all 10,000. Peer for scale: plain
-// `git log --raw --numstat -M` over the same range.
+// with one log process the walk details all 10,000. Peers: plain
+// `git log --raw --numstat -M` over the same range (for scale), and the same
+// analyses with the direct-spawn git runner from before simple-git
+// (test/bench/peers/use-direct-spawn.ts; goal: within 10 %).
 // Prints one JSON line: {"bench":"analyze-large",...,"pass":true,"passUncapped":true}
 // ("pass" judges the default configuration; "passUncapped" all 10,000 detailed).
 // Run: node test/bench/analyze-large.bench.ts   (COMMITS=N to change the size)
@@ -59,9 +61,9 @@ async function child(repoPath: string, refLinesJson: string, maxCommits: number,
 }
 
 /** Runs the child under /usr/bin/time when present, to also see the peak RSS of node and its git processes together. */
-function runChild(repoPath: string, refLines: RefLine[], maxCommits: number, maxLogProcesses = 0): ChildResult & { peakRssWithGitMB: number | null } {
+function runChild(repoPath: string, refLines: RefLine[], maxCommits: number, maxLogProcesses = 0, nodeFlags: string[] = []): ChildResult & { peakRssWithGitMB: number | null } {
   const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
-  const nodeArgs = [SELF, '--child', repoPath, JSON.stringify(refLines), String(maxCommits), String(maxLogProcesses)];
+  const nodeArgs = [...nodeFlags, SELF, '--child', repoPath, JSON.stringify(refLines), String(maxCommits), String(maxLogProcesses)];
   const proc = timeBin
     ? spawnSync(timeBin, ['-f', 'maxrss-kb=%M', process.execPath, ...nodeArgs], { encoding: 'utf8' })
     : spawnSync(process.execPath, nodeArgs, { encoding: 'utf8' });
@@ -86,6 +88,10 @@ async function main(): Promise<void> {
     const capped = runChild(fx.bare, refLines, analysisOptions().maxCommits);
     const uncapped = runChild(fx.bare, refLines, COMMITS);
     const uncappedOneLog = runChild(fx.bare, refLines, COMMITS, 1);
+    const direct = ['--import', fileURLToPath(new URL('./peers/use-direct-spawn.ts', import.meta.url))];
+    const directCapped = runChild(fx.bare, refLines, analysisOptions().maxCommits, 0, direct);
+    const directUncapped = runChild(fx.bare, refLines, COMMITS, 0, direct);
+    const ratio = (a: number, b: number) => Number((a / b).toFixed(2));
 
     // Peer: what plain git takes to print the same details for the whole range.
     const peerStarted = performance.now();
@@ -104,14 +110,20 @@ async function main(): Promise<void> {
       uncapped,
       uncappedOneLogProcess: uncappedOneLog,
       logProcesses: analysisOptions().maxLogProcesses,
+      directSpawn: {
+        defaultCaps: directCapped,
+        uncapped: directUncapped,
+        msRatio: { defaultCaps: ratio(capped.ms, directCapped.ms), uncapped: ratio(uncapped.ms, directUncapped.ms) },
+        rssRatio: { defaultCaps: ratio(capped.peakRssMB, directCapped.peakRssMB), uncapped: ratio(uncapped.peakRssMB, directUncapped.peakRssMB) },
+      },
       peer: { gitLogRawNumstatMs: gitLogMs, outputMB: Math.round(peer.stdout.length / 1024 / 1024) },
       goal: { ms: GOAL_MS, peakRssMB: GOAL_RSS_MB },
       // The product runs with the default caps; uncapped is reported to show the headroom.
       pass: ok(capped),
       passUncapped: ok(uncapped),
       table: [
-        { what: `${COMMITS.toLocaleString('en')}-commit new branch, default caps (${capped.detailed} commits detailed)`, ours: `${capped.ms} ms, ${capped.peakRssMB} MB peak, ${capped.spawns} git processes`, peer: `git log --raw --numstat of the whole range: ${gitLogMs} ms`, goal: `≤ ${GOAL_MS} ms, ≤ ${GOAL_RSS_MB} MB` },
-        { what: `same push, every commit detailed`, ours: `${uncapped.ms} ms, ${uncapped.peakRssMB} MB peak, ${uncapped.spawns} git processes`, peer: `${gitLogMs} ms`, goal: `≤ ${GOAL_MS} ms, ≤ ${GOAL_RSS_MB} MB` },
+        { what: `${COMMITS.toLocaleString('en')}-commit new branch, default caps (${capped.detailed} commits detailed)`, ours: `${capped.ms} ms, ${capped.peakRssMB} MB peak, ${capped.spawns} git processes`, peer: `direct-spawn runner ${directCapped.ms} ms, ${directCapped.peakRssMB} MB (×${ratio(capped.ms, directCapped.ms)} time, ×${ratio(capped.peakRssMB, directCapped.peakRssMB)} RSS); git log --raw --numstat of the whole range: ${gitLogMs} ms`, goal: `≤ ${GOAL_MS} ms, ≤ ${GOAL_RSS_MB} MB` },
+        { what: `same push, every commit detailed`, ours: `${uncapped.ms} ms, ${uncapped.peakRssMB} MB peak, ${uncapped.spawns} git processes`, peer: `direct-spawn runner ${directUncapped.ms} ms, ${directUncapped.peakRssMB} MB (×${ratio(uncapped.ms, directUncapped.ms)} time, ×${ratio(uncapped.peakRssMB, directUncapped.peakRssMB)} RSS); git log: ${gitLogMs} ms`, goal: `≤ ${GOAL_MS} ms, ≤ ${GOAL_RSS_MB} MB` },
       ],
     }) + '\n');
   } finally {

@@ -70,6 +70,11 @@ t.test('GitRunner stops a silent git after the timeout, interrupted or not', asy
   chmodSync(path.join(slow, 'git'), 0o755);
   const ticking = await new GitRunner(repo.bare, { gitBinary: path.join(slow, 'git'), timeoutMs: 300 }).run(['rev-parse', 'main']);
   t.match(ticking.stdout.toString(), /^(tick\n){6}[0-9a-f]{40}\n$/, 'six ticks 100 ms apart, then the answer: 600 ms in all, never 300 ms silent');
+  // The same streamed (onStdout, as the log walk reads): the timeout still sees the output, and stdout is not also kept.
+  const streamed: Buffer[] = [];
+  const viaHandler = await new GitRunner(repo.bare, { gitBinary: path.join(slow, 'git'), timeoutMs: 300 }).run(['rev-parse', 'main'], { onStdout: (c) => streamed.push(c) });
+  t.match(Buffer.concat(streamed).toString(), /^(tick\n){6}[0-9a-f]{40}\n$/, 'streamed without a timeout');
+  t.equal(viaHandler.stdout.length, 0, 'a streamed stdout is not returned again');
 });
 
 t.test('daemon: a hung git fails that push with the timeout error, other repositories go on, the push is retried and relayed', async (t) => {
