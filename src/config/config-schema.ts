@@ -147,6 +147,11 @@ export const CONFIG_SCHEMA = {
         },
       },
     },
+    reconcile: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { enabled: { type: 'boolean' }, interval: duration, grace: duration },
+    },
     hooks: { type: 'object', additionalProperties: false, properties: { autoInstall: { type: 'boolean' } } },
     destinations: { type: 'array', items: destination },
   },

@@ -103,5 +103,7 @@ export interface RelayConfig {
   /** Read-only status pages (src/web); off when listen is null. */
   web: { listen: string | null; auth: WebAuthConfig | null };
   hooks: { autoInstall: boolean };
+  /** Reconciliation (src/reconcile): ref changes no hook reported, found by comparing refs with the known ones. */
+  reconcile: { enabled: boolean; intervalMs: number; graceMs: number };
   destinations: DestinationConfig[];
 }

@@ -242,6 +242,11 @@ function normalize(raw: Raw, file: string, at: Report, substituted: Substitution
     metrics: { listen: raw.metrics?.listen ?? null },
     web: { listen: raw.web?.listen ?? null, auth: raw.web?.auth ? { type: raw.web.auth.type, file: abs(raw.web.auth.file) } : null },
     hooks: { autoInstall: raw.hooks?.autoInstall ?? false },
+    reconcile: {
+      enabled: raw.reconcile?.enabled ?? true,
+      intervalMs: dur(['reconcile', 'interval'], raw.reconcile?.interval, 60_000),
+      graceMs: dur(['reconcile', 'grace'], raw.reconcile?.grace, 30_000),
+    },
     destinations,
   };
 }

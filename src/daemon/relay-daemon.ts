@@ -29,6 +29,16 @@ import { summarizeEvent } from './event-summary.ts';
 import { zeroCounters, type DaemonCounters } from './counters.ts';
 import { startAdminServices, type AdminServices } from '../admin/admin-services.ts';
 import { claimStoreLock, type StoreLock } from '../store/store-lock.ts';
+import type { RefLine } from '../git/ref-lines.ts';
+import { Reconciler, zeroFor } from '../reconcile/reconciler.ts';
+import { listRepositories } from '../reconcile/repositories.ts';
+import { alreadyRelayed, gapsBefore, knownRefs, pruneRefUpdates, recordRefUpdates, type RefUpdateRecord } from '../reconcile/known-refs.ts';
+
+/** A batch item of the group commit: the event, its deliveries, and the ref updates recorded in the same transaction. */
+type CommitItem = EnqueueItem & { refs: RefUpdateRecord };
+
+/** How long a relayed (repository, ref, before, after) is remembered to refuse a second event for it. */
+const REF_UPDATE_MEMORY_MS = 30 * 86_400_000;
 
 /** How to start the daemon. */
 export interface DaemonOptions {
@@ -60,7 +70,13 @@ export class RelayDaemon {
   /** Pull-request details from the local REST API (bitbucket.api), bounded by its timeout. */
   private pullRequests: PullRequestEnricher;
   private readonly inline: InlineDestinations;
-  private readonly commits: GroupCommit<EnqueueItem>;
+  private readonly commits: GroupCommit<CommitItem>;
+  /** Reconciliation (reconcile.enabled), or null. */
+  reconciler: Reconciler | null = null;
+  /** Ref updates reported again and left out since start (one update, one event). */
+  duplicateUpdates = 0;
+  /** Per repository: the work in hand (hook records and reconciled events of one repository never interleave). */
+  private readonly repoChains = new Map<string, Promise<void>>();
   private maintenance!: Maintenance;
   private fullTimer: NodeJS.Timeout | null = null;
   private configWatcher: FSWatcher | null = null;
@@ -94,7 +110,11 @@ export class RelayDaemon {
     this.storeFile = fileIdentity(config.store.path);
     this.store.redact = configRedactor(config);
     this.commits = new GroupCommit((items) => {
-      enqueue(this.store, items);
+      // The event rows and the known refs move together: one transaction (nested calls join it).
+      this.store.transaction(() => {
+        enqueue(this.store, items);
+        for (const item of items) recordRefUpdates(this.store, item.refs);
+      });
       if (isFull(this.store)) this.maintenance.runNow();
     });
     this.dispatcher = startDispatcher({ store: this.store, destinations: config.destinations, log, env: options.env });
@@ -153,6 +173,7 @@ export class RelayDaemon {
     this.storeFileTimer.unref();
     // Full already at start: pause and keep re-checking, as when it fills while running.
     if (this.storeFull) this.setStoreFull(true);
+    if (config.reconcile.enabled) this.startReconciler();
     if (config.hooks.autoInstall && config.bitbucket.home) {
       this.autoInstaller = await startHookAutoInstaller({ bitbucketHome: config.bitbucket.home, log: log.child({ component: 'hooks' }) });
     } else if (config.hooks.autoInstall) {
@@ -175,10 +196,88 @@ export class RelayDaemon {
     });
   }
 
+  /** Runs fn after the repository's work in hand (one repository's events are made one at a time, in order). */
+  private inRepo<T>(repoPath: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.repoChains.get(repoPath) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.then(() => undefined, () => undefined);
+    this.repoChains.set(repoPath, tail);
+    void tail.then(() => {
+      if (this.repoChains.get(repoPath) === tail) this.repoChains.delete(repoPath);
+    });
+    return run;
+  }
+
+  private startReconciler(): void {
+    const { config } = this;
+    this.reconciler = new Reconciler({
+      store: this.store,
+      repositories: () => listRepositories(this.config),
+      intervalMs: config.reconcile.intervalMs,
+      graceMs: config.reconcile.graceMs,
+      ignoreRefs: () => this.config.analysis.ignoreRefs,
+      backlog: () => this.intake.backlog(),
+      emit: (repoPath, lines) => this.inRepo(repoPath, () => this.relayReconciled(repoPath, lines, null)),
+      log: this.log.child({ component: 'reconcile' }),
+    });
+    this.reconciler.start();
+    try {
+      pruneRefUpdates(this.store, REF_UPDATE_MEMORY_MS);
+    } catch (err) {
+      this.log.warn('cannot prune remembered ref updates', { error: (err as Error).message });
+    }
+  }
+
+  /**
+   * Ref updates no hook reported → one event with trigger "reconciled" (actor
+   * unknown), recorded with its updates. Lines the known refs no longer
+   * support (a hook record relayed them meanwhile) are dropped.
+   */
+  private async relayReconciled(repoPath: string, lines: RefLine[], before: { timeNs: bigint; later: RefLine[] } | null): Promise<void> {
+    const known = knownRefs(this.store, repoPath);
+    const relayed = alreadyRelayed(this.store, repoPath, lines);
+    const fresh = lines.filter((l) => !relayed.includes(l) && (known === null || (known.get(l.ref) ?? zeroFor(l.before)) === l.before));
+    if (fresh.length === 0) return;
+    const timeNs = before ? before.timeNs - 1n : BigInt(Date.now()) * 1_000_000n;
+    const { event } = await analyzePushWithStats(
+      { repoPath, refLines: fresh, env: {}, timeNs, host: this.config.node, trigger: 'reconciled', laterRefLines: before?.later ?? [] },
+      this.analysis,
+    );
+    const plan = planDeliveries(event, this.config.destinations);
+    await this.inline.write(plan.local);
+    await this.commits.add({ event, deliveries: plan.queued, refs: { repoPath, lines: fresh, eventId: event.id, source: 'reconciled' } });
+    this.counters.events++;
+    if (before) this.reconciler!.reconciledTotal += fresh.length; // sweeps count their own
+    this.log.warn('ref changes no hook reported, relayed as a reconciled event', {
+      ...summarizeEvent(event),
+      queued: plan.queued.map((q) => `${q.destination}×${q.requests.length}`),
+      hint: 'run `relay hooks verify` to see which wiring covers this repository',
+    });
+  }
+
   /** One spool record → one event, durable at every destination. Rejects to make intake retry later. */
-  async handleRecord(record: SpoolRecord, later: readonly SpoolRecord[] = []): Promise<void> {
+  handleRecord(record: SpoolRecord, later: readonly SpoolRecord[] = []): Promise<void> {
+    return this.inRepo(record.repoPath, () => this.relayRecord(record, later));
+  }
+
+  private async relayRecord(record: SpoolRecord, later: readonly SpoolRecord[]): Promise<void> {
+    // One (repository, ref, before, after), one event: updates already relayed (by a hook script and the
+    // file hook during a switch-over, by reconciliation, by a retried hook) are left out.
+    const relayed = alreadyRelayed(this.store, record.repoPath, record.refLines);
+    const refLines = relayed.length ? record.refLines.filter((l) => !relayed.includes(l)) : record.refLines;
+    if (refLines.length === 0) {
+      this.duplicateUpdates += relayed.length;
+      this.log.info('push already relayed (same ref updates reported again); no second event', { repo: record.repoPath, refs: relayed.map((l) => l.ref) });
+      return;
+    }
+    const laterLines = later.flatMap((r) => r.refLines);
+    // Changes before this push that no hook reported (the known refs are not this push's "before"): relayed first, in order.
+    if (this.reconciler) {
+      const gaps = gapsBefore(knownRefs(this.store, record.repoPath), refLines, zeroFor(refLines[0].before));
+      if (gaps.length) await this.relayReconciled(record.repoPath, gaps, { timeNs: record.timeNs, later: [...refLines, ...laterLines] });
+    }
     const { event, stats } = await analyzePushWithStats(
-      { repoPath: record.repoPath, refLines: record.refLines, env: record.env, timeNs: record.timeNs, host: record.host || this.config.node, laterRefLines: later.flatMap((r) => r.refLines), recordErrors: record.refErrors },
+      { repoPath: record.repoPath, refLines, env: record.env, timeNs: record.timeNs, host: record.host || this.config.node, laterRefLines: laterLines, recordErrors: record.refErrors },
       this.analysis,
     ).catch((err: unknown) => {
       // A repository that is gone (deleted since the push, or a path that was
@@ -193,7 +292,7 @@ export class RelayDaemon {
     await this.pullRequests.enrich(event);
     const plan = planDeliveries(event, this.config.destinations);
     await this.inline.write(plan.local);
-    await this.commits.add({ event, deliveries: plan.queued });
+    await this.commits.add({ event, deliveries: plan.queued, refs: { repoPath: record.repoPath, lines: refLines, eventId: event.id, source: 'hook' } });
     // The spool record goes only if the store it went into is still the store.
     const lost = this.checkStoreFile();
     if (lost) throw new Error(`${lost}; the spool record is kept`);
@@ -326,6 +425,7 @@ export class RelayDaemon {
       await this.admin?.stop();
       await this.configWatcher?.close();
       await this.autoInstaller?.stop();
+      await this.reconciler?.stop();
       await this.intake?.stop();
       if (this.fullTimer) clearInterval(this.fullTimer);
       if (this.storeFileTimer) clearInterval(this.storeFileTimer);

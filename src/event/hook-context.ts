@@ -21,7 +21,7 @@ import type { Person, PullRequestInfo, PullRequestParticipant, Trigger } from '.
 export type HookEnv = Readonly<Record<string, string | undefined>>;
 
 /** Every trigger a PushEvent can carry. */
-export const TRIGGERS: readonly Trigger[] = ['push', 'pull-request-merge', 'branch-create', 'branch-delete', 'tag-create', 'tag-delete', 'file-edit', 'backfill', 'other'];
+export const TRIGGERS: readonly Trigger[] = ['push', 'pull-request-merge', 'branch-create', 'branch-delete', 'tag-create', 'tag-delete', 'file-edit', 'backfill', 'reconciled', 'other'];
 
 const TRIGGERS_BY_ID: Record<string, Trigger> = {
   'push': 'push',

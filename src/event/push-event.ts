@@ -15,6 +15,8 @@ export type Trigger =
   | 'tag-delete'
   | 'file-edit'
   | 'backfill'
+  /** Found by reconciliation: a ref change no hook reported (actor unknown). */
+  | 'reconciled'
   | 'other';
 
 /** A person as git or Bitbucket knows them. */

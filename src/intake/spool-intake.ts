@@ -256,6 +256,21 @@ export class SpoolIntake {
     };
   }
 
+  /**
+   * Repositories with records in the spool not yet relayed; `unknown` when
+   * some records are not read yet (their repository is not known). Reconciliation
+   * leaves these alone: their ref lines say what happened, in order.
+   */
+  backlog(): { repos: Set<string>; unknown: boolean } {
+    const repos = new Set<string>();
+    let unknown = this.pendingNames.size > 0;
+    for (const e of this.order) {
+      if (e.record) repos.add(e.record.repoPath);
+      else unknown = true;
+    }
+    return { repos, unknown };
+  }
+
   // --- discovery ----------------------------------------------------------
 
   private noteName(name: string): void {

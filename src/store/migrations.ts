@@ -147,6 +147,37 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX deliveries_failed ON deliveries(created_at, seq) WHERE (state = 'dead' OR (state IN ('pending', 'in_flight') AND attempts > 0));
     `,
   },
+  {
+    version: 6,
+    description: 'known refs per repository and the ref updates already relayed (reconciliation, one event per update)',
+    sql: `
+      -- A repository the daemon has seen (first sight records refs without events).
+      CREATE TABLE known_repos (
+        repo_path  TEXT PRIMARY KEY,
+        first_seen INTEGER NOT NULL
+      ) STRICT;
+      -- Refs as the relay last knew them: updated in the transaction of each event.
+      CREATE TABLE known_refs (
+        repo_path TEXT NOT NULL,
+        ref       TEXT NOT NULL,
+        sha       TEXT NOT NULL,
+        PRIMARY KEY (repo_path, ref)
+      ) STRICT, WITHOUT ROWID;
+      -- One row per (repository, ref, before, after) relayed: the same update reported again
+      -- (hook and hook script, hook and reconciliation, a retried hook) makes no second event.
+      CREATE TABLE ref_updates (
+        repo_path TEXT NOT NULL,
+        ref       TEXT NOT NULL,
+        before    TEXT NOT NULL,
+        after     TEXT NOT NULL,
+        event_id  TEXT,
+        source    TEXT NOT NULL,            -- 'hook' | 'reconciled'
+        time      INTEGER NOT NULL,
+        PRIMARY KEY (repo_path, ref, before, after)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX ref_updates_time ON ref_updates(source, time);
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

@@ -22,7 +22,7 @@ t.test('migrates an empty file to the current schema, private modes', async (t) 
   const v = store.db.prepare('PRAGMA user_version').get() as { user_version: number };
   t.equal(v.user_version, SCHEMA_VERSION, 'user_version bumped');
   const tables = (store.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as { name: string }[]).map((r) => r.name);
-  t.same(tables, ['attempts', 'bodies', 'deliveries', 'destination_state', 'events', 'meta']);
+  t.same(tables, ['attempts', 'bodies', 'deliveries', 'destination_state', 'events', 'known_refs', 'known_repos', 'meta', 'ref_updates']);
   const mode = (store.db.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode;
   t.equal(mode, 'wal');
   const sync = (store.db.prepare('PRAGMA synchronous').get() as { synchronous: number }).synchronous;
