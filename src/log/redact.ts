@@ -98,7 +98,12 @@ export function secretForms(secret: string): string[] {
 
 /** Mask every known secret value (in each of its forms, see secretForms), and URL credentials, in free text. */
 export function redactText(text: string, secrets: readonly string[]): string {
-  let out = text.replace(/(https?:\/\/)[^/@\s:]+:[^/@\s]+@/g, `$1${REDACTED}@`);
+  return maskSecrets(text.replace(/(https?:\/\/)[^/@\s:]+:[^/@\s]+@/g, `$1${REDACTED}@`), secrets);
+}
+
+/** Every form of every secret value replaced by *** (redactText without the URL-credentials rule). */
+export function maskSecrets(text: string, secrets: readonly string[]): string {
+  let out = text;
   for (const s of secrets) {
     if (!s) continue;
     for (const form of secretForms(s)) if (out.includes(form)) out = out.split(form).join(REDACTED);

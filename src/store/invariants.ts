@@ -43,7 +43,7 @@ export function describeMissingDeliveries(storePath: string, missing: readonly M
   const lost = missing.reduce((n, m) => n + m.expected - m.found, 0);
   const ids = missing.slice(0, 5).map((m) => `${m.eventId} (${m.repoKey}, ${m.found} of ${m.expected})`).join(', ');
   const more = missing.length > 5 ? ` and ${missing.length - 5} more` : '';
-  return `store ${storePath} is inconsistent: ${missing.length} event${missing.length === 1 ? '' : 's'} lack ${lost} delivery row${lost === 1 ? '' : 's'}: ${ids}${more}; ` +
+  return `store ${storePath} is inconsistent: ${missing.length} event${missing.length === 1 ? ' lacks' : 's lack'} ${lost} delivery row${lost === 1 ? '' : 's'}: ${ids}${more}; ` +
     `those deliveries were lost (was a second writer on the store?); resend them with \`relay backfill\` for the affected repositories`;
 }
 

@@ -8,6 +8,8 @@ import { DatabaseSync } from 'node:sqlite';
 import { openStore, StoreError } from '../../src/store/store.ts';
 import { SCHEMA_VERSION, MIGRATIONS } from '../../src/store/migrations.ts';
 import { enqueue } from '../../src/store/enqueue.ts';
+import { assessStatus, collectStatus } from '../../src/admin/status-report.ts';
+import { defaultConfig } from '../../src/config/load-config.ts';
 import { findMissingDeliveries, describeMissingDeliveries, DeliveryRowsCheck } from '../../src/store/invariants.ts';
 import { deliveryIdFor } from '../../src/route/delivery-id.ts';
 import { showDelivery } from '../../src/store/queries.ts';
@@ -199,9 +201,23 @@ t.test('two writers on one store: no delivery row is ever dropped; a conflict is
   a.db.prepare('DELETE FROM deliveries WHERE event_id = ?').run('from-b-1');
   const found = findMissingDeliveries(a);
   t.same(found.missing, [{ eventId: 'from-b-1', repoKey: 'PROJ/repo', expected: 1, found: 0 }]);
-  t.match(describeMissingDeliveries(a.path, found.missing), /is inconsistent: 1 event lack 1 delivery row: from-b-1 \(PROJ\/repo, 0 of 1\)/);
+  t.match(describeMissingDeliveries(a.path, found.missing), /is inconsistent: 1 event lacks 1 delivery row: from-b-1 \(PROJ\/repo, 0 of 1\)/);
   const check = new DeliveryRowsCheck(a);
   t.equal(check.run().length, 1);
   enqueue(a, items([makeEvent('later')], ['ci']));
   t.equal(check.run().length, 1, 'incremental run keeps what it found and checks only new events');
+});
+
+t.test('relay status (daemon down) reports events lacking delivery rows as attention', async (t) => {
+  const path = join(tempDir(t), 'relay.db');
+  const store = openStore(path);
+  t.teardown(() => store.close());
+  enqueue(store, items([makeEvent('kept'), makeEvent('lost')], ['ci']));
+  const config = { ...defaultConfig(), store: { ...defaultConfig().store, path } };
+  t.same(assessStatus(collectStatus({ config, store })).store.problems, [], 'consistent store: no problem');
+  store.db.prepare('DELETE FROM deliveries WHERE event_id = ?').run('lost');
+  const report = assessStatus(collectStatus({ config, store }));
+  t.match(report.store.problems, [/is inconsistent: 1 event lacks 1 delivery row: lost \(PROJ\/repo, 0 of 1\)/]);
+  t.ok(report.attention.some((a) => a.includes('lacks 1 delivery row')), 'an attention item');
+  t.notOk(report.healthy);
 });

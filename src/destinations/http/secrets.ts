@@ -2,7 +2,7 @@
 // the signing secret, auth, URL credentials / tokens, auth-like headers and
 // values ${ENV} put into url, proxy or headers.
 
-import { REDACTED, basicCredential, isSecretHeader, redactHeaders, redactText, redactUrl, urlSecrets } from '../../log/redact.ts';
+import { REDACTED, basicCredential, isSecretHeader, maskSecrets, redactHeaders, redactText, redactUrl, urlSecrets } from '../../log/redact.ts';
 import type { HttpDestination } from './config.ts';
 
 /** The secret values of one http destination. */
@@ -21,7 +21,8 @@ export function httpSecrets(d: HttpDestination): string[] {
 
 /** The destination's URL (or one derived from it) safe to print: credentials, token-like query values and every secret value masked. */
 export function redactHttpUrl(d: HttpDestination, url?: string): string {
-  return redactText(redactUrl(url ?? d.url), httpSecrets(d).filter((s) => s.length >= 4));
+  // The URL's own user:password@ is already ***:***@ (redactUrl); only the secret values remain to mask.
+  return maskSecrets(redactUrl(url ?? d.url), httpSecrets(d).filter((s) => s.length >= 4));
 }
 
 /** A copy of the destination's config safe to print. */
