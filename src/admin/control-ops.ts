@@ -233,7 +233,7 @@ interface OpCall {
 function pauseOrResume({ ctx, store, a }: OpCall, paused: boolean): PauseSummary {
   const destination = needString(a, 'destination');
   knownDestination(ctx, destination);
-  if (paused) pauseDestination(store, destination);
+  if (paused) pauseDestination(store, destination, optString(a, 'by') ?? null);
   else resumeDestination(store, destination);
   return { destination, paused: isPaused(store, destination), queued: queuedCount(store, destination) };
 }

@@ -44,6 +44,9 @@ export interface DestinationReport {
   nextProbeAt: string | null;
   /** Why it cannot send at all (e.g. unreadable tls.ca), null when it can. */
   setupError: string | null;
+  /** While paused: since when (ISO) and by whom (the operator's login), when recorded. */
+  pausedAt?: string | null;
+  pausedBy?: string | null;
   /** Attempts in flight longer than timeout.total (live daemon only), oldest first. */
   stalled: { delivery: string; repo: string; ageMs: number }[];
 }
@@ -236,6 +239,8 @@ export function collectStatus(src: StatusSources): StatusReport {
       // The next probe is the next attempt: the head delivery's retry time, held back by the circuit (the time deliveries shows).
       nextProbeAt: circuitOpen ? iso(nextProbe === null ? null : nextSendAt(row?.nextDueAt ?? nextProbe, { open: true, nextProbeAt: nextProbe })) : null,
       setupError,
+      pausedAt: paused ? iso(row?.pausedAt) : null,
+      pausedBy: paused ? (row?.pausedBy ?? null) : null,
       stalled: (w?.stalled ?? []).map((s) => ({ delivery: s.delivery, repo: s.repoKey, ageMs: s.ageMs })),
     };
   });
@@ -282,6 +287,8 @@ export interface StatusThresholds {
   maxBacklogAgeMs?: number;
   /** Version of the `relay` CLI, to spot a daemon not restarted after an upgrade. */
   cliVersion?: string;
+  /** A paused destination with a queue needs attention (default true; `relay status --no-warn-paused`). */
+  warnPaused?: boolean;
 }
 
 /** Fill attention/notes/healthy from the report's facts. Pure; returns a new report. */
@@ -323,7 +330,14 @@ export function assessStatus(report: StatusReport, thresholds: StatusThresholds 
     }
     if (d.dead > 0) attention.push(`${d.name}: ${d.dead} dead letter${d.dead === 1 ? '' : 's'} (see \`relay dlq list --dest ${d.name}\`, then \`relay dlq retry\` or \`drop\`)`);
     if (d.state === 'removed' && d.queued > 0) attention.push(`${d.name}: removed from the config with ${d.queued} queued; add it back, or drop them with \`relay dlq drop --dest ${d.name}\``);
-    if (d.state === 'paused') notes.push(`${d.name}: paused with ${d.queued} queued (\`relay resume ${d.name}\`)`);
+    if (d.state === 'paused') {
+      // A forgotten pause loses nothing but delays everything: with a queue it is worth an alarm.
+      const since = d.pausedAt ? ` since ${d.pausedAt} (${relative(Date.parse(d.pausedAt), Date.parse(report.time))})` : '';
+      const by = d.pausedBy ? ` by ${d.pausedBy}` : '';
+      const line = `${d.name}: paused${since}${by} with ${d.queued} queued (\`relay resume ${d.name}\`)`;
+      if (d.queued > 0 && thresholds.warnPaused !== false) attention.push(line);
+      else notes.push(line);
+    }
     if (d.state === 'disabled' && d.queued > 0) notes.push(`${d.name}: disabled (enabled: false) with ${d.queued} queued`);
   }
   if (intake.paused && !store.full) notes.push('intake is paused');

@@ -2,6 +2,7 @@
 // misbehaving receiver). Deliveries keep queueing; nothing is lost.
 
 import type { PauseSummary } from '../admin/control-ops.ts';
+import { userInfo } from 'node:os';
 import { parseCommand } from './args.ts';
 import { EXIT, type CliIo } from './cli-io.ts';
 import { loadCliConfig, withTarget } from './open-target.ts';
@@ -9,7 +10,8 @@ import { loadCliConfig, withTarget } from './open-target.ts';
 const HELP = `usage: relay pause <destination>
 
 Stop sending to <destination>. New pushes keep queueing for it; \`relay resume\`
-sends the queue in order. The pause survives daemon restarts.`;
+sends the queue in order. The pause survives daemon restarts. While a paused destination has a queue,
+\`relay status\` exits 1 and shows since when and by whom it is paused.`;
 
 /** Run `relay pause` (and, with op 'resume', `relay resume`). */
 export async function runPauseOrResume(op: 'pause' | 'resume', help: string, args: string[], io: CliIo): Promise<number> {
@@ -17,7 +19,9 @@ export async function runPauseOrResume(op: 'pause' | 'resume', help: string, arg
   if (!parsed.ok) return parsed.status;
   const cli = loadCliConfig(parsed.values.config, io.env, parsed.values.socket, parsed.values.timeout);
   return withTarget(io, cli, 'write', op, async (target) => {
-    const r = await target.call<PauseSummary>(op, { destination: parsed.positionals[0] });
+    // Who paused it, for status ("paused since … by alice"): the admin behind sudo, else this login.
+    const by = io.env.SUDO_USER || io.env.USER || safeLogin();
+    const r = await target.call<PauseSummary>(op, { destination: parsed.positionals[0], by });
     io.stdout.write(
       r.paused
         ? `paused ${r.destination}: deliveries keep queueing (${r.queued} queued); resume with \`relay resume ${r.destination}\`\n`
@@ -25,6 +29,14 @@ export async function runPauseOrResume(op: 'pause' | 'resume', help: string, arg
     );
     return EXIT.ok;
   });
+}
+
+function safeLogin(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return `uid ${process.getuid?.() ?? '?'}`;
+  }
 }
 
 /** Run `relay pause`. */

@@ -16,7 +16,7 @@ import { styleFor, type Style } from './style.ts';
 import { webStatusLine } from '../web/web-service.ts';
 import { formatAge, renderTable, truncate, type Column } from './table.ts';
 
-const HELP = `usage: relay status [--json] [--watch [--interval 2s] [--count N]] [--max-backlog-age 5m] [--timeout 10s]
+const HELP = `usage: relay status [--json] [--watch [--interval 2s] [--count N]] [--max-backlog-age 5m] [--timeout 10s] [--no-warn-paused]
 
 Daemon, intake, every destination and the store on one screen.
   --json                 machine-readable report (keys documented in docs/operations.md)
@@ -25,12 +25,13 @@ Daemon, intake, every destination and the store on one screen.
   --count N              with --watch: stop after N refreshes
   --max-backlog-age D    spool records older than this need attention (default 5m)
   --timeout D            how long to wait for the daemon's answer (default 10s; then it counts as down)
+  --no-warn-paused       a paused destination with a queue is only a note, not attention (exit 0)
   --config FILE          config file (default $RELAY_CONFIG, else /etc/bitbucket-relay/relay.yaml)
   --socket PATH          control socket (default admin.socket from the config)
 Exit status: 0 healthy, 1 needs attention (listed), 4 nothing could be read.`;
 
 /** Build the assessed report: from the daemon when it answers, else from the store and spool on disk. */
-export async function gatherStatus(cli: CliConfig, options: { maxBacklogAgeMs: number; now?: number; timeoutMs?: number }): Promise<StatusReport> {
+export async function gatherStatus(cli: CliConfig, options: { maxBacklogAgeMs: number; now?: number; timeoutMs?: number; warnPaused?: boolean }): Promise<StatusReport> {
   const { config } = cli;
   const conn = await connectControl(config.admin.socket);
   let report: StatusReport | null = null;
@@ -63,7 +64,7 @@ export async function gatherStatus(cli: CliConfig, options: { maxBacklogAgeMs: n
   // Variables unset only in this shell: the running daemon loaded the config with its own environment, so it judges.
   const daemonJudges = !cli.valid && cli.envOnly && report.daemon.running;
   report.config = { file: cli.file, valid: cli.valid || cli.unreadableOnly || daemonJudges, problems: daemonJudges ? [] : cli.problems };
-  const assessed = assessStatus(report, { maxBacklogAgeMs: options.maxBacklogAgeMs, cliVersion: RELAY_VERSION });
+  const assessed = assessStatus(report, { maxBacklogAgeMs: options.maxBacklogAgeMs, cliVersion: RELAY_VERSION, warnPaused: options.warnPaused });
   assessed.notes.push(...cli.envNotes);
   if (daemonJudges) {
     assessed.notes.push(...cli.problems.filter((p) => p.includes('is unset in this shell')).map((p) => `${p.replace(/^config: /, '')} (judged by the running daemon's config, which loaded with the service's environment)`));
@@ -155,6 +156,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     count: { type: 'string' },
     'max-backlog-age': { type: 'string' },
     timeout: { type: 'string' },
+    'no-warn-paused': { type: 'boolean' },
   }, HELP, io);
   if (!parsed.ok) return parsed.status;
   const v = parsed.values;
@@ -172,7 +174,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   const once = async (): Promise<number> => {
     let report: StatusReport;
     try {
-      report = await gatherStatus(cli, { maxBacklogAgeMs, timeoutMs });
+      report = await gatherStatus(cli, { maxBacklogAgeMs, timeoutMs, warnPaused: !v['no-warn-paused'] });
     } catch (err) {
       io.stderr.write(`relay status: ${(err as Error).message}\n`);
       return EXIT.unavailable;

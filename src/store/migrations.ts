@@ -178,6 +178,14 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX ref_updates_time ON ref_updates(source, time);
     `,
   },
+  {
+    version: 7,
+    description: 'who paused a destination and since when (status shows it)',
+    sql: `
+      ALTER TABLE destination_state ADD COLUMN paused_at INTEGER;
+      ALTER TABLE destination_state ADD COLUMN paused_by TEXT;
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

@@ -121,22 +121,23 @@ export function dropQueuedDeliveries(store: Store, destination: string, now: num
   return n;
 }
 
-/** Stop sending to a destination; deliveries keep queueing. */
-export function pauseDestination(store: Store, name: string): void {
-  setPaused(store, name, true);
+/** Stop sending to a destination; deliveries keep queueing. `by` names the operator (status shows who and since when). */
+export function pauseDestination(store: Store, name: string, by: string | null = null, now: number = Date.now()): void {
+  // Pausing again keeps the first time and operator: the queue has grown since then.
+  store
+    .statement(`INSERT INTO destination_state (name, paused, paused_at, paused_by) VALUES (?, 1, ?, ?)
+      ON CONFLICT(name) DO UPDATE SET paused_at = CASE WHEN paused THEN paused_at ELSE excluded.paused_at END,
+        paused_by = CASE WHEN paused THEN paused_by ELSE excluded.paused_by END, paused = 1`)
+    .run(name, now, by);
   store.notify({ kind: 'paused', destination: name });
 }
 
 /** Resume sending to a paused destination. */
 export function resumeDestination(store: Store, name: string): void {
-  setPaused(store, name, false);
-  store.notify({ kind: 'resumed', destination: name });
-}
-
-function setPaused(store: Store, name: string, paused: boolean): void {
   store
-    .statement(`INSERT INTO destination_state (name, paused) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET paused = excluded.paused`)
-    .run(name, paused ? 1 : 0);
+    .statement(`INSERT INTO destination_state (name, paused) VALUES (?, 0) ON CONFLICT(name) DO UPDATE SET paused = 0, paused_at = NULL, paused_by = NULL`)
+    .run(name);
+  store.notify({ kind: 'resumed', destination: name });
 }
 
 /** Whether the operator paused a destination. */

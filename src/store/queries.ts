@@ -15,6 +15,9 @@ export type DeliveryState = 'pending' | 'in_flight' | 'delivered' | 'dead' | 'dr
 export interface DestinationStatus {
   name: string;
   paused: boolean;
+  /** When and by whom it was paused (null when not paused, or paused before this was recorded). */
+  pausedAt: number | null;
+  pausedBy: string | null;
   circuitOpen: boolean;
   consecutiveFailures: number;
   /** When the open circuit lets the next probe through (ms epoch). */
@@ -117,6 +120,8 @@ export function destinationStatus(store: Store, now: number = Date.now(), names:
     return {
       name,
       paused: Boolean(st?.paused),
+      pausedAt: st?.paused ? (st?.paused_at ?? null) : null,
+      pausedBy: st?.paused ? (st?.paused_by ?? null) : null,
       circuitOpen: Boolean(st?.circuit_open),
       consecutiveFailures: st?.consecutive_failures ?? 0,
       nextProbeAt: st?.circuit_open ? (st?.next_probe_at ?? null) : null,

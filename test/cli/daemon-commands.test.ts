@@ -156,7 +156,8 @@ destinations:
     await eventually(async () => JSON.parse((await relay(['status', ...C, '--json'])).stdout).destinations[0].queued === 1, 'the push queued for ci');
     const st = await relay(['status', ...C]);
     t.match(st.stdout, /^ci +paused +1 /m);
-    t.match(st.stdout, /- ci: paused with 1 queued/);
+    // A paused destination with a queue is attention (exit 1), with since when and by whom (issue 15 item 7).
+    t.match(st.stdout, /^attention:\n(  - .*\n)*  - ci: paused since \S+ \(\S+ ago\) by \S+ with 1 queued/m);
     t.equal(toCi().length, before, 'nothing sent while paused');
     const unknown = await relay(['pause', 'nope', ...C]);
     t.equal(unknown.code, 1);

@@ -62,6 +62,8 @@ export const STATUS_JSON_SCHEMA = object({
       consecutiveFailures: int,
       nextProbeAt: nstr,
       setupError: nstr,
+      pausedAt: nstr,
+      pausedBy: nstr,
       stalled: { type: 'array', items: object({ delivery: str, repo: str, ageMs: int }) },
     }),
   },

@@ -39,7 +39,7 @@ function seed(home: RelayHome, now: number): void {
     { kind: 'health', destination: 'ci', health: { circuitOpen: false, consecutiveFailures: 0, circuitOpenedAt: null, nextProbeAt: null, lastSuccessAt: now - 15_000, lastError: null, lastErrorAt: null } },
     { kind: 'health', destination: 'jira', health: { circuitOpen: true, consecutiveFailures: 6, circuitOpenedAt: now - 60_000, nextProbeAt: now + 60_000, lastSuccessAt: null, lastError: 'ECONNREFUSED: connect ECONNREFUSED 10.0.0.7:443', lastErrorAt: now - 5000 } },
   ]);
-  pauseDestination(store, 'ops');
+  pauseDestination(store, 'ops', 'alice', now - 2 * 3_600_000);
   store.close();
   // Spool: one record waiting 10 minutes, one quarantined.
   const old = join(home.spoolDir, 'incoming', '1700000000.1234.push');
@@ -68,10 +68,8 @@ attention:
   - 1 spool record quarantined in <home>/spool/quarantine (each has a .reason file; fix and move back to incoming/, or delete)
   - ci: 1 dead letter (see \`relay dlq list --dest ci\`, then \`relay dlq retry\` or \`drop\`)
   - jira: circuit open after 6 failures, next probe in <dur>; last error: ECONNREFUSED: connect ECONNREFUSED 10.0.0.7:443 (check with \`relay test jira\`)
+  - ops: paused since <time> (<age> ago) by alice with 1 queued (\`relay resume ops\`)
   - old: removed from the config with 1 queued; add it back, or drop them with \`relay dlq drop --dest old\`
-
-notes:
-  - ops: paused with 1 queued (\`relay resume ops\`)
 `;
 
 t.test('snapshot of the status screen (no TTY, daemon down)', async (t) => {
@@ -107,7 +105,11 @@ t.test('exit status and attention follow the facts; --max-backlog-age', async (t
   t.equal(j.destinations[1].nextProbeAt !== null, true);
   t.match(j.destinations[0], { lastError: 'HTTP 404', lastSuccessAt: String }, 'last success is the last 2xx; a 4xx dead letter is an error');
   t.equal(Date.parse(j.destinations[0].lastErrorAt) > Date.parse(j.destinations[0].lastSuccessAt), true);
-  t.equal(j.attention.length, 6);
+  t.equal(j.attention.length, 7, 'a paused destination with a queue needs attention (issue 15 item 7)');
+  t.match(j.destinations[2], { state: 'paused', pausedBy: 'alice', pausedAt: String });
+  const quiet = JSON.parse((await relay(['status', '--config', home.configFile, '--json', '--no-warn-paused'])).stdout);
+  t.equal(quiet.attention.length, 6, '--no-warn-paused: only a note');
+  t.match(quiet.notes.join('\n'), /ops: paused since .* by alice with 1 queued/);
   const lax = JSON.parse((await relay(['status', '--config', home.configFile, '--json', '--max-backlog-age', '1h'])).stdout);
   t.notOk(lax.attention.some((a: string) => a.startsWith('spool backlog')), 'a 10-minute backlog is fine under a 1h threshold');
   t.equal((await relay(['status', '--config', home.configFile, '--max-backlog-age', 'soon'])).code, 2);
