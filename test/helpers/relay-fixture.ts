@@ -188,9 +188,10 @@ export function createRelayFixture(options: RelayFixtureOptions = {}): RelayFixt
       };
       daemons.push(proc);
       await Promise.race([
-        proc.waitForLog((l) => l.message === 'relay daemon started'),
-        exited.then(() => {
-          throw new Error(`daemon exited at start:\n${out}`);
+        // Loading the sources took over 20 s under load 28 (2 cores, the whole team): wait for the fact, bounded generously.
+        proc.waitForLog((l) => l.message === 'relay daemon started', 60_000),
+        exited.then((e) => {
+          throw new Error(`daemon exited at start (${JSON.stringify(e)}):\n${out}`);
         }),
       ]);
       return proc;
