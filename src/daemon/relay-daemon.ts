@@ -346,10 +346,14 @@ export class RelayDaemon {
    */
   checkStoreFile(): string | null {
     if (this.storeFileProblem || !this.storeFile) return this.storeFileProblem;
-    const changed = storeFileChanged(this.store.path, this.storeFile);
-    if (!changed) return null;
-    this.storeFileProblem = `${changed}: the daemon stopped taking spool records (they wait in ${this.config.spool.dir}/incoming, nothing is lost); ` +
-      `restore the store file and restart the daemon, or restart it with \`relay daemon --new-store\` to begin an empty store`;
+    // The lock file deleted by hand is locked again at once (verify), so no second daemon can start beside this one.
+    const lockLost = this.storeLock?.verify() ?? null;
+    const changed = lockLost ? null : storeFileChanged(this.store.path, this.storeFile);
+    if (!changed && !lockLost) return null;
+    this.storeFileProblem = lockLost
+      ? `${lockLost}: the daemon stopped taking spool records (they wait in ${this.config.spool.dir}/incoming, nothing is lost); stop the other process, then restart this daemon`
+      : `${changed}: the daemon stopped taking spool records (they wait in ${this.config.spool.dir}/incoming, nothing is lost); ` +
+        `restore the store file and restart the daemon, or restart it with \`relay daemon --new-store\` to begin an empty store`;
     this.log.error(this.storeFileProblem);
     this.intake?.pause();
     if (this.storeFileTimer) clearInterval(this.storeFileTimer);

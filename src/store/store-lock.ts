@@ -14,7 +14,7 @@
 // it open would let two processes lock two different files.
 
 import { DatabaseSync } from 'node:sqlite';
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** What a lock file records about its holder. */
@@ -32,6 +32,12 @@ export interface StoreLock {
   readonly holder: LockHolder;
   /** Drop the kernel lock and remove the holder file (only if it is still ours). */
   release(): void;
+  /**
+   * The lock file deleted or replaced by hand (`rm relay.db*`) would let the
+   * next claimant lock a new file beside us: lock the file now at the path
+   * too. Returns null when the lock still holds (or was re-taken), else why not.
+   */
+  verify(): string | null;
 }
 
 /** The store is locked by another live process; the message says who and what to do. */
@@ -143,9 +149,40 @@ export function claimStoreLock(storePath: string, role: string): StoreLock {
     throw new Error(`cannot write the store lock ${lockPath} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); check that this user may write ${dirname(lockPath)} (store.path)`);
   }
   let released = false;
+  const held = [db];
+  const inode = (): string | null => {
+    try {
+      const st = statSync(dbPath);
+      return `${st.dev}:${st.ino}`;
+    } catch {
+      return null;
+    }
+  };
+  let lockedInode = inode();
   return {
     path: lockPath,
     holder,
+    verify() {
+      if (released) return null;
+      const now = inode();
+      if (now !== null && now === lockedInode) return null;
+      heldHere.delete(dbPath);
+      const again = tryKernelLock(dbPath);
+      if (!again) {
+        heldHere.set(dbPath, held[0]);
+        const other = readHolder(lockPath);
+        return `the store lock ${dbPath} was deleted or replaced while this process held it, and another process${other ? ` (pid ${other.pid}, ${other.role})` : ''} has locked the new file: two writers on one store`;
+      }
+      held.push(again);
+      heldHere.set(dbPath, again);
+      lockedInode = inode();
+      try {
+        writeFileSync(lockPath, JSON.stringify(holder) + '\n', { mode: 0o600 });
+      } catch {
+        /* the holder file only names us */
+      }
+      return null;
+    },
     release() {
       if (released) return;
       released = true;
@@ -158,7 +195,7 @@ export function claimStoreLock(storePath: string, role: string): StoreLock {
         }
       }
       heldHere.delete(dbPath);
-      if (db.isOpen) db.close(); // drops the kernel lock
+      for (const d of held) if (d.isOpen) d.close(); // drops the kernel lock(s)
     },
   };
 }

@@ -63,3 +63,19 @@ t.test('a SIGKILLed holder frees the lock at once; a live one refuses with who h
   lock.release();
   t.equal(await other.ask('hold'), 'held', 'free once released');
 });
+
+t.test('the lock file deleted by hand under its holder: verify() locks the new file, so a newcomer is still refused', async (t) => {
+  const store = tempStore(t);
+  const lock = claimStoreLock(store, 'daemon');
+  t.teardown(() => lock.release());
+  t.equal(lock.verify(), null, 'intact');
+  rmSync(lockDatabasePathFor(store));
+  t.equal(lock.verify(), null, 'deleted: locked again');
+  const rival = startClaimant(store, 'daemon');
+  t.teardown(() => rival.kill());
+  t.match(await rival.ask('hold'), /^lost store .* is in use by the relay daemon \(pid \d+/, 'a newcomer is refused');
+  // Deleted again and taken by someone else first: verify says so.
+  rmSync(lockDatabasePathFor(store));
+  t.equal(await rival.ask('hold'), 'held');
+  t.match(lock.verify(), /was deleted or replaced while this process held it, and another process \(pid \d+, daemon\) has locked the new file/);
+});
