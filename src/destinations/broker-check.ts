@@ -47,7 +47,7 @@ export interface BrokerProbe {
   host: string;
   port: number;
   /** 'direct': TLS from the first byte (amqps); 'after-info': NATS sends INFO in clear, then the client upgrades. */
-  tls: { mode: 'none' | 'direct' | 'after-info'; ca?: Buffer[]; cert?: Buffer; key?: Buffer; verify: boolean };
+  tls: { mode: 'none' | 'direct' | 'after-info'; ca?: (string | Buffer)[]; cert?: Buffer; key?: Buffer; verify: boolean };
   connectMs: number;
   /** Log in with the real client and close (throws the client's error). */
   login(): Promise<void>;

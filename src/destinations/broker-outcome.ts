@@ -1,5 +1,7 @@
-// What a broker publish produced, transport-neutral: the shape the
-// destination-kind interface's send() outcome takes for nats and amqp.
+// What a broker publish produced, and its mapping onto the kind interface's
+// transport-neutral SendResult (nats and amqp share both).
+
+import type { SendResult } from './kind.ts';
 
 /** The result of one publish attempt. Text fields are redacted. */
 export interface PublishOutcome {
@@ -23,4 +25,22 @@ export interface BrokerDelivery {
   projectKey: string;
   repoSlug: string;
   repoId: number | null;
+}
+
+/** The kind interface's SendResult of a publish outcome. */
+export function toSendResult(p: PublishOutcome): SendResult {
+  const common = { health: p.pathWorks ? ('up' as const) : ('down' as const), target: p.target, detail: p.detail, latencyMs: p.latencyMs, status: null, responseExcerpt: null, location: null };
+  if (p.outcome === 'delivered') return { outcome: 'delivered', ...common };
+  if (p.outcome === 'retry') return { outcome: 'retry', error: p.reason ?? p.detail, retryAfterMs: null, ...common };
+  return { outcome: 'dead', reason: p.reason ?? p.detail, ...common };
+}
+
+/** `user:password@` of a URL, decoded, for masking (empty when none). */
+export function urlSecrets(url: string): string[] {
+  try {
+    const u = new URL(url);
+    return u.password ? [decodeURIComponent(u.password)] : [];
+  } catch {
+    return [];
+  }
 }

@@ -1,7 +1,7 @@
 // Destination configs and deliveries for the broker tests.
 
-import type { NatsDestination } from '../../src/destinations/nats/nats-config.ts';
-import type { AmqpDestination } from '../../src/destinations/amqp/amqp-config.ts';
+import type { NatsDestination } from '../../src/destinations/nats/config.ts';
+import type { AmqpDestination } from '../../src/destinations/amqp/config.ts';
 import type { BrokerDelivery } from '../../src/destinations/broker-outcome.ts';
 
 /** A nats destination with short timeouts; `over` wins. */

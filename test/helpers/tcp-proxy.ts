@@ -4,6 +4,9 @@
 //   refuse  stop listening: connections are refused
 //   reset   accept, then reset (RST) at once
 //   hang    accept and never forward (packets dropped); open relays freeze too
+//   drop-replies  open relays still forward to the receiver, but its replies
+//           are dropped (a request that arrives and an ack that is lost);
+//           new connections pass
 // startHttpProxy is a tiny forward proxy (CONNECT tunnels and absolute-form
 // http requests) that records what went through it.
 
@@ -12,7 +15,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** What the cuttable proxy does with connections. */
-export type ProxyMode = 'pass' | 'refuse' | 'reset' | 'hang';
+export type ProxyMode = 'pass' | 'refuse' | 'reset' | 'hang' | 'drop-replies';
 
 /** A running cuttable proxy. */
 export interface TcpProxy {
@@ -93,6 +96,9 @@ export async function startTcpProxy(target: { host?: string; port: number }, ini
           r.upstream.unpipe(r.client);
           r.client.pause();
           r.upstream.pause();
+        } else if (next === 'drop-replies' && r.upstream) {
+          r.upstream.unpipe(r.client);
+          r.upstream.on('data', () => {});
         }
       }
       if (next === 'refuse') await unlisten();

@@ -20,7 +20,9 @@ import {
 import { jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
 import { fillPlaceholders, subjectToken } from '../../route/destination-url.ts';
 import type { BrokerDelivery, PublishOutcome } from '../broker-outcome.ts';
-import type { NatsDestination } from './nats-config.ts';
+import { DestinationSetupError } from '../kind.ts';
+import { readTlsMaterial } from '../tls-config.ts';
+import type { NatsDestination } from './config.ts';
 
 /** Sends one nats destination's deliveries. */
 export interface NatsSender {
@@ -28,20 +30,8 @@ export interface NatsSender {
   close(): Promise<void>;
 }
 
-/** Raised when the destination cannot be set up (unreadable TLS/nkey/creds file). */
-export class NatsSetupError extends Error {
-  override name = 'NatsSetupError';
-}
-
-/** The connection options of a destination (reads its TLS / nkey / creds files; throws NatsSetupError). */
+/** The connection options of a destination (reads its TLS / creds files; throws DestinationSetupError naming the field). */
 export function natsConnectionOptions(dest: NatsDestination): ConnectionOptions {
-  const read = (what: string, file: string): string => {
-    try {
-      return readFileSync(file, 'utf8');
-    } catch (err) {
-      throw new NatsSetupError(`destination ${dest.name}: cannot read ${what} ${file} (${(err as NodeJS.ErrnoException).code}); check the path and that the service user may read it`);
-    }
-  };
   const o: ConnectionOptions = {
     servers: dest.servers,
     name: `bitbucket-relay/${dest.name}`,
@@ -59,15 +49,19 @@ export function natsConnectionOptions(dest: NatsDestination): ConnectionOptions 
     o.pass = a.password;
   }
   if (a.token !== undefined) o.token = a.token;
-  if (a.nkeySeed !== undefined) o.authenticator = nkeyAuthenticator(new TextEncoder().encode(a.nkeySeed.trim()));
-  if (a.credsFile !== undefined) o.authenticator = credsAuthenticator(new TextEncoder().encode(read('auth.credsFile', a.credsFile)));
+  if (a.nkeySeed !== undefined) o.authenticator = nkeyAuthenticator(new TextEncoder().encode(a.nkeySeed));
+  if (a.credsFile !== undefined) {
+    let creds: Buffer;
+    try {
+      creds = readFileSync(a.credsFile);
+    } catch (err) {
+      throw new DestinationSetupError(`destination ${dest.name}: cannot read auth.credsFile ${a.credsFile} (${(err as NodeJS.ErrnoException).code}); check the path and that the service user may read it`);
+    }
+    o.authenticator = credsAuthenticator(new Uint8Array(creds));
+  }
   if (dest.tls.enabled) {
-    const tls: Record<string, unknown> = {};
-    if (dest.tls.ca) tls.ca = read('tls.ca', dest.tls.ca);
-    if (dest.tls.cert) tls.cert = read('tls.cert', dest.tls.cert);
-    if (dest.tls.key) tls.key = read('tls.key', dest.tls.key);
-    if (!dest.tls.verify) tls.rejectUnauthorized = false;
-    o.tls = tls;
+    // Handed to node:tls by the transport (ca, cert, key, rejectUnauthorized).
+    o.tls = readTlsMaterial(dest.tls, dest.name) as unknown as ConnectionOptions['tls'];
   }
   return o;
 }
@@ -92,7 +86,7 @@ export function natsSubject(dest: NatsDestination, repo: { projectKey: string; r
   return fillPlaceholders(dest.subject, { projectKey: repo.projectKey, slug: repo.repoSlug, id: repo.repoId }, { encode: subjectToken, forDisplay });
 }
 
-/** Create the sender (throws NatsSetupError on unreadable files). */
+/** Create the sender (throws DestinationSetupError on unreadable files). */
 export function createNatsSender(dest: NatsDestination): NatsSender {
   const options = natsConnectionOptions(dest);
   let conn: Promise<{ nc: NatsConnection; js: JetStreamClient }> | null = null;

@@ -8,8 +8,8 @@ import { formatFor } from '../../formats/index.ts';
 import { deliveryIdFor } from '../../route/delivery-id.ts';
 import { redactUrl } from '../../log/redact.ts';
 import { checkBroker, type BrokerCheck } from '../broker-check.ts';
-import type { AmqpDestination } from './amqp-config.ts';
-import { amqpConnectArgs, createAmqpSender } from './amqp-sender.ts';
+import type { AmqpDestination } from './config.ts';
+import { amqpConnectArgs, createAmqpSender } from './sender.ts';
 
 /** Options of checkAmqp. */
 export interface AmqpCheckOptions {
@@ -29,7 +29,7 @@ export async function checkAmqp(destIn: AmqpDestination, options: AmqpCheckOptio
     return { ...base, target: '', steps: [{ step: 'setup', result: 'failed', ms: null, detail: (err as Error).message }], ack: null, ok: false, diagnosis: [(err as Error).message] };
   }
   const repo = options.repo ?? { projectKey: 'PROJ', repoSlug: 'repo', repoId: 1 };
-  const s = args.socket as { ca?: Buffer[]; cert?: Buffer; key?: Buffer };
+  const s = args.socket as { ca?: (string | Buffer)[]; cert?: Buffer; key?: Buffer };
   return checkBroker({
     ...base,
     host: args.url.hostname!,

@@ -9,13 +9,13 @@
 // declare off) and access refused are dead; connection trouble, nacks,
 // returns and timeouts retry.
 
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import amqp, { type ChannelModel, type ConfirmChannel, type Options } from 'amqplib';
 import { fillPlaceholders, subjectToken } from '../../route/destination-url.ts';
 import { redactUrl } from '../../log/redact.ts';
 import type { BrokerDelivery, PublishOutcome } from '../broker-outcome.ts';
-import type { AmqpDestination } from './amqp-config.ts';
+import { readTlsMaterial } from '../tls-config.ts';
+import type { AmqpDestination } from './config.ts';
 
 /** Sends one amqp destination's deliveries. */
 export interface AmqpSender {
@@ -23,12 +23,7 @@ export interface AmqpSender {
   close(): Promise<void>;
 }
 
-/** Raised when the destination cannot be set up (unreadable TLS file). */
-export class AmqpSetupError extends Error {
-  override name = 'AmqpSetupError';
-}
-
-/** Connection parameters: the parsed url plus credentials, heartbeat and TLS socket options (reads TLS files; throws AmqpSetupError). */
+/** Connection parameters: the parsed url plus credentials, heartbeat and TLS socket options (reads TLS files; throws DestinationSetupError). */
 export function amqpConnectArgs(dest: AmqpDestination): { url: Options.Connect; socket: Record<string, unknown> } {
   const u = new URL(dest.url);
   const secure = u.protocol === 'amqps:';
@@ -42,19 +37,9 @@ export function amqpConnectArgs(dest: AmqpDestination): { url: Options.Connect; 
     // Notices a dead broker behind a silent network within ~30 s.
     heartbeat: 15,
   };
-  const read = (what: string, file: string): Buffer => {
-    try {
-      return readFileSync(file);
-    } catch (err) {
-      throw new AmqpSetupError(`destination ${dest.name}: cannot read ${what} ${file} (${(err as NodeJS.ErrnoException).code}); check the path and that the service user may read it`);
-    }
-  };
   const socket: Record<string, unknown> = { timeout: dest.timeout.connectMs, noDelay: true };
   if (secure) {
-    if (dest.tls.ca) socket.ca = [read('tls.ca', dest.tls.ca)];
-    if (dest.tls.cert) socket.cert = read('tls.cert', dest.tls.cert);
-    if (dest.tls.key) socket.key = read('tls.key', dest.tls.key);
-    socket.rejectUnauthorized = dest.tls.verify;
+    Object.assign(socket, readTlsMaterial(dest.tls, dest.name));
     socket.servername = /^[\d.]+$|:/.test(url.hostname!) ? undefined : url.hostname;
   }
   return { url, socket };
@@ -86,7 +71,7 @@ interface Link {
   failure: Error | null;
 }
 
-/** Create the sender (throws AmqpSetupError on unreadable TLS files). */
+/** Create the sender (throws DestinationSetupError on unreadable TLS files). */
 export function createAmqpSender(dest: AmqpDestination): AmqpSender {
   const args = amqpConnectArgs(dest);
   const printable = `${redactUrl(dest.url)} exchange ${dest.exchange.name === '' ? '(default)' : dest.exchange.name}`;

@@ -7,8 +7,8 @@ import { formatFor } from '../../formats/index.ts';
 import { deliveryIdFor } from '../../route/delivery-id.ts';
 import { redactUrl } from '../../log/redact.ts';
 import { checkBroker, type BrokerCheck } from '../broker-check.ts';
-import type { NatsDestination } from './nats-config.ts';
-import { createNatsSender, natsConnectionOptions } from './nats-sender.ts';
+import type { NatsDestination } from './config.ts';
+import { createNatsSender, natsConnectionOptions } from './sender.ts';
 
 /** Options of checkNats. */
 export interface NatsCheckOptions {
@@ -29,7 +29,7 @@ export async function checkNats(destIn: NatsDestination, options: NatsCheckOptio
   } catch (err) {
     return { ...base, target: '', steps: [{ step: 'setup', result: 'failed', ms: null, detail: (err as Error).message }], ack: null, ok: false, diagnosis: [(err as Error).message] };
   }
-  const tlsOpts = (connectOptions.tls ?? {}) as { ca?: string; cert?: string; key?: string };
+  const tlsOpts = (connectOptions.tls ?? {}) as { ca?: (string | Buffer)[]; cert?: Buffer; key?: Buffer };
   const repo = options.repo ?? { projectKey: 'PROJ', repoSlug: 'repo', repoId: 1 };
   return checkBroker({
     ...base,
@@ -37,9 +37,9 @@ export async function checkNats(destIn: NatsDestination, options: NatsCheckOptio
     port: Number(first.port || 4222),
     tls: {
       mode: dest.tls.enabled || first.protocol === 'tls:' ? 'after-info' : 'none',
-      ca: tlsOpts.ca ? [Buffer.from(tlsOpts.ca)] : undefined,
-      cert: tlsOpts.cert ? Buffer.from(tlsOpts.cert) : undefined,
-      key: tlsOpts.key ? Buffer.from(tlsOpts.key) : undefined,
+      ca: tlsOpts.ca,
+      cert: tlsOpts.cert,
+      key: tlsOpts.key,
       verify: dest.tls.verify,
     },
     connectMs: dest.timeout.connectMs,

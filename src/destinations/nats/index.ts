@@ -1,0 +1,43 @@
+// `type: nats`: NATS JetStream as a destination kind (config, sender,
+// `relay show` view, `relay test` check). Listed once in ../registry.ts.
+
+import { redactHeaders, redactUrl, REDACTED } from '../../log/redact.ts';
+import type { QueuedKind } from '../kind.ts';
+import { toSendResult, urlSecrets } from '../broker-outcome.ts';
+import { TLS_OFF_WARNING } from '../tls-config.ts';
+import { NATS_SCHEMA, normalizeNats, type NatsDestination } from './config.ts';
+import { createNatsSender, natsMessageHeaders, natsSubject } from './sender.ts';
+import { checkNats } from './check.ts';
+
+export type { NatsDestination } from './config.ts';
+
+const servers = (d: NatsDestination): string => d.servers.map((s) => redactUrl(s)).join(',');
+
+/** The nats kind. */
+export const natsKind: QueuedKind<NatsDestination> = {
+  type: 'nats',
+  delivery: 'queued',
+  schema: NATS_SCHEMA,
+  normalize: normalizeNats,
+  describeTarget: (d) => `${servers(d)} subject ${d.subject}${d.stream ? ` (stream ${d.stream.name})` : ''}`,
+  secrets: (d) => [d.auth.password, d.auth.token, d.auth.nkeySeed, ...(d.envSecrets ?? []), ...d.servers.flatMap(urlSecrets), ...Object.entries(d.headers).filter(([k]) => redactHeaders({ [k]: 'x' })[k] === REDACTED).map(([, v]) => v)].filter((s): s is string => Boolean(s)),
+  redactConfig: (d) => ({
+    ...d,
+    servers: d.servers.map((s) => redactUrl(s)),
+    auth: Object.fromEntries(Object.entries(d.auth).map(([k, v]) => [k, k === 'username' || k === 'credsFile' ? v : REDACTED])),
+    headers: redactHeaders(d.headers),
+    envSecrets: undefined,
+  }),
+  warnings: (d) => (d.tls.enabled && !d.tls.verify ? [TLS_OFF_WARNING] : []),
+  check: (d, options) => checkNats(d, options),
+  createSender(dest) {
+    const sender = createNatsSender(dest);
+    return { send: async (delivery, signal) => toSendResult(await sender.send(delivery, signal)), close: () => sender.close() };
+  },
+  describeRequest(dest, delivery) {
+    const headers: Record<string, string> = { 'Nats-Msg-Id': delivery.id };
+    const h = natsMessageHeaders(dest, delivery);
+    for (const k of h.keys()) headers[k] = h.get(k);
+    return { target: `publish ${natsSubject(dest, delivery, true)}${dest.stream ? ` (stream ${dest.stream.name})` : ''} on ${servers(dest)}`, headers: redactHeaders(headers) };
+  },
+};
