@@ -54,6 +54,14 @@ if (skip) {
     t.equal(m!.headers?.get('X-Relay-Delivery'), 'd-1');
     t.equal(m!.headers?.get('content-type'), 'application/cloudevents+json; charset=utf-8', 'CloudEvents NATS binding, structured mode');
     t.same(JSON.parse(m!.string()), { n: 'd-1' });
+
+    // Deleted behind our back: the next attempt retries and the one after creates it again.
+    await jsm.streams.delete('BITBUCKET');
+    const gone = await sender.send(delivery('d-3'));
+    t.equal(gone.outcome, 'retry');
+    t.match(gone.reason, /stream BITBUCKET is gone; it is created again/);
+    t.equal((await sender.send(delivery('d-3'))).outcome, 'delivered');
+    t.equal((await jsm.streams.info('BITBUCKET')).state.messages, 1);
   });
 
   t.test('credentials: user/password, token, nkey; wrong credentials and missing permission are dead', async (t) => {

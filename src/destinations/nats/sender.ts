@@ -175,6 +175,12 @@ export function createNatsSender(dest: NatsDestination): NatsSender {
         if (isNoStream(err)) {
           // Nobody answered the publish: no stream captures the subject, or JetStream is down. Ask which.
           const missing = await streamMissing(c.nc, subject, dest.timeout.ackMs);
+          if (missing && dest.stream?.create) {
+            // Deleted since we made it: make it again before the next attempt.
+            streamReady = null;
+            const text = `stream ${dest.stream.name} is gone; it is created again on the next attempt`;
+            return { outcome: 'retry', reason: text, detail: text, pathWorks: true, latencyMs: latency(), target: subject };
+          }
           if (missing) {
             return {
               outcome: 'dead',
