@@ -21,14 +21,11 @@ export interface BrokerCheckStep {
   detail: string;
 }
 
-/** What `relay test` found for a broker destination. */
+/** What `relay test` found for a broker destination (a PreflightCheck with the broker's ack). */
 export interface BrokerCheck {
   destination: string;
   type: string;
-  format: string;
-  /** Redacted server address. */
-  server: string;
-  /** Subject / exchange + routing key of the ping. */
+  /** What was tested: kind, redacted server, subject / exchange + routing key, format. */
   target: string;
   steps: BrokerCheckStep[];
   /** The broker's acknowledgement of the ping (PubAck / confirm), or null. */
@@ -43,7 +40,10 @@ export interface BrokerProbe {
   destination: string;
   type: string;
   format: string;
+  /** Redacted server address. */
   server: string;
+  /** Subject, or exchange + routing key, of the ping. */
+  where: string;
   host: string;
   port: number;
   /** 'direct': TLS from the first byte (amqps); 'after-info': NATS sends INFO in clear, then the client upgrades. */
@@ -104,7 +104,7 @@ function certName(fields: Record<string, string | string[]> | undefined): string
 export async function checkBroker(p: BrokerProbe): Promise<BrokerCheck> {
   const steps: BrokerCheckStep[] = [];
   const diagnosis: string[] = [];
-  const check: BrokerCheck = { destination: p.destination, type: p.type, format: p.format, server: p.server, target: '', steps, ack: null, ok: false, diagnosis };
+  const check: BrokerCheck = { destination: p.destination, type: p.type, target: `${p.type} ${p.server} → ${p.where} (format ${p.format})`, steps, ack: null, ok: false, diagnosis };
   const skip = (...names: BrokerCheckStep['step'][]): BrokerCheck => {
     for (const step of names) steps.push({ step, result: 'skipped', ms: null, detail: 'an earlier step failed' });
     return check;
@@ -225,29 +225,14 @@ export async function checkBroker(p: BrokerProbe): Promise<BrokerCheck> {
 
   // Publish: a ping through the daemon's own sender, acknowledged.
   const r = await p.publish();
-  check.target = r.target;
   if (r.outcome === 'delivered') {
     check.ack = r.detail;
     check.ok = true;
-    steps.push({ step: 'publish', result: 'ok', ms: r.latencyMs, detail: `${r.target}: ${r.detail}` });
+    steps.push({ step: 'publish', result: 'ok', ms: r.latencyMs, detail: r.detail });
     diagnosis.unshift(`OK: the broker acknowledged the ping (${r.detail})`);
   } else {
-    steps.push({ step: 'publish', result: 'failed', ms: r.latencyMs, detail: `${r.target}: ${r.detail}` });
+    steps.push({ step: 'publish', result: 'failed', ms: r.latencyMs, detail: r.detail });
     diagnosis.unshift(p.advise('publish', r.detail));
   }
   return check;
-}
-
-/** The human-readable result. */
-export function renderBrokerCheck(c: BrokerCheck, style: { bold(t: string): string; green(t: string): string; red(t: string): string; yellow(t: string): string; dim(t: string): string; enabled: boolean }): string {
-  const out: string[] = [];
-  out.push(`${style.bold(`relay test ${c.destination}`)}: ${c.type} ${c.server}${c.target ? ` → ${c.target}` : ''} (format ${c.format})`);
-  for (const s of c.steps) {
-    const word = s.result === 'ok' ? style.green('ok') : s.result === 'failed' ? style.red('FAILED') : s.result === 'warning' ? style.yellow('warning') : style.dim('skipped');
-    const ms = s.ms === null ? '' : `${s.ms}ms`;
-    out.push(`  ${s.step.padEnd(7)} ${word.padEnd(style.enabled ? word.length + (7 - s.result.length) : 7)} ${ms.padStart(7)}  ${s.detail}`);
-  }
-  out.push('', c.ok ? style.green('diagnosis:') : style.red('diagnosis:'));
-  for (const d of c.diagnosis) out.push(`  - ${d}`);
-  return out.join('\n') + '\n';
 }

@@ -98,7 +98,7 @@ if (skip) {
     // The test CA signs for one day only: the check warns that the certificate expires soon.
     t.same(ok.steps.map((s) => `${s.step}:${s.result}`), ['dns:ok', 'tcp:ok', 'tls:warning', 'auth:ok', 'publish:ok'], JSON.stringify(ok.steps));
     t.match(ok.ack, /confirmed \(basic\.ack\)/);
-    t.equal(ok.target, `amqps://***:***@127.0.0.1:${server.tlsPort} exchange bitbucket key push.PROJ.repo`);
+    t.equal(ok.target, `amqp amqps://***:***@127.0.0.1:${server.tlsPort} → exchange bitbucket routing key push.PROJ.repo (format cloudevents)`);
     t.notMatch(JSON.stringify(ok), /relay-pw-1/);
     const ping = await ch.get('events', { noAck: true });
     t.ok(ping && /dev\.bitbucket-relay\.ping/.test(ping.content.toString()), 'the ping reached the queue');

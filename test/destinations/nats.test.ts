@@ -161,7 +161,8 @@ if (skip) {
     t.match(ok.steps[1].detail, /nats-server 2\.\d+\.\d+, JetStream on, TLS required, auth required/);
     t.match(ok.steps[2].detail, /subject CN=127\.0\.0\.1; issuer CN=Relay Test CA/);
     t.match(ok.ack, /PubAck stream BITBUCKET seq \d+/);
-    t.equal(ok.target, 'bitbucket.push.PROJ.repo');
+    t.equal(ok.target, `nats tls://127.0.0.1:${server.port} → subject bitbucket.push.PROJ.repo (stream BITBUCKET) (format cloudevents)`);
+    t.match(ok.steps[4].detail, /^PubAck stream BITBUCKET seq \d+$/);
     t.ok(ok.ok);
 
     const noCa = await checkNats({ ...dest, tls: { enabled: true, verify: true } }, { node: 'node-1' });

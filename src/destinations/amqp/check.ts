@@ -9,7 +9,7 @@ import { deliveryIdFor } from '../../route/delivery-id.ts';
 import { redactUrl } from '../../log/redact.ts';
 import { checkBroker, type BrokerCheck } from '../broker-check.ts';
 import type { AmqpDestination } from './config.ts';
-import { amqpConnectArgs, createAmqpSender } from './sender.ts';
+import { amqpConnectArgs, amqpRoutingKey, createAmqpSender } from './sender.ts';
 
 /** Options of checkAmqp. */
 export interface AmqpCheckOptions {
@@ -21,17 +21,22 @@ export interface AmqpCheckOptions {
 /** Check the path to the broker of `destIn` and publish a ping. */
 export async function checkAmqp(destIn: AmqpDestination, options: AmqpCheckOptions): Promise<BrokerCheck> {
   const dest: AmqpDestination = options.timeoutMs ? { ...destIn, timeout: { connectMs: options.timeoutMs, ackMs: options.timeoutMs } } : destIn;
-  const base = { destination: dest.name, type: 'amqp', format: dest.format, server: redactUrl(dest.url) };
+  const repo = options.repo ?? { projectKey: 'PROJ', repoSlug: 'repo', repoId: 1 };
+  const where = `${dest.exchange.name === '' ? 'default exchange' : `exchange ${dest.exchange.name}`} routing key ${amqpRoutingKey(dest, repo, true)}`;
+  const base = { destination: dest.name, type: 'amqp', target: `amqp ${redactUrl(dest.url)} → ${where} (format ${dest.format})` };
   let args;
   try {
     args = amqpConnectArgs(dest);
   } catch (err) {
-    return { ...base, target: '', steps: [{ step: 'setup', result: 'failed', ms: null, detail: (err as Error).message }], ack: null, ok: false, diagnosis: [(err as Error).message] };
+    return { ...base, steps: [{ step: 'setup', result: 'failed', ms: null, detail: (err as Error).message }], ack: null, ok: false, diagnosis: [(err as Error).message] };
   }
-  const repo = options.repo ?? { projectKey: 'PROJ', repoSlug: 'repo', repoId: 1 };
   const s = args.socket as { ca?: (string | Buffer)[]; cert?: Buffer; key?: Buffer };
   return checkBroker({
-    ...base,
+    destination: dest.name,
+    type: 'amqp',
+    format: dest.format,
+    server: redactUrl(dest.url),
+    where,
     host: args.url.hostname!,
     port: args.url.port!,
     tls: { mode: args.url.protocol === 'amqps' ? 'direct' : 'none', ca: s.ca, cert: s.cert, key: s.key, verify: dest.tls.verify },

@@ -8,7 +8,7 @@ import { deliveryIdFor } from '../../route/delivery-id.ts';
 import { redactUrl } from '../../log/redact.ts';
 import { checkBroker, type BrokerCheck } from '../broker-check.ts';
 import type { NatsDestination } from './config.ts';
-import { createNatsSender, natsConnectionOptions } from './sender.ts';
+import { createNatsSender, natsConnectionOptions, natsSubject } from './sender.ts';
 
 /** Options of checkNats. */
 export interface NatsCheckOptions {
@@ -22,17 +22,22 @@ export async function checkNats(destIn: NatsDestination, options: NatsCheckOptio
   const dest: NatsDestination = options.timeoutMs ? { ...destIn, timeout: { connectMs: options.timeoutMs, ackMs: options.timeoutMs } } : destIn;
   const first = new URL(dest.servers[0].includes('://') ? dest.servers[0] : `nats://${dest.servers[0]}`);
   const server = redactUrl(first.toString()).replace(/\/$/, '');
-  const base = { destination: dest.name, type: 'nats', format: dest.format, server };
+  const repo = options.repo ?? { projectKey: 'PROJ', repoSlug: 'repo', repoId: 1 };
+  const where = `subject ${natsSubject(dest, repo, true)}${dest.stream ? ` (stream ${dest.stream.name})` : ''}`;
+  const base = { destination: dest.name, type: 'nats', target: `nats ${server} → ${where} (format ${dest.format})` };
   let connectOptions;
   try {
     connectOptions = natsConnectionOptions(dest);
   } catch (err) {
-    return { ...base, target: '', steps: [{ step: 'setup', result: 'failed', ms: null, detail: (err as Error).message }], ack: null, ok: false, diagnosis: [(err as Error).message] };
+    return { ...base, steps: [{ step: 'setup', result: 'failed', ms: null, detail: (err as Error).message }], ack: null, ok: false, diagnosis: [(err as Error).message] };
   }
   const tlsOpts = (connectOptions.tls ?? {}) as { ca?: (string | Buffer)[]; cert?: Buffer; key?: Buffer };
-  const repo = options.repo ?? { projectKey: 'PROJ', repoSlug: 'repo', repoId: 1 };
   return checkBroker({
-    ...base,
+    destination: dest.name,
+    type: 'nats',
+    format: dest.format,
+    server,
+    where,
     host: first.hostname.replace(/^\[|\]$/g, ''),
     port: Number(first.port || 4222),
     tls: {
