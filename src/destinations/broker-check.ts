@@ -46,6 +46,8 @@ export interface BrokerProbe {
   where: string;
   host: string;
   port: number;
+  /** The server speaks first (NATS: an INFO line): read it in the tcp step, within connectMs. */
+  greeting: 'nats-info' | null;
   /** 'direct': TLS from the first byte (amqps); 'after-info': NATS sends INFO in clear, then the client upgrades. */
   tls: { mode: 'none' | 'direct' | 'after-info'; ca?: (string | Buffer)[]; cert?: Buffer; key?: Buffer; verify: boolean };
   connectMs: number;
@@ -146,7 +148,9 @@ export async function checkBroker(p: BrokerProbe): Promise<BrokerCheck> {
         () => s.destroy(),
       );
       let detail = `connected to ${address}:${p.port}`;
-      if (p.tls.mode === 'after-info') {
+      // A server that accepts but never greets would hang the client's login (nats.js then also leaks
+      // the socket): it fails here, within connectMs.
+      if (p.greeting === 'nats-info') {
         const info = await firstLine(socket, p.connectMs);
         const m = /^INFO\s+(\{.*\})/.exec(info);
         if (!m) throw new Error(`not a NATS server (it said ${JSON.stringify(info.slice(0, 60))})`);
@@ -159,7 +163,10 @@ export async function checkBroker(p: BrokerProbe): Promise<BrokerCheck> {
       s.destroy();
       const code = errCode(err);
       steps.push({ step: 'tcp', result: 'failed', ms: elapsed(t0), detail: `${where}: ${code === 'ETIMEDOUT' ? `no answer within ${formatDuration(p.connectMs)} (ETIMEDOUT)` : code}` });
-      if (code === 'ECONNREFUSED') diagnosis.push(`nothing is listening on ${where} (connection refused): is the broker running, and is the port right?`);
+      if (/sent no greeting/.test(String((err as Error).message))) {
+        steps[steps.length - 1] = { step: 'tcp', result: 'failed', ms: elapsed(t0), detail: `${where}: connected, but ${(err as Error).message}` };
+        diagnosis.push(`${where} accepted the connection but said nothing: is it a NATS server (not a proxy or another service), and is the server healthy?`);
+      } else if (code === 'ECONNREFUSED') diagnosis.push(`nothing is listening on ${where} (connection refused): is the broker running, and is the port right?`);
       else if (code === 'ETIMEDOUT') diagnosis.push(`no answer from ${where} within ${formatDuration(p.connectMs)}: a firewall or VPN is probably dropping the traffic`);
       else diagnosis.push(`cannot connect to ${where}: ${code}`);
       return skip(...tlsSteps, 'auth', 'publish');

@@ -8,14 +8,17 @@
 //    JetStream (same Nats-Msg-Id), the stream holds the event once.
 
 import t from 'tap';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import { openStore } from '../../src/store/store.ts';
-import { createRelayFixture, waitUntil, type RelayFixture } from '../helpers/relay-fixture.ts';
+import { createRelayFixture, waitUntil, RELAY_BIN, type RelayFixture } from '../helpers/relay-fixture.ts';
 import { natsSkip, startNatsServer } from '../helpers/nats-server.ts';
 import { startTcpProxy } from '../helpers/tcp-proxy.ts';
 
 const skip = natsSkip();
+const execFileAsync = promisify(execFile);
 
 function busConfig(port: number, ackTimeout: string): Record<string, unknown> {
   return {
@@ -133,11 +136,27 @@ if (skip) {
     // The attempt log says what happened: the resend was acknowledged as a duplicate.
     const store = openStore(fx.storePath, { readOnly: true });
     t.teardown(() => store.close());
-    const attempts = store.db.prepare(`SELECT outcome, target, detail FROM attempts WHERE destination = 'bus' ORDER BY id`).all() as { outcome: string; target: string; detail: string | null }[];
+    const attempts = store.db.prepare(`SELECT delivery_id AS deliveryId, outcome, target, detail FROM attempts WHERE destination = 'bus' ORDER BY attempts.id`).all() as { deliveryId: string; outcome: string; target: string; detail: string | null }[];
     const last = attempts.at(-1)!;
     t.equal(last.outcome, 'delivered');
     t.equal(last.target, 'bitbucket.push.PROJ.svc');
     t.match(last.detail, /^PubAck stream BITBUCKET seq 2 \(duplicate: already stored\)$/, 'the redelivery met the msg-id de-duplication');
     t.ok(daemon.child.exitCode === null, 'the restarted daemon runs on');
+
+    // relay show: the subject, the message headers and the ack of each attempt.
+    const show = fx.relay(['show', last.deliveryId]);
+    t.equal(show.status, 0, show.stderr);
+    t.match(show.stdout, /publish bitbucket\.push\.PROJ\.svc \(stream BITBUCKET\)/);
+    t.match(show.stdout, new RegExp(`Nats-Msg-Id: ${last.deliveryId}`));
+    t.match(show.stdout, /content-type: application\/cloudevents\+json/);
+    t.match(show.stdout, /PubAck stream BITBUCKET seq 2 \(duplicate: already stored\)/);
+
+    // relay test: every step to the broker, and a ping acknowledged by the stream.
+    // Run asynchronously: the TCP proxy in front of the server lives in this process.
+    const check = await execFileAsync(process.execPath, [RELAY_BIN, 'test', 'bus', '--json', '--config', fx.configFile], { env: { ...process.env, NODE_OPTIONS: '' } });
+    const result = JSON.parse(check.stdout);
+    t.equal(result.ok, true, check.stdout);
+    t.same(result.steps.map((s: { step: string; result: string }) => `${s.step}:${s.result}`), ['dns:ok', 'tcp:ok', 'auth:ok', 'publish:ok']);
+    t.match(result.ack, /^PubAck stream BITBUCKET seq 3$/);
   });
 }

@@ -7,6 +7,8 @@
 
 import t from 'tap';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { once } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
 import { connect, nkeys, type NatsConnection } from '@nats-io/transport-node';
@@ -173,6 +175,15 @@ if (skip) {
     t.same(badPw.steps.map((s) => `${s.step}:${s.result}`), ['dns:ok', 'tcp:ok', 'tls:warning', 'auth:failed', 'publish:skipped']);
     t.ok(badPw.diagnosis.some((d) => /refused our credentials/.test(d)), badPw.diagnosis.join('; '));
     t.notMatch(JSON.stringify(badPw), /wrong-pw/, 'the password is never printed');
+
+    // Something that accepts but never greets (a hung server, another service): the tcp step says so, in time.
+    const mute = net.createServer(() => undefined).listen(0, '127.0.0.1');
+    await once(mute, 'listening');
+    t.teardown(() => mute.close());
+    const silent = await checkNats(natsDest([`nats://127.0.0.1:${(mute.address() as net.AddressInfo).port}`]), { node: 'node-1', timeoutMs: 1000 });
+    t.same(silent.steps.map((s) => `${s.step}:${s.result}`), ['dns:ok', 'tcp:failed', 'auth:skipped', 'publish:skipped']);
+    t.match(silent.steps[1].detail, /connected, but the server sent no greeting within 1s/);
+    t.match(silent.diagnosis[0], /accepted the connection but said nothing/);
 
     await server.stop();
     const down = await checkNats(dest, { node: 'node-1', timeoutMs: 1000 });

@@ -37,6 +37,7 @@ export async function checkAmqp(destIn: AmqpDestination, options: AmqpCheckOptio
     format: dest.format,
     server: redactUrl(dest.url),
     where,
+    greeting: null,
     host: args.url.hostname!,
     port: args.url.port!,
     tls: { mode: args.url.protocol === 'amqps' ? 'direct' : 'none', ca: s.ca, cert: s.cert, key: s.key, verify: dest.tls.verify },

@@ -38,6 +38,7 @@ export async function checkNats(destIn: NatsDestination, options: NatsCheckOptio
     format: dest.format,
     server,
     where,
+    greeting: 'nats-info',
     host: first.hostname.replace(/^\[|\]$/g, ''),
     port: Number(first.port || 4222),
     tls: {
