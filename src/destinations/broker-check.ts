@@ -7,32 +7,20 @@
 
 import dns from 'node:dns/promises';
 import net from 'node:net';
-import tls from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { formatDuration } from '../config/units.ts';
 import type { PublishOutcome } from './broker-outcome.ts';
+import type { CheckStep, PreflightCheck } from './kind.ts';
+import { connectTcp, elapsed, errCode, isIpAddress, peerCertificate, tlsHandshake, trustAdvice } from './probe.ts';
 
-/** One step of a broker check. */
-export interface BrokerCheckStep {
-  step: 'setup' | 'dns' | 'tcp' | 'tls' | 'auth' | 'publish';
-  /** ok, failed, warning (works but is risky), or skipped (an earlier step failed). */
-  result: 'ok' | 'failed' | 'warning' | 'skipped';
-  ms: number | null;
-  detail: string;
-}
+/** One step of a broker check: setup, dns, tcp, tls, auth, publish. */
+export type BrokerCheckStep = CheckStep & { step: 'setup' | 'dns' | 'tcp' | 'tls' | 'auth' | 'publish' };
 
 /** What `relay test` found for a broker destination (a PreflightCheck with the broker's ack). */
-export interface BrokerCheck {
-  destination: string;
-  type: string;
-  /** What was tested: kind, redacted server, subject / exchange + routing key, format. */
-  target: string;
+export interface BrokerCheck extends PreflightCheck {
   steps: BrokerCheckStep[];
   /** The broker's acknowledgement of the ping (PubAck / confirm), or null. */
   ack: string | null;
-  ok: boolean;
-  /** Plain-language findings, most important first. */
-  diagnosis: string[];
 }
 
 /** The protocol-specific parts a kind supplies. */
@@ -59,17 +47,9 @@ export interface BrokerProbe {
   advise(stage: 'auth' | 'publish', text: string): string;
 }
 
-const elapsed = (t0: number): number => Math.round(performance.now() - t0);
-
-function errCode(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  return e.code ?? e.message ?? String(err);
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, late: string, onLate: () => void = () => undefined): Promise<T> {
+function withTimeout<T>(p: Promise<T>, ms: number, late: string): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
-      onLate();
       reject(Object.assign(new Error(`${late} within ${formatDuration(ms)}`), { code: 'ETIMEDOUT' }));
     }, ms);
     p.then((v) => (clearTimeout(timer), resolve(v)), (e) => (clearTimeout(timer), reject(e)));
@@ -96,12 +76,6 @@ function firstLine(socket: net.Socket, ms: number): Promise<string> {
   );
 }
 
-function certName(fields: Record<string, string | string[]> | undefined): string {
-  if (!fields) return '?';
-  const pick = (k: string): string | null => (fields[k] === undefined ? null : `${k}=${Array.isArray(fields[k]) ? (fields[k] as string[]).join('+') : fields[k]}`);
-  return ['CN', 'O', 'OU'].map(pick).filter(Boolean).join(', ') || '?';
-}
-
 /** Walk every step to the broker; never throws for network trouble. */
 export async function checkBroker(p: BrokerProbe): Promise<BrokerCheck> {
   const steps: BrokerCheckStep[] = [];
@@ -116,7 +90,7 @@ export async function checkBroker(p: BrokerProbe): Promise<BrokerCheck> {
 
   // DNS.
   let address = p.host;
-  if (net.isIP(p.host)) {
+  if (isIpAddress(p.host)) {
     steps.push({ step: 'dns', result: 'ok', ms: 0, detail: `${p.host} is an address (no lookup)` });
   } else {
     const t0 = performance.now();
@@ -136,17 +110,10 @@ export async function checkBroker(p: BrokerProbe): Promise<BrokerCheck> {
   let socket: net.Socket;
   {
     const t0 = performance.now();
-    const s = net.connect({ host: address, port: p.port });
+    let s: net.Socket | null = null;
     try {
-      socket = await withTimeout(
-        new Promise<net.Socket>((resolve, reject) => {
-          s.once('connect', () => resolve(s));
-          s.once('error', reject);
-        }),
-        p.connectMs,
-        'no answer',
-        () => s.destroy(),
-      );
+      s = await connectTcp(address, p.port, p.connectMs);
+      socket = s;
       let detail = `connected to ${address}:${p.port}`;
       // A server that accepts but never greets would hang the client's login (nats.js then also leaks
       // the socket): it fails here, within connectMs.
@@ -160,7 +127,7 @@ export async function checkBroker(p: BrokerProbe): Promise<BrokerCheck> {
       }
       steps.push({ step: 'tcp', result: 'ok', ms: elapsed(t0), detail });
     } catch (err) {
-      s.destroy();
+      s?.destroy();
       const code = errCode(err);
       steps.push({ step: 'tcp', result: 'failed', ms: elapsed(t0), detail: `${where}: ${code === 'ETIMEDOUT' ? `no answer within ${formatDuration(p.connectMs)} (ETIMEDOUT)` : code}` });
       if (/sent no greeting/.test(String((err as Error).message))) {
@@ -178,25 +145,15 @@ export async function checkBroker(p: BrokerProbe): Promise<BrokerCheck> {
     if (p.tls.mode !== 'none') {
       const t0 = performance.now();
       try {
-        const secure = await withTimeout(
-          new Promise<tls.TLSSocket>((resolve, reject) => {
-            const t = tls.connect({ socket, host: p.host, servername: net.isIP(p.host) ? undefined : p.host, ca: p.tls.ca, cert: p.tls.cert, key: p.tls.key, rejectUnauthorized: false });
-            t.once('secureConnect', () => resolve(t));
-            t.once('error', reject);
-          }),
-          p.connectMs,
-          'TLS handshake did not finish',
-        );
-        const peer = secure.getPeerCertificate();
-        const identity = secure.authorized ? tls.checkServerIdentity(p.host, peer) : undefined;
-        const trustError = secure.authorized ? (identity ? ((identity as NodeJS.ErrnoException).code ?? 'ERR_TLS_CERT_ALTNAME_INVALID') : null) : String(secure.authorizationError);
-        const validTo = new Date(peer.valid_to);
-        const daysLeft = Math.floor((validTo.getTime() - Date.now()) / 86_400_000);
-        const summary = `${secure.getProtocol()}; subject ${certName(peer.subject as unknown as Record<string, string>)}; issuer ${certName(peer.issuer as unknown as Record<string, string>)}; expires ${validTo.toISOString().slice(0, 10)} (${daysLeft >= 0 ? `in ${daysLeft} days` : `${-daysLeft} days ago`})`;
+        const secure = await tlsHandshake({ socket, host: p.host, servername: isIpAddress(p.host) ? undefined : p.host, ca: p.tls.ca, cert: p.tls.cert, key: p.tls.key, rejectUnauthorized: false }, p.connectMs);
+        const c = peerCertificate(secure, p.host);
+        const trustError = c.trustError;
+        const daysLeft = c.daysLeft;
+        const summary = `${secure.getProtocol()}; subject ${c.subject}; issuer ${c.issuer}; expires ${c.validTo.slice(0, 10)} (${daysLeft >= 0 ? `in ${daysLeft} days` : `${-daysLeft} days ago`})`;
         secure.destroy();
         if (trustError && p.tls.verify) {
           steps.push({ step: 'tls', result: 'failed', ms: elapsed(t0), detail: `${summary}; NOT trusted: ${trustError}` });
-          diagnosis.push(`the certificate of ${p.host} is not trusted (${trustError}): add tls.ca: /path/to/the-broker-ca.pem to the destination`);
+          diagnosis.push(trustAdvice(trustError, p.host));
           return skip('auth', 'publish');
         }
         if (trustError) {

@@ -7,11 +7,15 @@ import type { DestinationKind, InlineKind, QueuedKind } from './kind.ts';
 import { httpKind } from './http/index.ts';
 import { fileKind } from './file/index.ts';
 import { logKind } from './log/index.ts';
+import { natsKind } from './nats/index.ts';
+import { amqpKind } from './amqp/index.ts';
 
 const KINDS: Readonly<Record<string, DestinationKind>> = {
   http: httpKind,
   file: fileKind,
   log: logKind,
+  nats: natsKind,
+  amqp: amqpKind,
 };
 
 /** Every `type:` a destination may have. */

@@ -62,12 +62,12 @@ if (skip) {
         r.repo.push(['origin', 'main'], { BB_PROJECT_KEY: 'PROJ', BB_REPO_SLUG: r.name });
       }
     };
-    for (let i = 0; i < 4; i++) push(i);
+    for (let i = 0; i < 3; i++) push(i);
     await server.stop();
-    for (let i = 4; i < 8; i++) push(i);
+    for (let i = 3; i < 6; i++) push(i);
     await server.start();
-    for (let i = 8; i < 12; i++) push(i);
-    const total = repos.length * 12;
+    for (let i = 6; i < 9; i++) push(i);
+    const total = repos.length * 9;
     await waitUntil(() => undelivered(fx) === 0 && fx.incoming().length === 0, 'every delivery confirmed', 45_000, 200);
 
     const conn = await amqp.connect(server.url);

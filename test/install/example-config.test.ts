@@ -25,10 +25,16 @@ function stageExample(): string {
   writeFileSync(join(dir, 'secrets/bitbucket-api.token'), 'bitbucket-token\n');
   writeFileSync(join(dir, 'secrets/event-bus.password'), 'bus-password\n');
   for (const f of ['internal-ca.pem', 'relay-client.pem', 'relay-client.key']) writeFileSync(join(dir, 'tls', f), 'x\n');
+  // The broker destinations' credentials (the nkey seed is a real, throwaway user seed: its form is checked).
+  writeFileSync(join(dir, 'secrets/nats.password'), 'nats-password\n');
+  writeFileSync(join(dir, 'secrets/nats.token'), 'nats-token\n');
+  writeFileSync(join(dir, 'secrets/relay.nk'), 'SUAB5Q5HQRUNN36LPCH2UNDG2C3CGOXZE5UEBIE7ININ4V3CUBKCPYYNGA\n');
+  writeFileSync(join(dir, 'secrets/relay.creds'), 'creds\n');
+  writeFileSync(join(dir, 'secrets/rabbit.password'), 'rabbit-password\n');
   return file;
 }
 
-const env = { RELAY_JENKINS_SECRET: 's1', RELAY_PORTAL_TOKEN: 't1', RELAY_LEGACY_CI_PASSWORD: 'p1' };
+const env = { RELAY_JENKINS_SECRET: 's1', RELAY_PORTAL_TOKEN: 't1', RELAY_LEGACY_CI_PASSWORD: 'p1', RELAY_NATS_TOKEN: 'n1' };
 
 t.test('the example loads with loadConfig and means what its comments say', async (t) => {
   const config = loadConfig(stageExample(), env);
@@ -41,7 +47,7 @@ t.test('the example loads with loadConfig and means what its comments say', asyn
   t.equal(config.hooks.autoInstall, true);
   t.same(config.reconcile, { enabled: true, intervalMs: 60_000, graceMs: 30_000 });
   t.same(config.bitbucket.api, { url: 'http://localhost:7990', tokenFile: join(dir, 'secrets/bitbucket-api.token'), timeoutMs: 5000 });
-  t.equal(config.destinations.length, 7);
+  t.equal(config.destinations.length, 13);
   const byName = Object.fromEntries(config.destinations.map((d) => [d.name, d as HttpDestination]));
   const tracker = byName['issue-tracker'];
   t.ok(tracker.type === 'http' && tracker.secret === 'tracker-secret', 'secretFile read relative to the config file');
@@ -51,6 +57,9 @@ t.test('the example loads with loadConfig and means what its comments say', asyn
   t.ok(bus.type === 'http' && bus.tls.ca === join(dir, 'tls/internal-ca.pem') && bus.retry.horizonMs === 7 * 86_400_000);
   t.equal(byName['legacy-ci'].enabled, false);
   t.equal(byName.archive.type, 'file');
+  const nats = byName.bus as unknown as { stream: { duplicateWindowMs: number }; auth: { password: string } };
+  t.ok(nats.stream.duplicateWindowMs === 120_000 && nats.auth.password === 'nats-password', 'nats: stream settings and passwordFile');
+  t.equal((byName.rabbit as unknown as { auth: { password: string } }).auth.password, 'rabbit-password');
 });
 
 /** Every key path the schema allows, arrays written as `[]`. */

@@ -2,7 +2,7 @@
 // normalized shape and its checks (amqp(s) URL, exchange, routing key,
 // credentials, TLS). The YAML shape is documented in config/relay.example.yaml.
 
-import type { QueuedDestinationConfig, TlsConfig } from '../../config/config-types.ts';
+import type { DestinationConfig, QueuedDestinationConfig, TlsConfig } from '../../config/config-types.ts';
 import type { KindSchema, NormalizeContext } from '../kind.ts';
 import { DURATION_SCHEMA, QUEUED_SCHEMA_PROPERTIES, normalizeQueuedFields } from '../queued-config.ts';
 import { TLS_SCHEMA, normalizeTls } from '../tls-config.ts';
@@ -65,7 +65,7 @@ export const AMQP_SCHEMA: KindSchema = {
 };
 
 /** Normalize a schema-valid `type: amqp` mapping; problems go to ctx.report. */
-export function normalizeAmqp(d: Record<string, any>, base: QueuedDestinationConfig | { name: string; type: string; enabled: boolean }, ctx: NormalizeContext): AmqpDestination | null {
+export function normalizeAmqp(d: Record<string, any>, base: DestinationConfig, ctx: NormalizeContext): AmqpDestination | null {
   const path = ctx.path;
   const url = String(d.url);
   let parsed: URL | null = null;

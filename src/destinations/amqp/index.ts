@@ -30,6 +30,8 @@ export const amqpKind: QueuedKind<AmqpDestination> = {
   }),
   warnings: (d) => (d.url.startsWith('amqps:') && !d.tls.verify ? [TLS_OFF_WARNING] : []),
   check: (d, options) => checkAmqp(d, options),
+  // Connect + channel + exchange (bounded together), then the confirm.
+  maxAttemptMs: (d) => d.timeout.connectMs + 2 * d.timeout.ackMs,
   createSender(dest) {
     const sender = createAmqpSender(dest);
     return { send: async (delivery, signal) => toSendResult(await sender.send(delivery, signal)), close: () => sender.close() };

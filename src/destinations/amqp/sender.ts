@@ -136,10 +136,18 @@ export function createAmqpSender(dest: AmqpDestination): AmqpSender {
       const fail = (err: unknown, stage: string): PublishOutcome => ({ ...classifyAmqpError(err, dest, stage), latencyMs: latency(), target });
       if (closed || signal?.aborted) return fail(new Error('aborted (daemon stopping)'), 'publish');
       let l: Link;
+      let timer: NodeJS.Timeout | undefined;
       try {
-        l = await connection();
+        // A broker that accepts but stalls the handshake, channel or exchange declaration must not hold the lane.
+        const limit = dest.timeout.connectMs + dest.timeout.ackMs;
+        l = await Promise.race([
+          connection(),
+          new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no usable connection within ${limit}ms (connect, channel, exchange)`)), limit))),
+        ]);
       } catch (err) {
         return fail(err, 'connect');
+      } finally {
+        clearTimeout(timer);
       }
       const props = amqpProperties(dest, delivery);
       const confirmed = await new Promise<Error | null | 'timeout'>((resolve) => {

@@ -3,7 +3,7 @@
 // credentials, TLS). The YAML shape is documented in config/relay.example.yaml.
 
 import { accessSync, constants as fsConstants } from 'node:fs';
-import type { QueuedDestinationConfig, TlsConfig } from '../../config/config-types.ts';
+import type { DestinationConfig, QueuedDestinationConfig, TlsConfig } from '../../config/config-types.ts';
 import type { KindSchema, NormalizeContext } from '../kind.ts';
 import { DURATION_SCHEMA, QUEUED_SCHEMA_PROPERTIES, normalizeQueuedFields } from '../queued-config.ts';
 import { TLS_SCHEMA, normalizeTls } from '../tls-config.ts';
@@ -123,7 +123,7 @@ export function subjectProblem(subject: string): string | null {
 }
 
 /** Normalize a schema-valid `type: nats` mapping; problems go to ctx.report. */
-export function normalizeNats(d: Record<string, any>, base: QueuedDestinationConfig | { name: string; type: string; enabled: boolean }, ctx: NormalizeContext): NatsDestination | null {
+export function normalizeNats(d: Record<string, any>, base: DestinationConfig, ctx: NormalizeContext): NatsDestination | null {
   const path = ctx.path;
   const servers: string[] = (Array.isArray(d.servers) ? d.servers : [d.servers]).map(String);
   servers.forEach((s, i) => {

@@ -30,6 +30,8 @@ export const natsKind: QueuedKind<NatsDestination> = {
   }),
   warnings: (d) => (d.tls.enabled && !d.tls.verify ? [TLS_OFF_WARNING] : []),
   check: (d, options) => checkNats(d, options),
+  // Connect, make the stream when asked, publish: each bounded by its timeout.
+  maxAttemptMs: (d) => d.timeout.connectMs + 2 * d.timeout.ackMs,
   createSender(dest) {
     const sender = createNatsSender(dest);
     return { send: async (delivery, signal) => toSendResult(await sender.send(delivery, signal)), close: () => sender.close() };
