@@ -1,7 +1,7 @@
 // What a broker publish produced, and its mapping onto the kind interface's
 // transport-neutral SendResult (nats and amqp share both).
 
-import type { SendResult } from './kind.ts';
+import type { Sender, SendResult } from './kind.ts';
 
 /** The result of one publish attempt. Text fields are redacted. */
 export interface PublishOutcome {
@@ -43,4 +43,26 @@ export function urlSecrets(url: string): string[] {
   } catch {
     return [];
   }
+}
+
+/** A broker client's sender (nats.js, amqplib), as the kind's sender wraps it. */
+export interface BrokerSender {
+  send(delivery: BrokerDelivery, signal?: AbortSignal): Promise<PublishOutcome>;
+  close(): Promise<void>;
+}
+
+/**
+ * The kind's Sender over a broker sender whose module (and client library)
+ * is loaded on the first send: the CLI and a daemon without broker
+ * destinations never load nats.js or amqplib (~1 s of start-up here).
+ */
+export function lazySender(load: () => Promise<BrokerSender>): Sender {
+  let sender: Promise<BrokerSender> | null = null;
+  const get = (): Promise<BrokerSender> => (sender ??= load());
+  return {
+    send: async (delivery, signal) => toSendResult(await (await get()).send(delivery, signal)),
+    close: async () => {
+      if (sender) await (await sender).close();
+    },
+  };
 }

@@ -9,7 +9,8 @@ import { deliveryIdFor } from '../../route/delivery-id.ts';
 import { redactUrl } from '../../log/redact.ts';
 import { checkBroker, type BrokerCheck } from '../broker-check.ts';
 import type { AmqpDestination } from './config.ts';
-import { amqpConnectArgs, amqpRoutingKey, createAmqpSender } from './sender.ts';
+import { createAmqpSender } from './sender.ts';
+import { amqpConnectArgs, amqpRoutingKey } from './message.ts';
 
 /** Options of checkAmqp. */
 export interface AmqpCheckOptions {

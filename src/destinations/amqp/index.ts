@@ -3,11 +3,10 @@
 
 import { redactHeaders, redactUrl, REDACTED } from '../../log/redact.ts';
 import type { QueuedKind } from '../kind.ts';
-import { toSendResult, urlSecrets } from '../broker-outcome.ts';
+import { lazySender, urlSecrets } from '../broker-outcome.ts';
 import { TLS_OFF_WARNING } from '../tls-config.ts';
 import { AMQP_SCHEMA, normalizeAmqp, type AmqpDestination } from './config.ts';
-import { amqpProperties, amqpRoutingKey, createAmqpSender } from './sender.ts';
-import { checkAmqp } from './check.ts';
+import { amqpConnectArgs, amqpProperties, amqpRoutingKey } from './message.ts';
 
 export type { AmqpDestination } from './config.ts';
 
@@ -29,12 +28,12 @@ export const amqpKind: QueuedKind<AmqpDestination> = {
     envSecrets: undefined,
   }),
   warnings: (d) => (d.url.startsWith('amqps:') && !d.tls.verify ? [TLS_OFF_WARNING] : []),
-  check: (d, options) => checkAmqp(d, options),
+  check: async (d, options) => (await import('./check.ts')).checkAmqp(d, options),
   // Connect + channel + exchange (bounded together), then the confirm.
   maxAttemptMs: (d) => d.timeout.connectMs + 2 * d.timeout.ackMs,
   createSender(dest) {
-    const sender = createAmqpSender(dest);
-    return { send: async (delivery, signal) => toSendResult(await sender.send(delivery, signal)), close: () => sender.close() };
+    amqpConnectArgs(dest); // unreadable TLS files: a setup error now, not at the first send
+    return lazySender(async () => (await import('./sender.ts')).createAmqpSender(dest));
   },
   describeRequest(dest, delivery) {
     const p = amqpProperties(dest, delivery);

@@ -10,56 +10,16 @@
 // returns and timeouts retry.
 
 import { performance } from 'node:perf_hooks';
-import amqp, { type ChannelModel, type ConfirmChannel, type Options } from 'amqplib';
-import { fillPlaceholders, subjectToken } from '../../route/destination-url.ts';
+import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { redactUrl } from '../../log/redact.ts';
 import type { BrokerDelivery, PublishOutcome } from '../broker-outcome.ts';
-import { readTlsMaterial } from '../tls-config.ts';
 import type { AmqpDestination } from './config.ts';
+import { amqpConnectArgs, amqpProperties, amqpRoutingKey } from './message.ts';
 
 /** Sends one amqp destination's deliveries. */
 export interface AmqpSender {
   send(delivery: BrokerDelivery, signal?: AbortSignal): Promise<PublishOutcome>;
   close(): Promise<void>;
-}
-
-/** Connection parameters: the parsed url plus credentials, heartbeat and TLS socket options (reads TLS files; throws DestinationSetupError). */
-export function amqpConnectArgs(dest: AmqpDestination): { url: Options.Connect; socket: Record<string, unknown> } {
-  const u = new URL(dest.url);
-  const secure = u.protocol === 'amqps:';
-  const url: Options.Connect = {
-    protocol: secure ? 'amqps' : 'amqp',
-    hostname: u.hostname.replace(/^\[|\]$/g, ''),
-    port: Number(u.port || (secure ? 5671 : 5672)),
-    username: dest.auth?.username ?? (u.username ? decodeURIComponent(u.username) : 'guest'),
-    password: dest.auth?.password ?? (u.password ? decodeURIComponent(u.password) : 'guest'),
-    vhost: u.pathname.length > 1 ? decodeURIComponent(u.pathname.slice(1)) : '/',
-    // Notices a dead broker behind a silent network within ~30 s.
-    heartbeat: 15,
-  };
-  const socket: Record<string, unknown> = { timeout: dest.timeout.connectMs, noDelay: true };
-  if (secure) {
-    Object.assign(socket, readTlsMaterial(dest.tls, dest.name));
-    socket.servername = /^[\d.]+$|:/.test(url.hostname!) ? undefined : url.hostname;
-  }
-  return { url, socket };
-}
-
-/** The routing key of a delivery (placeholders filled, each value one word). */
-export function amqpRoutingKey(dest: AmqpDestination, repo: { projectKey: string; repoSlug: string; repoId: number | null }, forDisplay = false): string {
-  return fillPlaceholders(dest.routingKey, { projectKey: repo.projectKey, slug: repo.repoSlug, id: repo.repoId }, { encode: subjectToken, forDisplay });
-}
-
-/** The AMQP properties of a delivery: persistent, messageId, content type, format + config headers. */
-export function amqpProperties(dest: AmqpDestination, delivery: BrokerDelivery): Options.Publish {
-  let contentType = 'application/json';
-  const headers: Record<string, string> = {};
-  for (const [k, v] of [...Object.entries(delivery.headers), ...Object.entries(dest.headers)]) {
-    if (k.toLowerCase() === 'content-type') contentType = v;
-    else headers[k] = v;
-  }
-  headers['X-Relay-Delivery'] = delivery.id;
-  return { persistent: true, mandatory: true, messageId: delivery.id, contentType, headers, appId: 'bitbucket-relay' };
 }
 
 interface Link {

@@ -8,7 +8,8 @@ import { deliveryIdFor } from '../../route/delivery-id.ts';
 import { redactUrl } from '../../log/redact.ts';
 import { checkBroker, type BrokerCheck } from '../broker-check.ts';
 import type { NatsDestination } from './config.ts';
-import { createNatsSender, natsConnectionOptions, natsSubject } from './sender.ts';
+import { createNatsSender, natsConnectionOptions } from './sender.ts';
+import { natsSubject } from './message.ts';
 
 /** Options of checkNats. */
 export interface NatsCheckOptions {

@@ -3,11 +3,10 @@
 
 import { redactHeaders, redactUrl, REDACTED } from '../../log/redact.ts';
 import type { QueuedKind } from '../kind.ts';
-import { toSendResult, urlSecrets } from '../broker-outcome.ts';
+import { lazySender, urlSecrets } from '../broker-outcome.ts';
 import { TLS_OFF_WARNING } from '../tls-config.ts';
 import { NATS_SCHEMA, normalizeNats, type NatsDestination } from './config.ts';
-import { createNatsSender, natsMessageHeaders, natsSubject } from './sender.ts';
-import { checkNats } from './check.ts';
+import { natsHeaderRecord, natsSubject, readNatsFiles } from './message.ts';
 
 export type { NatsDestination } from './config.ts';
 
@@ -29,17 +28,15 @@ export const natsKind: QueuedKind<NatsDestination> = {
     envSecrets: undefined,
   }),
   warnings: (d) => (d.tls.enabled && !d.tls.verify ? [TLS_OFF_WARNING] : []),
-  check: (d, options) => checkNats(d, options),
+  check: async (d, options) => (await import('./check.ts')).checkNats(d, options),
   // Connect, make the stream when asked, publish: each bounded by its timeout.
   maxAttemptMs: (d) => d.timeout.connectMs + 2 * d.timeout.ackMs,
   createSender(dest) {
-    const sender = createNatsSender(dest);
-    return { send: async (delivery, signal) => toSendResult(await sender.send(delivery, signal)), close: () => sender.close() };
+    readNatsFiles(dest); // unreadable TLS / creds files: a setup error now, not at the first send
+    return lazySender(async () => (await import('./sender.ts')).createNatsSender(dest));
   },
   describeRequest(dest, delivery) {
-    const headers: Record<string, string> = { 'Nats-Msg-Id': delivery.id };
-    const h = natsMessageHeaders(dest, delivery);
-    for (const k of h.keys()) headers[k] = h.get(k);
+    const headers: Record<string, string> = { 'Nats-Msg-Id': delivery.id, ...natsHeaderRecord(dest, delivery) };
     return { target: `publish ${natsSubject(dest, delivery, true)}${dest.stream ? ` (stream ${dest.stream.name})` : ''} on ${servers(dest)}`, headers: redactHeaders(headers) };
   },
 };

@@ -7,7 +7,6 @@
 // (with creation off), a permission violation or a too-large message are
 // dead; connection trouble and timeouts retry.
 
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import {
   connect,
@@ -18,11 +17,9 @@ import {
   type NatsConnection,
 } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
-import { fillPlaceholders, subjectToken } from '../../route/destination-url.ts';
 import type { BrokerDelivery, PublishOutcome } from '../broker-outcome.ts';
-import { DestinationSetupError } from '../kind.ts';
-import { readTlsMaterial } from '../tls-config.ts';
 import type { NatsDestination } from './config.ts';
+import { natsHeaderRecord, natsSubject, readNatsFiles } from './message.ts';
 
 /** Sends one nats destination's deliveries. */
 export interface NatsSender {
@@ -50,40 +47,18 @@ export function natsConnectionOptions(dest: NatsDestination): ConnectionOptions 
   }
   if (a.token !== undefined) o.token = a.token;
   if (a.nkeySeed !== undefined) o.authenticator = nkeyAuthenticator(new TextEncoder().encode(a.nkeySeed));
-  if (a.credsFile !== undefined) {
-    let creds: Buffer;
-    try {
-      creds = readFileSync(a.credsFile);
-    } catch (err) {
-      throw new DestinationSetupError(`destination ${dest.name}: cannot read auth.credsFile ${a.credsFile} (${(err as NodeJS.ErrnoException).code}); check the path and that the service user may read it`);
-    }
-    o.authenticator = credsAuthenticator(new Uint8Array(creds));
-  }
-  if (dest.tls.enabled) {
-    // Handed to node:tls by the transport (ca, cert, key, rejectUnauthorized).
-    o.tls = readTlsMaterial(dest.tls, dest.name) as unknown as ConnectionOptions['tls'];
-  }
+  const files = readNatsFiles(dest);
+  if (files.creds) o.authenticator = credsAuthenticator(new Uint8Array(files.creds));
+  // Handed to node:tls by the transport (ca, cert, key, rejectUnauthorized).
+  if (files.tls) o.tls = files.tls as unknown as ConnectionOptions['tls'];
   return o;
 }
 
-/** The NATS headers of a delivery: format headers (Content-Type is the CloudEvents NATS binding's structured-mode header), config headers, the delivery id. */
+/** The NATS headers of a delivery (natsHeaderRecord as nats.js headers). */
 export function natsMessageHeaders(dest: NatsDestination, delivery: BrokerDelivery): ReturnType<typeof natsHeaders> {
   const h = natsHeaders();
-  const put = (name: string, value: string): void => {
-    // CloudEvents NATS binding: `content-type` carries the structured-mode media type.
-    const key = name.toLowerCase() === 'content-type' ? 'content-type' : name;
-    h.set(key, value);
-  };
-  if (!Object.keys(delivery.headers).some((k) => k.toLowerCase() === 'content-type')) put('content-type', 'application/json');
-  for (const k in delivery.headers) put(k, delivery.headers[k]);
-  for (const k in dest.headers) put(k, dest.headers[k]);
-  h.set('X-Relay-Delivery', delivery.id);
+  for (const [k, v] of Object.entries(natsHeaderRecord(dest, delivery))) h.set(k, v);
   return h;
-}
-
-/** The subject of a delivery (placeholders filled, each value one token). */
-export function natsSubject(dest: NatsDestination, repo: { projectKey: string; repoSlug: string; repoId: number | null }, forDisplay = false): string {
-  return fillPlaceholders(dest.subject, { projectKey: repo.projectKey, slug: repo.repoSlug, id: repo.repoId }, { encode: subjectToken, forDisplay });
 }
 
 /** Create the sender (throws DestinationSetupError on unreadable files). */
