@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { formatDuration } from '../config/units.ts';
 import type { PublishOutcome } from './broker-outcome.ts';
 import type { CheckStep, PreflightCheck } from './kind.ts';
-import { connectTcp, elapsed, errCode, isIpAddress, peerCertificate, tlsHandshake, trustAdvice } from './probe.ts';
+import { connectTcp, elapsed, errCode, peerCertificate, tlsHandshake, trustAdvice } from './probe.ts';
 
 /** One step of a broker check: setup, dns, tcp, tls, auth, publish. */
 export type BrokerCheckStep = CheckStep & { step: 'setup' | 'dns' | 'tcp' | 'tls' | 'auth' | 'publish' };
@@ -90,7 +90,7 @@ export async function checkBroker(p: BrokerProbe): Promise<BrokerCheck> {
 
   // DNS.
   let address = p.host;
-  if (isIpAddress(p.host)) {
+  if (net.isIP(p.host) !== 0) {
     steps.push({ step: 'dns', result: 'ok', ms: 0, detail: `${p.host} is an address (no lookup)` });
   } else {
     const t0 = performance.now();
@@ -145,7 +145,7 @@ export async function checkBroker(p: BrokerProbe): Promise<BrokerCheck> {
     if (p.tls.mode !== 'none') {
       const t0 = performance.now();
       try {
-        const secure = await tlsHandshake({ socket, host: p.host, servername: isIpAddress(p.host) ? undefined : p.host, ca: p.tls.ca, cert: p.tls.cert, key: p.tls.key, rejectUnauthorized: false }, p.connectMs);
+        const secure = await tlsHandshake({ socket, host: p.host, servername: net.isIP(p.host) !== 0 ? undefined : p.host, ca: p.tls.ca, cert: p.tls.cert, key: p.tls.key, rejectUnauthorized: false }, p.connectMs);
         const c = peerCertificate(secure, p.host);
         const trustError = c.trustError;
         const daysLeft = c.daysLeft;
