@@ -267,17 +267,28 @@ put_file() {
 }
 
 # install_keep CONTENT DEST MODE [UID:GID]: install a config file unless the
-# operator's own version is there; then put the new default beside it (.new).
+# operator's own version is there; then put the new default beside it (.new),
+# but only when the shipped default changed since the last install: its
+# checksum is kept in DIR/.NAME.shipped, so re-running the installer over an
+# edited config writes nothing.
 install_keep() {
+  shipped_record=$(dirname "$2")/.$(basename "$2").shipped
+  shipped_sum=$(cksum < "$1")
   if [ ! -e "$2" ]; then
     put_file "$@"
   elif cmp -s "$1" "$2"; then
     say "$2: up to date"
   elif [ -e "$2.new" ] && cmp -s "$1" "$2.new"; then
     say "$2: kept yours; the shipped default is in $2.new"
+  elif [ -f "$shipped_record" ] && [ "$(cat "$shipped_record")" = "$shipped_sum" ]; then
+    say "$2: kept yours (the shipped default has not changed since the last install)"
   else
     put_file "$1" "$2.new" "$3" "${4-}"
     say "$2: kept yours; wrote the shipped default beside it: diff $2 $2.new"
+  fi
+  if [ "$DRY_RUN" = 0 ] && { [ ! -f "$shipped_record" ] || [ "$(cat "$shipped_record")" != "$shipped_sum" ]; }; then
+    printf '%s\n' "$shipped_sum" > "$shipped_record"
+    chmod 644 "$shipped_record"
   fi
 }
 

@@ -303,7 +303,8 @@ export function assessStatus(report: StatusReport, thresholds: StatusThresholds 
     const where = config.file ?? 'the config';
     const problems = config.problems.length;
     // A file the running daemon cannot reload is worth fixing before the next restart.
-    attention.push(`${where} has ${problems} problem${problems === 1 ? '' : 's'}${daemon.running ? ' (the daemon keeps its running config; a restart would fail)' : ''}: run \`relay config check\``);
+    if (configNotFound(config.problems)) attention.push(`${where} not found: create it from config/relay.example.yaml, or name the right file with --config / $RELAY_CONFIG`);
+    else attention.push(`${where} has ${problems} problem${problems === 1 ? '' : 's'}${daemon.running ? ' (the daemon keeps its running config; a restart would fail)' : ''}: run \`relay config check\``);
   }
   if (store.error) attention.push(store.error);
   attention.push(...(store.problems ?? []));
@@ -351,4 +352,9 @@ export function assessStatus(report: StatusReport, thresholds: StatusThresholds 
 export function relative(ms: number, now: number): string {
   const d = ms - now;
   return d >= 0 ? `in ${formatDuration(d)}` : `${formatDuration(-d)} ago`;
+}
+
+/** The config's only problem is that the file does not exist (status says "not found", not "invalid"). */
+export function configNotFound(problems: readonly string[]): boolean {
+  return problems.length === 1 && problems[0].endsWith('file not found; create it from config/relay.example.yaml');
 }

@@ -4,7 +4,7 @@
 // when nothing can be read at all.
 
 import { connectControl } from '../admin/control-client.ts';
-import { assessStatus, collectStatus, type DestinationReport, type StatusReport } from '../admin/status-report.ts';
+import { assessStatus, collectStatus, configNotFound, type DestinationReport, type StatusReport } from '../admin/status-report.ts';
 import { parseDuration, formatDuration, formatSize } from '../config/units.ts';
 import { spoolStats } from '../intake/spool-stats.ts';
 import { openStore, type Store } from '../store/index.ts';
@@ -100,9 +100,11 @@ export function renderStatusText(report: StatusReport, style: Style, now: number
       ? `daemon   running, pid ${daemon.pid}, up ${formatDuration(daemon.uptimeMs ?? 0)}, version ${daemon.version}`
       : `daemon   ${style.red(daemon.message ?? 'not running')}`,
   );
-  out.push(`config   ${report.config.file ?? daemon.configFile ?? '-'}${report.config.valid ? '' : style.red(` (invalid: ${report.config.problems.length} problem${report.config.problems.length === 1 ? '' : 's'})`)}`);
+  const notFound = configNotFound(report.config.problems);
+  const invalid = notFound ? ' (not found)' : ` (invalid: ${report.config.problems.length} problem${report.config.problems.length === 1 ? '' : 's'})`;
+  out.push(`config   ${report.config.file ?? daemon.configFile ?? '-'}${report.config.valid ? '' : style.red(invalid)}`);
   // The first problems themselves: "invalid" alone sends the operator elsewhere to learn what.
-  if (!report.config.valid) for (const p of report.config.problems.slice(0, 3)) out.push(`         ${p.replace(/^config: /, '')}`);
+  if (!report.config.valid && !notFound) for (const p of report.config.problems.slice(0, 3)) out.push(`         ${p.replace(/^config: /, '')}`);
   const oldest = intake.oldestAgeMs === null ? '' : `, oldest ${formatDuration(intake.oldestAgeMs)}`;
   const intakeState = intake.error ? style.red(intake.error) : `backlog ${intake.backlog}${oldest}, quarantined ${intake.quarantined}${intake.paused ? style.yellow(', paused') : ''}${intake.stuck ? style.red(`, ${intake.stuck} stuck`) : ''}`;
   out.push(`intake   ${intake.spoolDir}: ${intakeState}`);
@@ -110,7 +112,7 @@ export function renderStatusText(report: StatusReport, style: Style, now: number
   out.push(`store    ${store.path}: ${size}`);
   if (web) out.push(`web      ${web}`);
   out.push('');
-  if (report.destinations.length === 0) out.push('no destinations configured');
+  if (report.destinations.length === 0) out.push(report.config.valid ? 'no destinations configured' : 'destinations unknown: the config file does not validate (relay config check)');
   else {
     const columns: Column[] = [
       { header: 'DESTINATION' },

@@ -76,11 +76,14 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
     problems.push({ file, ...locate(doc, lineCounter, path, keyOnly), path: formatPath(path), message });
   };
 
-  for (const e of doc.errors) {
-    const pos = lineCounter.linePos(e.pos[0]);
-    problems.push({ file, line: pos?.line ?? null, column: pos?.col ?? null, path: '', message: `YAML: ${e.message.split('\n')[0]}` });
+  // One YAML mistake (an unclosed [, a tab) sets off a cascade of follow-on
+  // errors: report the first alone, where it is, with a hint.
+  const first = doc.errors[0];
+  if (first) {
+    const pos = lineCounter.linePos(first.pos[0]);
+    problems.push({ file, line: pos?.line ?? null, column: pos?.col ?? null, path: '', message: yamlSyntaxMessage(first, text) });
+    throw new ConfigError(problems);
   }
-  if (problems.length) throw new ConfigError(problems);
 
   const raw: unknown = doc.toJS() ?? {};
   const substituted: Substitution[] = [];
@@ -389,4 +392,18 @@ function isHttpUrl(text: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The first YAML syntax error as one printable line, with what usually fixes it. */
+function yamlSyntaxMessage(e: { code: string; message: string; pos: [number, number] }, text: string): string {
+  // The parser's message may quote the source: keep it on one line, control characters visible.
+  const first = e.message.split('\n')[0].replace(/[\x00-\x08\x0b-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`).replace(/\t/g, '\\t');
+  const lineStart = text.lastIndexOf('\n', e.pos[0] - 1) + 1;
+  const lineText = text.slice(lineStart, text.indexOf('\n', lineStart) === -1 ? undefined : text.indexOf('\n', lineStart));
+  let hint = 'fix this first: the errors after it usually follow from it';
+  if (/^\s*\t|\t/.test(lineText.slice(0, Math.max(0, e.pos[0] - lineStart) + 1)) || e.code === 'TAB_AS_INDENT') hint = 'YAML indents with spaces, not tabs: replace the tab';
+  else if (/MISSING_CHAR|UNEXPECTED_TOKEN|BAD_INDENT/.test(e.code) && /[[{]/.test(text.slice(0, e.pos[0])) && /flow|\]|\}/.test(e.message)) hint = 'a [ or { is not closed (or a , is missing); check the brackets above';
+  else if (e.code === 'BAD_INDENT') hint = 'check the indentation: keys of one mapping line up, and a list item\'s keys are indented under its "-"';
+  else if (e.code === 'DUPLICATE_KEY') hint = 'a key appears twice in one mapping; keep one';
+  return `YAML syntax: ${first} (${hint})`;
 }

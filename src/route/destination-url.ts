@@ -59,6 +59,25 @@ export function subjectToken(value: string): string {
   return value.replace(/[.*>#\s\x00-\x1f]/g, '_');
 }
 
+/** The placeholders a destination URL may hold. */
+export const URL_PLACEHOLDERS = ['projectKey', 'repoSlug', 'repoId'] as const;
+
+/**
+ * `{name}`s in `template` that are not placeholders (a typo like
+ * `{projectkey}` would otherwise be sent as `%7Bprojectkey%7D`), each with the
+ * placeholder it most likely meant, if any.
+ */
+export function unknownUrlPlaceholders(template: string): { found: string; meant: string | null }[] {
+  const out: { found: string; meant: string | null }[] = [];
+  for (const m of template.matchAll(/\{([^{}\/?#]*)\}/g)) {
+    if ((URL_PLACEHOLDERS as readonly string[]).includes(m[1])) continue;
+    const key = m[1].toLowerCase().replace(/[^a-z]/g, '');
+    const meant = URL_PLACEHOLDERS.find((p) => p.toLowerCase() === key || (key.length > 2 && p.toLowerCase().startsWith(key))) ?? null;
+    out.push({ found: m[0], meant });
+  }
+  return out;
+}
+
 /** Whether a URL template holds any placeholder (resolved per event). */
 export function hasUrlPlaceholders(template: string): boolean {
   return /\{(projectKey|repoSlug|repoId)\}/.test(template);

@@ -74,3 +74,14 @@ t.test('${CI_SECRET} set only for the service: status and test from a shell with
     await daemon.stop();
   });
 });
+
+t.test('a missing config file is "not found", not "invalid: 1 problem"; no "no destinations configured" for an unreadable config (issue 15 items 6, 11)', async (t) => {
+  const home = makeRelayHome(t, 'relay-noconfig-');
+  const r = await relay(['status', '--config', join(home.dir, 'nope.yaml')]);
+  t.equal(r.code, 4, 'nothing readable: no daemon, store or spool');
+  t.match(r.stdout, `config   ${join(home.dir, 'nope.yaml')} (not found)`);
+  t.notMatch(r.stdout, 'invalid');
+  t.match(r.stdout, `${join(home.dir, 'nope.yaml')} not found: create it from config/relay.example.yaml`);
+  t.match(r.stdout, 'destinations unknown: the config file does not validate');
+  t.notMatch(r.stdout, 'no destinations configured');
+});

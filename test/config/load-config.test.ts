@@ -96,11 +96,11 @@ t.test('every problem names file:line:column and key path', async (t) => {
 t.test('wrong types, enums, YAML syntax, missing keys', async (t) => {
   t.match(problemsOf('intake: { concurrency: "many" }')[0], { path: 'intake.concurrency', line: 1, message: /must be integer, not string "many"/ });
   t.match(problemsOf('log: { level: loud }')[0], { path: 'log.level', message: /must be one of "error", "warn", "info", "debug"/ });
-  t.match(problemsOf('spool: [\n')[0], { message: /^YAML:/, line: 2 });
+  t.match(problemsOf('spool: [\n')[0], { message: /^YAML syntax:/, line: 2 });
   t.match(problemsOf('destinations:\n  - { name: a, type: http }')[0], { path: 'destinations[0]', message: /missing required key "url"/ });
   t.match(problemsOf('destinations:\n  - { type: log }')[0], { path: 'destinations[0]', message: /missing required key "name"/ });
   t.match(problemsOf('destinations:\n  - { name: a, type: log, url: "http://x" }')[0], { path: 'destinations[0].url', message: /does not apply to type: log/ });
-  t.match(problemsOf('a: 1\na: 2')[0], { message: /YAML: .*unique/i });
+  t.match(problemsOf('a: 1\na: 2')[0], { message: /YAML syntax: .*unique.*a key appears twice/i });
 });
 
 t.test('unreadable files and secretFile', async (t) => {
@@ -159,4 +159,20 @@ t.test('destination events: the format\'s own event names, checked, with a line 
   const [problem] = problemsOf('destinations:\n  - name: a\n    type: http\n    url: "https://x.example"\n    format: bitbucket-server\n    events: [repo:refs_changed, pull_request]');
   t.match(problem, { path: 'destinations[0].events[1]', line: 6, message: '"pull_request" is not an event of format bitbucket-server; use repo:refs_changed, pr:merged' });
   t.match(problemsOf('destinations:\n  - { name: a, type: http, url: "https://x.example", events: [] }')[0], { path: 'destinations[0].events' }, 'an empty list says nothing would be sent');
+});
+
+t.test('config mistakes an admin made in a trial run (issue 15 item 6)', async (t) => {
+  // An unknown URL placeholder would be sent literally as %7Bprojectkey%7D.
+  const typo = problemsOf('destinations:\n  - { name: ci, type: http, url: "https://ci.example/{projectkey}/{repoSlug}", format: github }');
+  t.equal(typo.length, 1);
+  t.match(typo[0], { path: 'destinations[0].url', line: 2, message: '{projectkey} is not a placeholder (it would be sent literally, as %7Bprojectkey%7D); did you mean {projectKey}?' });
+  t.match(problemsOf('destinations:\n  - { name: ci, type: http, url: "https://ci.example/{foo}" }')[0], { message: /\{foo\} is not a placeholder .*use \{projectKey\}, \{repoSlug\}, \{repoId\}/ });
+  // One YAML mistake: one problem, where it is, printable, with a hint.
+  const unclosed = problemsOf('spool: { dir: /tmp/x }\ndestinations:\n  - { name: ci, type: http, url: "https://x/h", events: [push, merge }\n  - { name: b, type: log }\n  - { name: c, type: log }\n');
+  t.equal(unclosed.length, 1, `one problem, not a cascade: ${unclosed.map((p) => p.message).join(' | ')}`);
+  t.match(unclosed[0], { line: 3, message: /^YAML syntax: .*\(a \[ or \{ is not closed/ });
+  const tab = problemsOf('spool:\n\tdir: /tmp/x\ndestinations:\n  - name: ci\n    type: log\n');
+  t.equal(tab.length, 1);
+  t.match(tab[0], { line: 2, column: 1, message: /YAML indents with spaces, not tabs/ });
+  for (const p of [...unclosed, ...tab]) t.notMatch(p.message, /[\x00-\x08\x0b-\x1f\x7f]/, 'no control characters');
 });

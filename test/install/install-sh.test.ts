@@ -142,8 +142,9 @@ t.test('install on a staged host, push through the trampoline, upgrade, verify, 
     t.ok(readFileSync(join(app, 'src/cli/hooks.ts')).equals(readFileSync(join(release, 'src/cli/hooks.ts'))), 'app files replaced');
     t.ok(existsSync(join(app, 'node_modules/yaml/package.json')), 'dependencies restored');
     t.ok(readFileSync(join(etc, 'relay.yaml')).equals(edited), 'operator config kept');
-    t.match(r.stdout, `kept yours; wrote the shipped default beside it: diff ${etc}/relay.yaml ${etc}/relay.yaml.new`);
-    t.notMatch(readFileSync(join(etc, 'relay.yaml.new'), 'utf8'), 'archive', 'the .new file is the shipped default');
+    // The shipped default is the same as at the last install: no relay.yaml.new, no "wrote" (issue 15 item 8).
+    t.match(r.stdout, `${etc}/relay.yaml: kept yours (the shipped default has not changed since the last install)`);
+    t.notOk(existsSync(join(etc, 'relay.yaml.new')), 'no .new while the shipped default is unchanged');
     t.equal(readFileSync(join(root, 'var/lib/bitbucket-relay/relay.db'), 'utf8'), 'queue', 'queue kept');
     t.same(readdirSync(join(root, 'var/spool/bitbucket-relay/incoming')), spoolBefore, 'spool kept');
     const before = snapshot(root);
@@ -156,6 +157,13 @@ t.test('install on a staged host, push through the trampoline, upgrade, verify, 
     t.notMatch(codeOnly.stdout, 'copied', 'no dependency copy');
     t.ok(readFileSync(join(app, 'src/cli/main.ts')).equals(readFileSync(join(release, 'src/cli/main.ts'))));
     t.same(changes(before, snapshot(root)), [], 'same tree as before the tampering');
+    // A shipped default that did change (here: --no-hooks renders autoInstall: false) goes beside it, once.
+    const changed = runInstaller(release, root, '--bitbucket-home', BB_HOME, '--no-hooks');
+    t.equal(changed.status, 0, changed.stderr);
+    t.match(changed.stdout, `kept yours; wrote the shipped default beside it: diff ${etc}/relay.yaml ${etc}/relay.yaml.new`);
+    t.match(readFileSync(join(etc, 'relay.yaml.new'), 'utf8'), 'autoInstall: false', 'the .new file is the new shipped default');
+    t.notMatch(readFileSync(join(etc, 'relay.yaml.new'), 'utf8'), 'archive');
+    t.ok(readFileSync(join(etc, 'relay.yaml')).equals(edited), 'operator config still kept');
   });
 
   await t.test('--uninstall --dry-run changes nothing; --uninstall keeps config and queue only', async (t) => {

@@ -6,6 +6,7 @@ import type { DestinationConfig } from '../../config/config-types.ts';
 import type { KindSchema, NormalizeContext } from '../kind.ts';
 import { DURATION_SCHEMA, QUEUED_SCHEMA_PROPERTIES, normalizeQueuedFields } from '../queued-config.ts';
 import { TLS_SCHEMA, normalizeTls } from '../tls-config.ts';
+import { unknownUrlPlaceholders, URL_PLACEHOLDERS } from '../../route/destination-url.ts';
 
 /** Credentials sent with each request. */
 export interface AuthConfig {
@@ -71,6 +72,10 @@ export function normalizeHttp(d: Record<string, any>, base: DestinationConfig, c
   // Placeholders ({projectKey}, {repoSlug}, {repoId}) are filled per event.
   if (!isHttpUrl(urlText.replace(/\{(projectKey|repoSlug|repoId)\}/g, 'x'))) {
     ctx.report([...path, 'url'], `${JSON.stringify(redactUrlForError(urlText))} is not an http(s) URL`);
+  }
+  for (const u of unknownUrlPlaceholders(urlText)) {
+    const fix = u.meant ? `did you mean {${u.meant}}?` : `use ${URL_PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}`;
+    ctx.report([...path, 'url'], `${u.found} is not a placeholder (it would be sent literally, as ${encodeURI(u.found)}); ${fix}`);
   }
   if (d.proxy !== undefined && !isHttpUrl(d.proxy)) {
     ctx.report([...path, 'proxy'], `${JSON.stringify(redactUrlForError(d.proxy))} is not an http(s) proxy URL; write e.g. http://proxy.corp:3128`);
