@@ -49,6 +49,7 @@ export interface DeliverySummary {
   repoKey: string;
   label: string;
   state: DeliveryState;
+  /** Every attempt recorded for it, across redeliveries (what \`show\` lists); never less than the current round's count. */
   attempts: number;
   createdAt: number;
   nextAttemptAt: number;
@@ -147,8 +148,11 @@ function summaryColumns(alias = ''): string {
     'first_attempt_at', 'last_attempt_at', 'last_status', 'last_error', 'delivered_at', 'body_bytes'];
   const p = alias ? alias + '.' : '';
   // The destination's open circuit delays the next attempt (nextSendAt): carried along so every view shows the same time.
-  const probe = `(SELECT next_probe_at FROM destination_state s WHERE s.name = ${p}destination AND s.circuit_open) AS circuit_probe_at`;
-  return [...cols.map((c) => p + c), `${p}body_id IS NULL AS body_pruned`, probe].join(', ');
+  const q = p || 'deliveries.';
+  const probe = `(SELECT next_probe_at FROM destination_state s WHERE s.name = ${q}destination AND s.circuit_open) AS circuit_probe_at`;
+  // Attempts as the operator counts them: every one recorded, also before a redeliver / dlq retry reset the round (issue 15 item 10).
+  const logged = `(SELECT count(*) FROM attempts a WHERE a.delivery_id = ${q}id) AS attempts_logged`;
+  return [...cols.map((c) => p + c), `${p}body_id IS NULL AS body_pruned`, probe, logged].join(', ');
 }
 
 /** Deliveries matching `filter`, newest first. */
@@ -265,7 +269,8 @@ function toSummary(r: Record<string, any>): DeliverySummary {
     repoKey: r.repo_key,
     label: r.label,
     state: r.state,
-    attempts: r.attempts,
+    // The larger of the round's count and the log's: retention may have pruned old attempts.
+    attempts: Math.max(r.attempts, r.attempts_logged ?? 0),
     createdAt: r.created_at,
     nextAttemptAt: r.state === 'pending' || r.state === 'in_flight'
       ? nextSendAt(r.next_attempt_at, { open: r.circuit_probe_at !== null && r.circuit_probe_at !== undefined, nextProbeAt: r.circuit_probe_at ?? null })

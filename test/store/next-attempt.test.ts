@@ -56,3 +56,27 @@ for (const [label, probeOffset, dueOffset] of [
     t.match(report.attention.join('\n'), /next probe in \d+s/, 'never "ago"');
   });
 }
+
+t.test('one attempt count: deliveries, show and the attempt log agree after a redeliver (issue 15 item 10)', async (t) => {
+  const now = Date.now();
+  const dir = tempDir(t);
+  const store = openStore(join(dir, 'relay.db'));
+  t.teardown(() => store.close());
+  enqueue(store, items([makeEvent('e1')], ['ci']), now - 60_000);
+  const id = deliveryIdFor('e1', 'ci', 0);
+  const attempt = (n: number, outcome: 'retry' | 'dead', status: number) => ({
+    kind: 'attempt' as const,
+    attempt: { deliveryId: id, destination: 'ci', time: now - 50_000 + n, outcome, status, latencyMs: 5, error: `HTTP ${status}`, responseExcerpt: null, location: null, detail: null, target: 'https://ci.example/hook' },
+    attempts: n,
+    firstAttemptAt: now - 50_000,
+    nextAttemptAt: now + 1000,
+  });
+  applyQueueWrites(store, [attempt(1, 'retry', 503), attempt(2, 'retry', 503), attempt(3, 'dead', 410)]);
+  const { retryDeadLetters } = await import('../../src/store/operator.ts');
+  retryDeadLetters(store, { id }, now);
+  const listed = listDeliveries(store, { destination: 'ci' })[0];
+  const shown = showDelivery(store, id)!;
+  t.equal(shown.attemptLog.length, 3);
+  t.equal(listed.attempts, 3, 'deliveries counts every recorded attempt, not the reset round');
+  t.equal(shown.attempts, shown.attemptLog.length, 'show says as many tries as it lists');
+});

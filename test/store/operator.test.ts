@@ -84,7 +84,7 @@ t.test('redeliver, dlq retry/drop, pause/resume', async (t) => {
   const r1 = redeliver(store, { id: id('e1') }, now);
   t.match(r1, { requeued: 1, skipped: [], byState: { delivered: 1 } });
   let row = showDelivery(store, id('e1'))!;
-  t.match(row, { state: 'pending', attempts: 0, nextAttemptAt: now, deliveredAt: null });
+  t.match(row, { state: 'pending', attempts: 1, nextAttemptAt: now, deliveredAt: null }); // attempts: every one recorded (issue 15 item 10)
   t.ok(seqOf(id('e1')) > maxSeq, 'fresh seq: replay goes to the back of the lane');
   t.same(changes.at(-1), { kind: 'requeued', destinations: ['ci'] });
 
