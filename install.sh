@@ -693,6 +693,8 @@ main_uninstall() {
       removed=$((removed + 1))
     done
     say "hooks: $([ "$DRY_RUN" = 1 ] && echo 'would remove' || echo 'removed') the hook from $removed repositories"
+  elif [ -n "$BB_HOME" ]; then
+    warn "Bitbucket home $BB_HOME: $R$BB_HOME/shared/data/repositories does not exist: hooks not removed; pass --bitbucket-home with the right one, or remove hooks/post-receive.d/90_bitbucket_relay from each repository"
   else
     warn "Bitbucket home unknown: hooks not removed; pass --bitbucket-home, or remove hooks/post-receive.d/90_bitbucket_relay from each repository"
   fi

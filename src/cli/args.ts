@@ -34,7 +34,7 @@ export function parseCommand<const O extends OptionSpec>(
   try {
     parsed = parseArgs({ args, options: { ...COMMON_OPTIONS, ...options }, allowPositionals: true, strict: true });
   } catch (err) {
-    io.stderr.write(`relay ${name}: ${(err as Error).message}\n\n${help}\n`);
+    io.stderr.write(`relay ${name}: ${parseArgsProblem(err as NodeJS.ErrnoException)}\n${help.split('\n')[0]}\n(relay ${name} --help lists every option)\n`);
     return { ok: false, status: EXIT.usage };
   }
   if ((parsed.values as { help?: boolean }).help) {
@@ -78,4 +78,19 @@ export function parseSince(text: string, now: number = Date.now()): number | nul
 /** A positive integer option, or null when malformed. */
 export function parsePositiveInt(text: string): number | null {
   return /^\d+$/.test(text) && Number(text) > 0 ? Number(text) : null;
+}
+
+/** node:util parseArgs' errors in our words: the option named, without its advice about "--" positionals. */
+function parseArgsProblem(err: NodeJS.ErrnoException): string {
+  const option = /'(-[^' ]*)/.exec(err.message)?.[1];
+  switch (err.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option ${option ?? err.message}`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return /argument missing/.test(err.message) ? `${option ?? 'an option'} needs a value` : `${option ?? 'an option'} takes no value`;
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return `unexpected argument ${/'([^']*)'/.exec(err.message)?.[1] ?? ''}`.trim();
+    default:
+      return err.message.split('. ')[0];
+  }
 }

@@ -4,7 +4,7 @@
 
 import type { ShowResult } from '../admin/control-ops.ts';
 import { formatDuration } from '../config/units.ts';
-import { parseCommand } from './args.ts';
+import { parseCommand, usageError } from './args.ts';
 import { EXIT, type CliIo } from './cli-io.ts';
 import { bodyText, deliveryJson, stateWord } from './delivery-text.ts';
 import { loadCliConfig, withTarget } from './open-target.ts';
@@ -101,6 +101,8 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   const parsed = parseCommand('show', args, { full: { type: 'boolean' }, raw: { type: 'boolean' }, json: { type: 'boolean' } }, HELP, io, { min: 1, max: 1 });
   if (!parsed.ok) return parsed.status;
   const v = parsed.values;
+  const id = parsed.positionals[0];
+  if (id.length < 4) return usageError(io, 'show', `"${id}" is too short: give the full delivery id or a prefix of at least 4 characters (relay deliveries lists them)`);
   const cli = loadCliConfig(v.config, io.env, v.socket, v.timeout);
   return withTarget(io, cli, 'read', 'show', async (target) => {
     const r = await target.call<ShowResult>('show', { id: parsed.positionals[0] });
