@@ -3,6 +3,7 @@
 // if one cannot start, the daemon logs why and keeps relaying (the CLI then
 // falls back to reading the store).
 
+import type { LiveWiring } from './wiring-status.ts';
 import type { RelayConfig } from '../config/config-types.ts';
 import type { DaemonCounters } from '../daemon/counters.ts';
 import type { Dispatcher } from '../deliver/dispatcher.ts';
@@ -30,6 +31,8 @@ export interface AdminHost {
   readonly log: Log;
   /** Store problems found by the daemon's checks (re-checked on each call). */
   storeProblems?(): string[];
+  /** Reconciliation and hook-script facts for status. */
+  wiring?(): LiveWiring;
 }
 
 /** Running admin services. */
@@ -50,6 +53,7 @@ export function liveState(host: AdminHost): LiveDaemonState {
     workers: host.dispatcher.snapshot(),
     intake: host.intake ? host.intake.stats() : null,
     storeProblems: host.storeProblems?.() ?? [],
+    wiring: host.wiring?.(),
   };
 }
 

@@ -93,6 +93,9 @@ export class RelayMetrics {
     if (report.store.bytes !== null) gauge('relay_store_bytes', 'Live size of the store (pages in use plus WAL).', [{ value: report.store.bytes }]);
     gauge('relay_store_max_bytes', 'store.maxBytes: at this size intake pauses.', [{ value: report.store.maxBytes }]);
     gauge('relay_store_full', 'Store at its size bound (1): intake paused.', [{ value: report.store.full ? 1 : 0 }]);
+    const rc = report.wiring?.reconcile;
+    if (rc?.reconciledSinceStart !== null && rc?.reconciledSinceStart !== undefined) counter('relay_reconciled_ref_changes_total', 'Ref changes no hook reported, relayed as reconciled events (since start).', [{ value: rc.reconciledSinceStart }]);
+    if (rc?.lastSweepMs !== null && rc?.lastSweepMs !== undefined) gauge('relay_reconcile_sweep_duration_seconds', 'Duration of the last reconciliation sweep.', [{ value: rc.lastSweepMs / 1000 }]);
     return Registry.merge([scrape, this.lasting]).metrics();
   }
 }

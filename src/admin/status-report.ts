@@ -3,6 +3,7 @@
 // only, spool read from disk), then judged by assessStatus. The JSON shape is
 // documented in docs/operations.md; keys are stable within reportVersion 1.
 
+import { collectWiring, wiringAttention, type LiveWiring, type WiringReport } from './wiring-status.ts';
 import type { RelayConfig } from '../config/config-types.ts';
 import type { DaemonCounters } from '../daemon/counters.ts';
 import type { WorkerSnapshot } from '../deliver/dispatcher.ts';
@@ -100,6 +101,8 @@ export interface StatusReport {
     problems: string[];
   };
   destinations: DestinationReport[];
+  /** How ref changes reach the relay (wiring-status.ts). */
+  wiring?: WiringReport;
 }
 
 /** Live daemon state that only the daemon knows. */
@@ -113,6 +116,8 @@ export interface LiveDaemonState {
   intake: IntakeStats | null;
   /** Store problems the daemon found (invariant check, store file replaced). */
   storeProblems?: string[];
+  /** Reconciliation and hook-script facts. */
+  wiring?: LiveWiring;
 }
 
 /** Inputs of collectStatus. */
@@ -278,6 +283,7 @@ export function collectStatus(src: StatusSources): StatusReport {
     },
     store: { path: config.store.path, bytes, maxBytes: config.store.maxBytes, full, error: storeError, problems: storeProblems },
     destinations,
+    wiring: collectWiring(config, src.store, live?.wiring ?? null, now),
   };
 }
 
@@ -312,6 +318,7 @@ export function assessStatus(report: StatusReport, thresholds: StatusThresholds 
     attention.push(`store is full (${store.bytes === null ? '?' : formatSize(store.bytes)} of ${formatSize(store.maxBytes)}): intake is paused and pushes wait in the spool; drop dead letters (relay dlq drop), lower store.log.maxAge or raise store.maxBytes`);
   }
   if (intake.error) attention.push(intake.error);
+  if (report.wiring) attention.push(...wiringAttention(report.wiring));
   if (intake.oldestAgeMs !== null && intake.oldestAgeMs > maxAge) {
     attention.push(`spool backlog: ${intake.backlog} record${intake.backlog === 1 ? '' : 's'}, oldest ${formatDuration(intake.oldestAgeMs)} (over ${formatDuration(maxAge)}): ${daemon.running ? 'the daemon is not keeping up (see its log)' : 'start the daemon'}`);
   }

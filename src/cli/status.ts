@@ -3,6 +3,7 @@
 // 1 when something needs attention (usable as a Nagios / systemd check), 4
 // when nothing can be read at all.
 
+import { renderWiring } from '../admin/wiring-status.ts';
 import { connectControl } from '../admin/control-client.ts';
 import { assessStatus, collectStatus, configNotFound, type DestinationReport, type StatusReport } from '../admin/status-report.ts';
 import { parseDuration, formatDuration, formatSize } from '../config/units.ts';
@@ -110,6 +111,7 @@ export function renderStatusText(report: StatusReport, style: Style, now: number
   out.push(`intake   ${intake.spoolDir}: ${intakeState}`);
   const size = store.error ? style.red(store.error) : `${store.bytes === null ? '?' : formatSize(store.bytes)} of ${formatSize(store.maxBytes)}${store.full ? style.red(' (full: intake paused)') : ''}`;
   out.push(`store    ${store.path}: ${size}`);
+  if (report.wiring) out.push(...renderWiring(report.wiring));
   if (web) out.push(`web      ${web}`);
   out.push('');
   if (report.destinations.length === 0) out.push(report.config.valid ? 'no destinations configured' : 'destinations unknown: the config file does not validate (relay config check)');

@@ -152,7 +152,7 @@ export const CONFIG_SCHEMA = {
       additionalProperties: false,
       properties: { enabled: { type: 'boolean' }, interval: duration, grace: duration },
     },
-    hooks: { type: 'object', additionalProperties: false, properties: { autoInstall: { type: 'boolean' } } },
+    hooks: { type: 'object', additionalProperties: false, properties: { autoInstall: { type: 'boolean' }, scriptsInterval: duration } },
     destinations: { type: 'array', items: destination },
   },
 } as const;

@@ -102,7 +102,8 @@ export interface RelayConfig {
   metrics: { listen: string | null };
   /** Read-only status pages (src/web); off when listen is null. */
   web: { listen: string | null; auth: WebAuthConfig | null };
-  hooks: { autoInstall: boolean };
+  /** scriptsIntervalMs: how often the daemon enables the hook script on new projects (with bitbucket.api). */
+  hooks: { autoInstall: boolean; scriptsIntervalMs: number };
   /** Reconciliation (src/reconcile): ref changes no hook reported, found by comparing refs with the known ones. */
   reconcile: { enabled: boolean; intervalMs: number; graceMs: number };
   destinations: DestinationConfig[];

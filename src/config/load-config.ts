@@ -244,7 +244,7 @@ function normalize(raw: Raw, file: string, at: Report, substituted: Substitution
     admin: { socket: abs(raw.admin?.socket ?? DEFAULT_PATHS.socket) },
     metrics: { listen: raw.metrics?.listen ?? null },
     web: { listen: raw.web?.listen ?? null, auth: raw.web?.auth ? { type: raw.web.auth.type, file: abs(raw.web.auth.file) } : null },
-    hooks: { autoInstall: raw.hooks?.autoInstall ?? false },
+    hooks: { autoInstall: raw.hooks?.autoInstall ?? false, scriptsIntervalMs: dur(['hooks', 'scriptsInterval'], raw.hooks?.scriptsInterval, 300_000) },
     reconcile: {
       enabled: raw.reconcile?.enabled ?? true,
       intervalMs: dur(['reconcile', 'interval'], raw.reconcile?.interval, 60_000),

@@ -4,6 +4,10 @@
 // queued delivery row committed (group commit: concurrent records share one
 // transaction).
 
+import { ScriptAutoEnable } from '../bitbucket/script-autoenable.ts';
+import { createRestClient } from '../bitbucket/rest-client.ts';
+import { scriptStateFile } from '../bitbucket/hook-scripts.ts';
+import type { LiveWiring } from '../admin/wiring-status.ts';
 import { watch, type FSWatcher } from 'chokidar';
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -73,6 +77,8 @@ export class RelayDaemon {
   private readonly commits: GroupCommit<CommitItem>;
   /** Reconciliation (reconcile.enabled), or null. */
   reconciler: Reconciler | null = null;
+  /** Hook script enabled on new projects (bitbucket.api + hooks.autoInstall), or null. */
+  scriptCheck: ScriptAutoEnable | null = null;
   /** Ref updates reported again and left out since start (one update, one event). */
   duplicateUpdates = 0;
   /** Per repository: the work in hand (hook records and reconciled events of one repository never interleave). */
@@ -174,6 +180,10 @@ export class RelayDaemon {
     // Full already at start: pause and keep re-checking, as when it fills while running.
     if (this.storeFull) this.setStoreFull(true);
     if (config.reconcile.enabled) this.startReconciler();
+    if (config.hooks.autoInstall && config.bitbucket.api) {
+      this.scriptCheck = new ScriptAutoEnable({ client: createRestClient(config.bitbucket.api), stateFile: scriptStateFile(config.store.path), intervalMs: config.hooks.scriptsIntervalMs, log: log.child({ component: 'hook-scripts' }) });
+      this.scriptCheck.start();
+    }
     if (config.hooks.autoInstall && config.bitbucket.home) {
       this.autoInstaller = await startHookAutoInstaller({ bitbucketHome: config.bitbucket.home, log: log.child({ component: 'hooks' }) });
     } else if (config.hooks.autoInstall) {
@@ -322,6 +332,16 @@ export class RelayDaemon {
     return problem;
   }
 
+  /** Reconciliation and hook-script facts for `relay status` and metrics. */
+  wiring(): LiveWiring {
+    const last = this.reconciler?.last ?? null;
+    return {
+      lastSweep: last ? { at: last.at, durationMs: last.durationMs, repositories: last.repositories } : null,
+      reconciledSinceStart: this.reconciler?.reconciledTotal ?? 0,
+      hookScripts: this.scriptCheck?.state ?? null,
+    };
+  }
+
   /** Store problems for `relay status`. */
   storeProblems(): string[] {
     const rows = this.rowsCheck ? this.checkDeliveryRows() : null;
@@ -430,6 +450,7 @@ export class RelayDaemon {
       await this.configWatcher?.close();
       await this.autoInstaller?.stop();
       await this.reconciler?.stop();
+      await this.scriptCheck?.stop();
       await this.intake?.stop();
       if (this.fullTimer) clearInterval(this.fullTimer);
       if (this.storeFileTimer) clearInterval(this.storeFileTimer);

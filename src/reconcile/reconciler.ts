@@ -151,6 +151,8 @@ export class Reconciler {
         if (s) s.sig = null; // look again once its records are relayed
         continue;
       }
+      // Unchanged repositories cost only stat calls, all synchronous: let other work in every few hundred.
+      if (stats.repositories % 256 === 0) await new Promise<void>((r) => setImmediate(r));
       try {
         await this.checkRepo(repo, stats);
       } catch (err) {

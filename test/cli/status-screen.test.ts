@@ -54,6 +54,9 @@ daemon   daemon is not running (no answer on <home>/run/relay.sock)
 config   <home>/relay.yaml
 intake   <home>/spool: backlog 1, oldest <dur>, quarantined 1
 store    <home>/state/relay.db: <size> of <size>
+wiring   file hooks: not counted (bitbucket.home not set)
+         hook script: not checked (needs bitbucket.api and hooks.autoInstall)
+         reconciliation: on
 
 DESTINATION  STATE         QUEUED  OLDEST  LAST SUCCESS  LAST ERROR  OK/1H  FAIL/1H  DEAD
 ci           ok                 0  -       <age> ago       HTTP 404 (<age> ago)  1        1     1
