@@ -15,15 +15,17 @@ import { RepositoryUnreadableError } from '../git/repository-identity.ts';
 import { parseCommand, parsePositiveInt, parseSince, usageError } from './args.ts';
 import { EXIT, type CliIo } from './cli-io.ts';
 import { loadCliConfig, withTarget } from './open-target.ts';
+import { resolveRepoArg } from './repo-arg.ts';
 import { createProgress } from './progress.ts';
 import { plural } from './table.ts';
 
-const HELP = `usage: relay backfill --repo DIR (--since T | --range OLD..NEW | --ref BRANCH) [--ref BRANCH] [--dest D]... [--batch N] [--dry-run]
+const HELP = `usage: relay backfill --repo R (--since T | --range OLD..NEW | --ref BRANCH) [--ref BRANCH] [--dest D]... [--batch N] [--dry-run]
 
 Replays a branch's history as push events with trigger "backfill", through
 the normal delivery queue, for consumers that only saw pushes made after
 their webhook was set up.
-  --repo DIR        the repository (Bitbucket's shared/data/repositories/<id>)
+  --repo R          the repository: its id (3), PROJECT/slug or directory (id and
+                    PROJECT/slug are found under bitbucket.home)
   --since T         commits since T (2024-01-01, or a duration ago like 30d)
   --range OLD..NEW  commits after OLD up to NEW
   --ref BRANCH      the branch (default: the repository's default branch);
@@ -52,7 +54,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   }, HELP, io);
   if (!parsed.ok) return parsed.status;
   const v = parsed.values;
-  if (!v.repo) return usageError(io, 'backfill', '--repo DIR is required');
+  if (!v.repo) return usageError(io, 'backfill', '--repo is required: a repository id, PROJECT/slug or directory');
   if (v.since !== undefined && v.range !== undefined) return usageError(io, 'backfill', 'give --since or --range, not both');
   if (v.since === undefined && v.range === undefined && v.ref === undefined) return usageError(io, 'backfill', 'say which history: --since T, --range OLD..NEW or --ref BRANCH');
   const batch = v.batch === undefined ? 20 : parsePositiveInt(v.batch);
@@ -82,9 +84,11 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   }
   if (destNames.length === 0) return usageError(io, 'backfill', 'no enabled http destination to backfill to');
 
+  const repo = await resolveRepoArg(v.repo, config.bitbucket.home);
+  if (!repo.ok) return usageError(io, 'backfill', repo.message);
   let plan;
   try {
-    plan = await planBackfill(resolve(v.repo), selector, { batch });
+    plan = await planBackfill(repo.repo.path, selector, { batch });
   } catch (err) {
     if (err instanceof BackfillError || err instanceof RepositoryUnreadableError) {
       io.stderr.write(`relay backfill: ${err.message}\n`);

@@ -7,6 +7,8 @@ import { parseCommand, parsePositiveInt, parseSince, usageError } from './args.t
 import { EXIT, type CliIo } from './cli-io.ts';
 import { deliveriesTable, deliveryJson } from './delivery-text.ts';
 import { loadCliConfig, withTarget } from './open-target.ts';
+import { resolveRepoArg } from './repo-arg.ts';
+import { unknownDestination } from './redeliver.ts';
 import { styleFor } from './style.ts';
 
 const HELP = `usage: relay deliveries [--dest D] [--failed] [--state S] [--since 1h] [--repo PROJ/slug] [--event ID] [--limit N] [--wide] [--json]
@@ -16,7 +18,7 @@ Recent deliveries, newest first: destination, repository, state, tries, last out
   --failed         dead letters and deliveries being retried
   --state S        pending, in_flight, delivered, dead or dropped
   --since T        created since T: a duration ago (90m, 2h, 7d) or a date/time (2024-05-01, 2024-05-01T10:00)
-  --repo PROJ/slug only this repository
+  --repo R         only this repository: PROJECT/slug, its id or its directory
   --event ID       only deliveries of this event
   --limit N        at most N (default 50)
   --wide           full ids and labels
@@ -43,11 +45,21 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   if (since === null) return usageError(io, 'deliveries', `--since "${v.since}" is neither a duration (2h) nor a date (2024-05-01)`);
   const limit = v.limit === undefined ? 50 : parsePositiveInt(v.limit);
   if (limit === null) return usageError(io, 'deliveries', `--limit "${v.limit}" is not a positive number`);
-  if (v.repo !== undefined && !/^[^/\s]+\/[^/\s]+$/.test(v.repo)) return usageError(io, 'deliveries', `--repo "${v.repo}" is not PROJECT/slug`);
   const cli = loadCliConfig(v.config, io.env, v.socket, v.timeout);
+  // PROJECT/slug is the key deliveries are stored under; an id or a directory is resolved to it.
+  let repoKey = v.repo;
+  if (v.repo !== undefined && !/^[^/\s]+\/[^/\s]+$/.test(v.repo)) {
+    const repo = await resolveRepoArg(v.repo, cli.config.bitbucket.home);
+    if (!repo.ok) return usageError(io, 'deliveries', repo.message);
+    repoKey = `${repo.repo.projectKey}/${repo.repo.slug}`;
+  }
+  if (v.dest !== undefined) {
+    const unknown = unknownDestination(cli, v.dest);
+    if (unknown) return usageError(io, 'deliveries', unknown);
+  }
   return withTarget(io, cli, 'read', 'deliveries', async (target) => {
     const list = await target.call<DeliverySummary[]>('deliveries', {
-      destination: v.dest, failed: v.failed ?? false, state: v.state, since, repo: v.repo, eventId: v.event, limit,
+      destination: v.dest, failed: v.failed ?? false, state: v.state, since, repo: repoKey, eventId: v.event, limit,
     });
     if (v.json) io.stdout.write(JSON.stringify(list.map(deliveryJson), null, 2) + '\n');
     else if (list.length === 0) io.stdout.write('no deliveries match\n');

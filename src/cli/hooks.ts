@@ -18,6 +18,7 @@ import {
   type HookStatus,
 } from '../install/bitbucket-hooks.ts';
 import { repositoryHookPaths } from '../install/bitbucket-layout.ts';
+import { resolveRepoArg } from './repo-arg.ts';
 import { createRestClient, describeRequest, RestError, type RestRequest } from '../bitbucket/rest-client.ts';
 import { HookScriptError, installScripts, POST_TRIGGERS, readRememberedId, readWiring, scriptStateFile, SCRIPT_NAME, uninstallScripts } from '../bitbucket/hook-scripts.ts';
 import type { RelayConfig } from '../config/config-types.ts';
@@ -32,7 +33,7 @@ const USAGE = `usage: relay hooks install|uninstall|verify [--scripts [--keep-fi
 
   --bitbucket-home DIR  Bitbucket's home (holds shared/data/repositories); default: bitbucket.home
                         from --config FILE, $RELAY_CONFIG or /etc/bitbucket-relay/relay.yaml
-  --repo ID             only the repository with this numeric id
+  --repo R              only this repository: its id, PROJECT/slug or directory
   --hook FILE           hook script to install (default: this installation's hooks/post-receive)
   --dry-run             show what install/uninstall would change, change nothing
   --verbose             also list repositories that are already fine
@@ -135,7 +136,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   if (args.scripts && args.action !== 'verify') return runScripts(args, io, out);
   try {
     const home = resolveHome(args, io);
-    const repos = await selectRepositories(home, args.repo);
+    const repos = await selectRepositories(home, await repoIdOf(args.repo, home));
     const dry = args.dryRun ? ' (dry run: nothing changed)' : '';
 
     if (args.action === 'uninstall') {
@@ -309,4 +310,13 @@ async function runScripts(args: HooksArgs, io: CliIo, out: (l: string) => void):
     }
     throw err;
   }
+}
+
+/** `--repo` as an id: PROJECT/slug or a directory resolves through the one resolver (resolveRepoArg). */
+async function repoIdOf(repo: string | undefined, home: string): Promise<string | undefined> {
+  if (repo === undefined || /^\d+$/.test(repo)) return repo;
+  const r = await resolveRepoArg(repo, home);
+  if (!r.ok) throw new HookInstallError(r.message);
+  if (r.repo.id === null) throw new HookInstallError(`--repo ${repo}: ${r.repo.path} is not under ${home}/shared/data/repositories/<id>`);
+  return String(r.repo.id);
 }
