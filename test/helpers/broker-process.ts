@@ -2,7 +2,8 @@
 // a free port on 127.0.0.1, children spawned in their own process group so
 // one signal reaches the server and everything it started, and a last-resort
 // SIGKILL of every group still alive when the test process exits (a failed
-// assertion, an uncaught error) so no broker outlives its test.
+// assertion, an uncaught error) or is ended by a signal (tap's timeout), so
+// no broker outlives its test.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -11,18 +12,28 @@ import net from 'node:net';
 const liveGroups = new Set<number>();
 let exitHookInstalled = false;
 
+function killAll(): void {
+  for (const pgid of liveGroups) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const pgid of liveGroups) {
-      try {
-        process.kill(-pgid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  });
+  process.on('exit', killAll);
+  // tap ends a test file that runs out of time with a signal: the brokers go with it.
+  for (const signal of ['SIGALRM', 'SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    if (process.listenerCount(signal) > 0) continue;
+    process.once(signal, () => {
+      killAll();
+      process.kill(process.pid, signal);
+    });
+  }
 }
 
 /** A port nobody listens on right now (the kernel's pick, then released). */
