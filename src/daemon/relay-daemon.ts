@@ -36,6 +36,7 @@ import { claimStoreLock, type StoreLock } from '../store/store-lock.ts';
 import type { RefLine } from '../git/ref-lines.ts';
 import { Reconciler, zeroFor } from '../reconcile/reconciler.ts';
 import { listRepositories } from '../reconcile/repositories.ts';
+import { readRefFiles } from '../reconcile/ref-files.ts';
 import { alreadyRelayed, gapsBefore, knownRefs, pruneRefUpdates, recordRefUpdates, type RefUpdateRecord } from '../reconcile/known-refs.ts';
 
 /** A batch item of the group commit: the event, its deliveries, and the ref updates recorded in the same transaction. */
@@ -250,7 +251,7 @@ export class RelayDaemon {
     if (fresh.length === 0) return;
     const timeNs = before ? before.timeNs - 1n : BigInt(Date.now()) * 1_000_000n;
     const { event } = await analyzePushWithStats(
-      { repoPath, refLines: fresh, env: {}, timeNs, host: this.config.node, trigger: 'reconciled', laterRefLines: before?.later ?? [] },
+      { repoPath, refLines: fresh, env: {}, timeNs, host: this.config.node, trigger: 'reconciled', laterRefLines: before?.later ?? changesSince(repoPath, known, fresh) },
       this.analysis,
     );
     const plan = planDeliveries(event, this.config.destinations);
@@ -501,6 +502,30 @@ function repoRootsOf(config: RelayConfig): string[] | undefined {
     }
   }
   return [...roots];
+}
+
+/**
+ * Ref changes made after the ones a reconciled event relays (refs as they are
+ * now vs. the known refs moved by `lines`), so the analysis judges `distinct`
+ * as of the relayed change, not as later changes left the repository. Read
+ * from the ref files, no git; [] when they cannot be read.
+ */
+function changesSince(repoPath: string, known: ReadonlyMap<string, string> | null, lines: readonly RefLine[]): RefLine[] {
+  let current: Map<string, string>;
+  try {
+    current = readRefFiles(repoPath).refs;
+  } catch {
+    return [];
+  }
+  const after = new Map(known ?? []);
+  for (const l of lines) {
+    if (/^0+$/.test(l.after)) after.delete(l.ref);
+    else after.set(l.ref, l.after);
+  }
+  const later: RefLine[] = [];
+  for (const [ref, sha] of current) if (after.get(ref) !== sha) later.push({ ref, before: after.get(ref) ?? zeroFor(sha), after: sha });
+  for (const [ref, sha] of after) if (!current.has(ref)) later.push({ ref, before: sha, after: zeroFor(sha) });
+  return later;
 }
 
 /** How often the daemon checks that its store file is still there (also before each spool record is removed). */

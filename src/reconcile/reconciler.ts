@@ -20,6 +20,9 @@ import type { Log } from '../log/logger.ts';
 import { readRefFiles, refSignature, usesReftable } from './ref-files.ts';
 import { knownRefs, recordFirstSight, recordRefUpdates } from './known-refs.ts';
 
+/** Reconciled events analyzed at once (each runs git; the intake's concurrency is of the same order). */
+const EMIT_CONCURRENCY = 4;
+
 /** The all-zero object name of a created or deleted ref (SHA-1 width; SHA-256 repositories use 64). */
 export function zeroFor(sha: string): string {
   return '0'.repeat(sha.length === 64 ? 64 : 40);
@@ -84,6 +87,10 @@ export class Reconciler {
   last: SweepStats | null = null;
   /** Ref updates relayed as reconciled events since start. */
   reconciledTotal = 0;
+  /** Emits of the sweep in progress (run side by side, at most EMIT_CONCURRENCY at once). */
+  private emits: Promise<void>[] = [];
+  private emitSlots = EMIT_CONCURRENCY;
+  private readonly emitQueue: (() => void)[] = [];
 
   constructor(options: ReconcilerOptions) {
     this.o = options;
@@ -160,6 +167,10 @@ export class Reconciler {
         this.o.log.warn('reconciliation: cannot read a repository\'s refs; trying again at the next sweep', { repo, error: (err as Error).message });
       }
     }
+    // Changed repositories are analyzed side by side (git runs for each); the sweep ends when all are durable.
+    const emits = this.emits;
+    this.emits = [];
+    for (const r of await Promise.allSettled(emits)) if (r.status === 'rejected') stats.errors++;
     // Repositories that disappeared: forget their state (their known refs stay for a later return).
     for (const [repo, s] of this.states) {
       if (!seen.has(repo)) {
@@ -231,15 +242,37 @@ export class Reconciler {
     state.pending = pending;
     const ready = relevant.filter((l) => pending.get(`${l.ref} ${l.before} ${l.after}`)! + this.o.graceMs <= now);
     if (ready.length) {
-      await this.o.emit(repo, ready);
       for (const l of ready) pending.delete(`${l.ref} ${l.before} ${l.after}`);
-      stats.reconciled += ready.length;
-      this.reconciledTotal += ready.length;
-      this.o.log.info('reconciliation relayed ref changes no hook reported', { repo, refs: ready.map((l) => `${l.ref} ${l.before.slice(0, 12)}..${l.after.slice(0, 12)}`) });
+      const done = this.limited(() => this.o.emit(repo, ready)).then(
+        () => {
+          stats.reconciled += ready.length;
+          this.reconciledTotal += ready.length;
+          this.o.log.info('reconciliation relayed ref changes no hook reported', { repo, refs: ready.map((l) => `${l.ref} ${l.before.slice(0, 12)}..${l.after.slice(0, 12)}`) });
+        },
+        (err: unknown) => {
+          state!.sig = null; // not relayed: look again next sweep
+          this.o.log.warn('reconciliation: cannot relay a repository\'s ref changes; trying again at the next sweep', { repo, error: (err as Error).message });
+          throw err;
+        },
+      );
+      this.emits.push(done);
+      if (!this.running) await done.catch(() => undefined); // a re-check outside a sweep
     }
     stats.pending += pending.size;
-    state.sig = pending.size ? null : sig;
+    state.sig = pending.size || ready.length ? null : sig;
     if (pending.size) this.recheckLater(repo, state, Math.min(...pending.values()) + this.o.graceMs - now);
+  }
+
+  /** Runs fn when one of EMIT_CONCURRENCY slots is free. */
+  private async limited(fn: () => Promise<void>): Promise<void> {
+    if (this.emitSlots === 0) await new Promise<void>((r) => this.emitQueue.push(r));
+    this.emitSlots--;
+    try {
+      await fn();
+    } finally {
+      this.emitSlots++;
+      this.emitQueue.shift()?.();
+    }
   }
 
   /** Looks at one repository again when its oldest difference leaves the grace period (not a whole sweep). */

@@ -38,11 +38,12 @@ t.test('status wiring lines, reconciled-only attention, metrics, hook script ena
     hooks: { autoInstall: true, scriptsInterval: '300ms' },
     metrics: { listen: `127.0.0.1:${await freePort()}` },
   });
-  // Async: the fake Bitbucket answers from this process.
-  const installed = await new Promise<{ code: number | null; out: string }>((resolve) => {
-    const child = execFile(process.execPath, [RELAY_BIN, 'hooks', 'install', '--scripts', '--keep-file-hooks', '--config', fx.configFile], (err, stdout, stderr) => resolve({ code: err ? (err.code as number) : 0, out: stdout + stderr }));
-    void child;
-  });
+  // `relay` runs asynchronously: the fake Bitbucket answers from this process (the daemon's checks too).
+  const relay = (...args: string[]): Promise<{ code: number; stdout: string; out: string }> =>
+    new Promise((resolve) => {
+      execFile(process.execPath, [RELAY_BIN, ...args, '--config', fx.configFile], (err, stdout, stderr) => resolve({ code: err ? Number(err.code) : 0, stdout, out: stdout + stderr }));
+    });
+  const installed = await relay('hooks', 'install', '--scripts', '--keep-file-hooks');
   t.equal(installed.code, 0, installed.out);
   const [script] = [...fake.scripts.values()];
 
@@ -63,13 +64,17 @@ t.test('status wiring lines, reconciled-only attention, metrics, hook script ena
   execFileSync('git', [`--git-dir=${repo.bare}`, 'fetch', '--quiet', repo.work, '+refs/heads/main:refs/heads/main']);
   await waitUntil(() => (readJsonLines(archive).length === 2 ? true : null), 'reconciled event');
 
-  const status = fx.relay(['status']);
-  t.equal(status.status, 1, 'attention');
+  // The daemon's record of its check follows its PUT by a moment: wait for the fact.
+  const status = await waitUntil(async () => {
+    const r = await relay('status');
+    return /hook script: enabled in 2 of 2 projects/.test(r.stdout) ? r : null;
+  }, 'status showing both projects');
+  t.equal(status.code, 1, 'attention');
   t.match(status.stdout, /wiring   file hooks: not counted \(bitbucket\.home not set\)/);
   t.match(status.stdout, /hook script: enabled in 2 of 2 projects/);
   t.match(status.stdout, /reconciliation: on, last sweep \S+ \(1 repositories, \d+ ms\), 1 ref changes relayed since start/);
   t.match(status.stdout, /PROJ\/api: 1 ref change arrived only through reconciliation in the last 24 h: its hook wiring is missing; run `relay hooks verify`/);
-  const json = JSON.parse(fx.relay(['status', '--json']).stdout);
+  const json = JSON.parse((await relay('status', '--json')).stdout);
   t.same(json.wiring.reconciledOnly, [{ repo: 'PROJ/api', count: 1 }]);
 
   const listening = await daemon.waitForLog((l) => l.message === 'metrics listening');
