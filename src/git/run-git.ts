@@ -160,7 +160,8 @@ export class GitRunner {
         binary: this.gitBinary,
         maxConcurrentProcesses: 1,
         timeout: { block: this.timeoutMs },
-        input: () => options.input ?? NO_INPUT,
+        // Always something to write: simple-git leaves stdin open for an empty input, and a `--stdin` git would wait on it.
+        input: () => (options.input === undefined || options.input.length === 0 ? NO_INPUT : options.input),
         errors: (error, result) => {
           // `error` is what simple-git's own check made of the exit (a GitError from its output), or a plugin's.
           if (error instanceof GitPluginError) return error.plugin === 'timeout' ? timedOut() : error;

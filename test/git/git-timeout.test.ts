@@ -62,8 +62,12 @@ t.test('GitRunner stops a silent git after the timeout, interrupted or not', asy
   const pid = Number(readFileSync(pidFile, 'utf8'));
   t.doesNotThrow(() => process.kill(pid, 0), 'the stubborn git still runs: the runner did not wait for it');
 
-  // Output keeps a slow git alive: no timeout while it writes.
+  // An empty input still closes stdin: a `--stdin` git gets EOF at once instead of waiting out the timeout.
   rmSync(flag);
+  const empty = await new GitRunner(repo.bare, { timeoutMs: 60_000 }).run(['rev-list', '--stdin'], { input: '' });
+  t.equal(empty.stdout.length, 0, 'rev-list --stdin with no revisions lists nothing and exits');
+
+  // Output keeps a slow git alive: no timeout while it writes.
   const slow = path.join(fx.root, 'slow');
   mkdirSync(slow);
   writeFileSync(path.join(slow, 'git'), `#!/bin/sh\nfor i in 1 2 3 4 5 6; do echo tick; sleep 0.1; done\nexec '${REAL_GIT}' "$@"\n`);
