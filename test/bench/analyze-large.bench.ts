@@ -10,7 +10,8 @@
 // with one log process the walk details all 10,000. Peers: plain
 // `git log --raw --numstat -M` over the same range (for scale), and the same
 // analyses with the direct-spawn git runner from before simple-git
-// (test/bench/peers/use-direct-spawn.ts; goal: within 10 %).
+// (test/bench/peers/use-direct-spawn.ts; goal: within 10 %), alternating,
+// median of RUNS=3 each.
 // Prints one JSON line: {"bench":"analyze-large",...,"pass":true,"passUncapped":true}
 // ("pass" judges the default configuration; "passUncapped" all 10,000 detailed).
 // Run: node test/bench/analyze-large.bench.ts   (COMMITS=N to change the size)
@@ -29,6 +30,8 @@ const FILES_PER_COMMIT = 3;
 const GOAL_MS = 3_000;
 const GOAL_RSS_MB = 200;
 const SELF = fileURLToPath(import.meta.url);
+/** Runs of each configuration (ours and the direct-spawn peer alternate). */
+const RUNS = Number(process.env.RUNS ?? 3);
 
 /** What one analysis in a child process reports. */
 interface ChildResult {
@@ -61,7 +64,9 @@ async function child(repoPath: string, refLinesJson: string, maxCommits: number,
 }
 
 /** Runs the child under /usr/bin/time when present, to also see the peak RSS of node and its git processes together. */
-function runChild(repoPath: string, refLines: RefLine[], maxCommits: number, maxLogProcesses = 0, nodeFlags: string[] = []): ChildResult & { peakRssWithGitMB: number | null } {
+type ChildRun = ChildResult & { peakRssWithGitMB: number | null };
+
+function runChild(repoPath: string, refLines: RefLine[], maxCommits: number, maxLogProcesses = 0, nodeFlags: string[] = []): ChildRun {
   const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
   const nodeArgs = [...nodeFlags, SELF, '--child', repoPath, JSON.stringify(refLines), String(maxCommits), String(maxLogProcesses)];
   const proc = timeBin
@@ -85,12 +90,21 @@ async function main(): Promise<void> {
     const refLines = fx.push(['origin', 'big']);
     const pushMs = Math.round(performance.now() - pushStarted);
 
-    const capped = runChild(fx.bare, refLines, analysisOptions().maxCommits);
-    const uncapped = runChild(fx.bare, refLines, COMMITS);
-    const uncappedOneLog = runChild(fx.bare, refLines, COMMITS, 1);
+    // Ours and the direct-spawn peer alternate, RUNS times each; the median run of each is reported.
     const direct = ['--import', fileURLToPath(new URL('./peers/use-direct-spawn.ts', import.meta.url))];
-    const directCapped = runChild(fx.bare, refLines, analysisOptions().maxCommits, 0, direct);
-    const directUncapped = runChild(fx.bare, refLines, COMMITS, 0, direct);
+    const runs = { capped: [] as ChildRun[], uncapped: [] as ChildRun[], directCapped: [] as ChildRun[], directUncapped: [] as ChildRun[] };
+    for (let i = 0; i < RUNS; i++) {
+      runs.capped.push(runChild(fx.bare, refLines, analysisOptions().maxCommits));
+      runs.directCapped.push(runChild(fx.bare, refLines, analysisOptions().maxCommits, 0, direct));
+      runs.uncapped.push(runChild(fx.bare, refLines, COMMITS));
+      runs.directUncapped.push(runChild(fx.bare, refLines, COMMITS, 0, direct));
+    }
+    const median = (xs: ChildRun[]): ChildRun => [...xs].sort((a, b) => a.ms - b.ms)[Math.floor(xs.length / 2)];
+    const capped = median(runs.capped);
+    const uncapped = median(runs.uncapped);
+    const directCapped = median(runs.directCapped);
+    const directUncapped = median(runs.directUncapped);
+    const uncappedOneLog = runChild(fx.bare, refLines, COMMITS, 1);
     const ratio = (a: number, b: number) => Number((a / b).toFixed(2));
 
     // Peer: what plain git takes to print the same details for the whole range.
@@ -110,6 +124,8 @@ async function main(): Promise<void> {
       uncapped,
       uncappedOneLogProcess: uncappedOneLog,
       logProcesses: analysisOptions().maxLogProcesses,
+      runs: RUNS,
+      msAllRuns: Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, v.map((r) => r.ms)])),
       directSpawn: {
         defaultCaps: directCapped,
         uncapped: directUncapped,
