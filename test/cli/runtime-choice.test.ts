@@ -34,3 +34,18 @@ t.test('dist/ is used only once dist/RELEASE marks a finished build', async (t) 
   writeFileSync(path.join(tree, 'dist/RELEASE'), '0.0.0\n');
   t.equal(relayVersion(tree), 'compiled entry\n', 'with RELEASE, the compiled entry point runs');
 });
+
+// Issue 15 item 11: with the machine's own (older) node running npm, `npx relay`
+// printed two EBADENGINE warning blocks; .npmrc (loglevel=error) quiets
+// warnings while npm's errors still show.
+const systemNode = spawnSync('/usr/bin/node', ['--version'], { encoding: 'utf8' }).stdout?.trim() ?? '';
+const oldSystemNode = /^v(\d+)\./.test(systemNode) && Number(/^v(\d+)\./.exec(systemNode)![1]) < 24 && spawnSync('/usr/bin/npx', ['--version']).status === 0;
+t.test('npx relay with an older system node: no EBADENGINE blocks, npm errors still shown', { skip: !oldSystemNode && 'needs /usr/bin/node older than 24 with npx' }, async (t) => {
+  const env = { ...process.env, PATH: '/usr/bin:/bin', npm_config_loglevel: undefined } as NodeJS.ProcessEnv;
+  const r = spawnSync('/usr/bin/npx', ['relay', '--version'], { cwd: ROOT, encoding: 'utf8', env });
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stdout, /^bitbucket-relay .*\(node 24\./m, 'runs on the node@24 dev dependency');
+  t.notMatch(r.stderr, 'EBADENGINE');
+  const missing = spawnSync('/usr/bin/npm', ['run', 'no-such-script'], { cwd: ROOT, encoding: 'utf8', env });
+  t.match(missing.stderr, 'npm error Missing script: "no-such-script"', 'errors are not hidden');
+});
