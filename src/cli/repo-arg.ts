@@ -37,7 +37,9 @@ async function identify(path: string): Promise<RepoArg> {
 export async function resolveRepoArg(text: string, bitbucketHome: string | null, cwd: string = process.cwd()): Promise<RepoArgResult> {
   const asPath = isAbsolute(text) ? text : resolve(cwd, text);
   const isDir = existsSync(asPath) && statSync(asPath).isDirectory();
-  if (isDir && (!/^\d+$/.test(text) || !bitbucketHome)) {
+  // Written as a path (/…, ./…, ../…, ~/…): a directory, even one that is not there (the error then says so).
+  const looksLikePath = /^(\/|\.{1,2}\/|~\/)/.test(text);
+  if ((isDir && (!/^\d+$/.test(text) || !bitbucketHome)) || looksLikePath) {
     try {
       return { ok: true, repo: await identify(asPath) };
     } catch (err) {
