@@ -40,6 +40,12 @@ export const STATUS_JSON_SCHEMA = object({
   config: object({ file: nstr, valid: bool, problems: strings }),
   intake: object({ spoolDir: str, backlog: int, oldestAgeMs: nint, quarantined: int, paused: bool, stuck: int, error: nstr }),
   store: object({ path: str, bytes: nint, maxBytes: int, full: bool, error: nstr, problems: strings }),
+  wiring: object({
+    fileHooks: { oneOf: [{ type: 'null' }, object({ withHook: int, repositories: int })] },
+    hookScripts: { oneOf: [{ type: 'null' }, object({ enabledProjects: int, projects: int, registered: bool, checkedAt: int, error: nstr })] },
+    reconcile: object({ enabled: bool, lastSweepAt: nstr, lastSweepMs: nint, repositories: nint, reconciledSinceStart: nint }),
+    reconciledOnly: { type: 'array', items: object({ repo: str, count: int }) },
+  }),
   destinations: {
     type: 'array',
     items: object({
