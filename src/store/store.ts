@@ -181,6 +181,13 @@ function wrapStore(db: DatabaseSync, path: string, readOnly: boolean, limits: St
   let seq = maxSeq ? Number((maxSeq.get() as { s: number }).s) : 0;
   let seqChecked = false;
   let depth = 0;
+  // Changes announced inside a transaction reach listeners only after COMMIT
+  // (a listener reading the same connection earlier would see rows a rollback
+  // then takes away: a delivery sent with its body already gone).
+  let held: StoreChange[] = [];
+  const announce = (change: StoreChange): void => {
+    for (const l of listeners) l(change);
+  };
   const store: Store = {
     path,
     readOnly,
@@ -203,9 +210,11 @@ function wrapStore(db: DatabaseSync, path: string, readOnly: boolean, limits: St
       db.exec('BEGIN IMMEDIATE');
       seqChecked = false;
       depth++;
+      let committed = false;
       try {
         const out = fn();
         db.exec('COMMIT');
+        committed = true;
         return out;
       } catch (err) {
         if (db.isTransaction) db.exec('ROLLBACK');
@@ -213,6 +222,9 @@ function wrapStore(db: DatabaseSync, path: string, readOnly: boolean, limits: St
       } finally {
         depth--;
         if (relaxed) db.exec('PRAGMA synchronous = FULL');
+        const changes = held;
+        held = [];
+        if (committed) for (const c of changes) announce(c);
       }
     },
     nextSeq() {
@@ -229,7 +241,8 @@ function wrapStore(db: DatabaseSync, path: string, readOnly: boolean, limits: St
       return () => listeners.delete(listener);
     },
     notify(change) {
-      for (const l of listeners) l(change);
+      if (depth > 0) held.push(change);
+      else announce(change);
     },
     close() {
       statements.clear();

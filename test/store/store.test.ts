@@ -221,3 +221,24 @@ t.test('relay status (daemon down) reports events lacking delivery rows as atten
   t.ok(report.attention.some((a) => a.includes('lacks 1 delivery row')), 'an attention item');
   t.notOk(report.healthy);
 });
+
+t.test('changes announced inside a transaction reach listeners only after COMMIT, never after a rollback', async (t) => {
+  const store = openStore(join(t.testdir(), 'relay.db'));
+  t.teardown(() => store.close());
+  const seen: string[] = [];
+  store.onChange((c) => seen.push(c.kind));
+  // The daemon's group commit nests enqueue in an outer transaction; a later
+  // write of that transaction can fail (SQLITE_FULL) and roll the rows back.
+  t.throws(() =>
+    store.transaction(() => {
+      store.transaction(() => store.notify({ kind: 'requeued', destinations: ['ci'] }));
+      t.same(seen, [], 'not announced while the transaction is open');
+      throw new Error('a later write failed');
+    }),
+  );
+  t.same(seen, [], 'a rolled-back change is never announced');
+  store.transaction(() => store.notify({ kind: 'paused', destination: 'ci' }));
+  t.same(seen, ['paused'], 'announced once committed');
+  store.notify({ kind: 'resumed', destination: 'ci' });
+  t.same(seen, ['paused', 'resumed'], 'outside a transaction at once');
+});
