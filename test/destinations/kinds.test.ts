@@ -52,7 +52,7 @@ t.test('the kind owns its keys and messages; warnings come from the kind', async
       return String((err as Error).message).split('\n');
     }
   };
-  t.match(bad('destinations:\n  - { name: a, type: file, path: x.jsonl, url: "https://x" }'), [/relay\.yaml:2:\d+: destinations\[0\]\.url: "url" does not apply to type: file \(it is a key of type: http\)/]);
+  t.match(bad('destinations:\n  - { name: a, type: file, path: x.jsonl, url: "https://x" }'), [/relay\.yaml:2:\d+: destinations\[0\]\.url: "url" does not apply to type: file \(it is a key of type: http, amqp\)/]);
   t.match(bad('destinations:\n  - { name: a, type: file }'), [/destinations\[0\]: missing required key "path" for type: file/]);
   t.match(bad('destinations:\n  - { name: a, type: smtp }'), [/destinations\[0\]\.type: must be one of "http", "file", "log"/]);
   const c = parseConfigText('destinations:\n  - { name: a, type: http, url: "https://x.example/h", tls: { verify: false } }\n  - { name: b, type: log }', '/etc/relay.yaml', {});
