@@ -1,4 +1,4 @@
-// `relay analyze --repo DIR [--config FILE] [--ref-lines FILE] [--stats]`
+// `relay analyze --repo R [--config FILE] [--ref-lines FILE] [--stats]`
 // Reads hook-style ref lines ("<old> <new> <ref>", as post-receive gets them)
 // from stdin or a file and prints the PushEvent the daemon would relay — the
 // same analysis code path. The operator's debugging tool.
@@ -13,14 +13,16 @@ import { analysisOptionsFromConfig, DEFAULT_ANALYSIS_OPTIONS, type AnalysisOptio
 import { parseRefLines } from '../git/ref-lines.ts';
 import { RepositoryUnreadableError } from '../git/repository-identity.ts';
 import { EXIT, type CliIo } from './cli-io.ts';
+import { resolveRepoArg } from './repo-arg.ts';
 
-const USAGE = `usage: relay analyze --repo DIR [--config FILE] [--ref-lines FILE] [--trigger ID] [--stats]
+const USAGE = `usage: relay analyze --repo R [--config FILE] [--ref-lines FILE] [--trigger ID] [--stats]
 
 Prints the PushEvent for hook-style ref lines ("<old-sha> <new-sha> <ref>"),
 read from stdin or --ref-lines FILE. BB_* / STASH_* variables in the
 environment are used as the hook would have seen them.
 
-  --repo DIR         repository (bare, as Bitbucket keeps them)
+  --repo R           the repository: its numeric id (3), PROJECT/slug (ABC/api;
+                     both looked up under bitbucket.home) or its directory
   --config FILE      relay config (analysis caps, base URL, identity mapping);
                      default $RELAY_CONFIG, else /etc/bitbucket-relay/relay.yaml
                      when it exists, else built-in defaults
@@ -48,14 +50,14 @@ function hookEnv(env: NodeJS.ProcessEnv): Record<string, string> {
  * The config seam: config file → analysis options and node name. An explicit --config or
  * $RELAY_CONFIG must load; the host default is used only when it exists.
  */
-async function loadAnalysisSettings(configFile: string | undefined, env: NodeJS.ProcessEnv): Promise<{ options: AnalysisOptions; node: string }> {
+async function loadAnalysisSettings(configFile: string | undefined, env: NodeJS.ProcessEnv): Promise<{ options: AnalysisOptions; node: string; bitbucketHome: string | null }> {
   const { configPath, DEFAULT_PATHS, loadConfig } = await import('../config/load-config.ts');
   const file = configPath(configFile, env);
   if (configFile === undefined && env.RELAY_CONFIG === undefined && file === DEFAULT_PATHS.config && !existsSync(file)) {
-    return { options: DEFAULT_ANALYSIS_OPTIONS, node: hostname() };
+    return { options: DEFAULT_ANALYSIS_OPTIONS, node: hostname(), bitbucketHome: null };
   }
   const config = loadConfig(file, env);
-  return { options: analysisOptionsFromConfig(config), node: config.node };
+  return { options: analysisOptionsFromConfig(config), node: config.node, bitbucketHome: config.bitbucket.home };
 }
 
 /** Runs `relay analyze`; resolves to the exit status. */
@@ -88,7 +90,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     return EXIT.usage;
   }
   if (!values.repo) {
-    io.stderr.write(`relay analyze: --repo DIR is required\n\n${USAGE}`);
+    io.stderr.write(`relay analyze: --repo is required\n\n${USAGE}`);
     return EXIT.usage;
   }
 
@@ -98,6 +100,13 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   } catch (error) {
     io.stderr.write(`relay analyze: ${(error as Error).message}\n`);
     return EXIT.config;
+  }
+
+  // The one resolver every command uses for --repo: id, PROJECT/slug or directory.
+  const repo = await resolveRepoArg(values.repo, settings.bitbucketHome);
+  if (!repo.ok) {
+    io.stderr.write(`relay analyze: ${repo.message}\n`);
+    return repo.unreadable ? EXIT.unavailable : EXIT.usage;
   }
 
   let text: string;
@@ -115,7 +124,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
 
   try {
     const { event, stats } = await analyzePushWithStats({
-      repoPath: values.repo,
+      repoPath: repo.repo.path,
       refLines: lines,
       env: hookEnv(io.env),
       timeNs: BigInt(Date.now()) * 1_000_000n,

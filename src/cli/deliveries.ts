@@ -1,4 +1,4 @@
-// `relay deliveries [--dest D] [--failed] [--since 1h] [--repo PROJ/slug]
+// `relay deliveries [--dest D] [--failed] [--since 1h] [--repo R]
 // [--limit N] [--json]`: recent deliveries, newest first, like Bitbucket's
 // event log: where each went, its state, tries and last outcome.
 
@@ -11,7 +11,7 @@ import { resolveRepoArg } from './repo-arg.ts';
 import { unknownDestination } from './redeliver.ts';
 import { styleFor } from './style.ts';
 
-const HELP = `usage: relay deliveries [--dest D] [--failed] [--state S] [--since 1h] [--repo PROJ/slug] [--event ID] [--limit N] [--wide] [--json]
+const HELP = `usage: relay deliveries [--dest D] [--failed] [--state S] [--since 1h] [--repo R] [--event ID] [--limit N] [--wide] [--json]
 
 Recent deliveries, newest first: destination, repository, state, tries, last outcome.
   --dest D         only this destination

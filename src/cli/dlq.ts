@@ -10,6 +10,7 @@ import { deliveriesTable, deliveryJson } from './delivery-text.ts';
 import { loadCliConfig, withTarget } from './open-target.ts';
 import { styleFor } from './style.ts';
 import { plural } from './table.ts';
+import { unknownDestination } from './redeliver.ts';
 
 const HELP = `usage: relay dlq list [--dest D] [--limit N] [--wide] [--json]
        relay dlq retry [<delivery-id>] [--dest D]
@@ -42,6 +43,10 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   const v = parsed.values;
   const [id] = parsed.positionals;
   const cli = loadCliConfig(v.config, io.env, v.socket, v.timeout);
+  if (v.dest !== undefined) {
+    const unknown = unknownDestination(cli, v.dest);
+    if (unknown) return usageError(io, `dlq ${sub}`, unknown);
+  }
 
   if (sub === 'list') {
     const limit = v.limit === undefined ? 100 : parsePositiveInt(v.limit);

@@ -19,7 +19,10 @@ export interface RepoArg {
 }
 
 /** Resolved, or what to tell the operator. */
-export type RepoArgResult = { ok: true; repo: RepoArg } | { ok: false; message: string };
+export type RepoArgResult =
+  | { ok: true; repo: RepoArg }
+  /** `unreadable`: the directory was named but cannot be read as a repository (not a usage mistake). */
+  | { ok: false; message: string; unreadable?: boolean };
 
 const FORMS = 'a numeric repository id (3), PROJECT/slug (ABC/api) or the repository\'s directory';
 
@@ -43,7 +46,7 @@ export async function resolveRepoArg(text: string, bitbucketHome: string | null,
     try {
       return { ok: true, repo: await identify(asPath) };
     } catch (err) {
-      return { ok: false, message: `--repo ${text}: ${asPath} is not a readable git repository (${(err as Error).message})` };
+      return { ok: false, message: `--repo ${text}: ${asPath} is not a readable git repository (${(err as Error).message})`, unreadable: true };
     }
   }
   const byId = /^\d+$/.test(text);

@@ -11,16 +11,19 @@ import { parseCommand, usageError } from './args.ts';
 import { EXIT, type CliIo } from './cli-io.ts';
 import { destinationStatus, openStore, type Store } from '../store/index.ts';
 import { loadCliConfig } from './open-target.ts';
+import { resolveRepoArg } from './repo-arg.ts';
 import { styleFor, type Style } from './style.ts';
 
-const HELP = `usage: relay test <destination> [--timeout 10s] [--repo PROJ/slug] [--json]
+const HELP = `usage: relay test <destination> [--timeout 10s] [--repo R] [--json]
 
 Checks each step to the destination and sends it a ping in its format. http:
 DNS → TCP (to the proxy when one is set) → proxy tunnel → TLS (certificate
 subject, issuer, expiry, trust) → HTTP status, with timings and a diagnosis.
 Other kinds walk their own path (file: the directory is writable).
   --timeout D      connect and response timeout (default: the destination's)
-  --repo PROJ/slug fills {projectKey}/{repoSlug} placeholders (default PROJ/repo)
+  --repo R         fills {projectKey}/{repoSlug}/{repoId} placeholders with this
+                   repository: its id (3), PROJECT/slug (ABC/api; both looked up
+                   under bitbucket.home) or its directory (default PROJ/repo)
   --json           machine-readable result
 Runs from this shell: its HTTPS_PROXY / NO_PROXY apply, as the daemon's
 environment does for the daemon (a destination's own proxy: wins in both).
@@ -48,8 +51,6 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   const name = parsed.positionals[0];
   const timeoutMs = v.timeout === undefined ? undefined : parseDuration(v.timeout);
   if (timeoutMs === null || timeoutMs === 0) return usageError(io, 'test', `--timeout "${v.timeout}" is not a duration (e.g. 5s)`);
-  const repoMatch = v.repo === undefined ? null : /^([^/\s]+)\/([^/\s]+)$/.exec(v.repo);
-  if (v.repo !== undefined && !repoMatch) return usageError(io, 'test', `--repo "${v.repo}" is not PROJECT/slug`);
   const cli = loadCliConfig(v.config, io.env);
   if (!cli.valid) {
     io.stderr.write(`${cli.problems.join('\n')}\nrelay test: fix the config first (relay config check)\n`);
@@ -57,11 +58,14 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   }
   const dest = cli.config.destinations.find((d) => d.name === name);
   if (!dest) return usageError(io, 'test', `no destination named "${name}"; configured: ${cli.config.destinations.map((d) => d.name).join(', ') || 'none'}`);
+  // The one resolver every command uses for --repo: id, PROJECT/slug or directory.
+  const repo = v.repo === undefined ? null : await resolveRepoArg(v.repo, cli.config.bitbucket.home);
+  if (repo && !repo.ok) return usageError(io, 'test', repo.message);
   const result = await kindOf(dest).check(dest, {
     env: io.env,
     node: cli.config.node,
     timeoutMs,
-    repo: repoMatch ? { projectKey: repoMatch[1], repoSlug: repoMatch[2], repoId: null } : undefined,
+    repo: repo?.ok ? { projectKey: repo.repo.projectKey, repoSlug: repo.repo.slug, repoId: repo.repo.id } : undefined,
   });
   io.stdout.write(v.json ? JSON.stringify(result, null, 2) + '\n' : renderCheckText(result, styleFor(io.stdout, io.env)));
   if (result.ok && !v.json) {
