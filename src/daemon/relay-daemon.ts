@@ -27,7 +27,7 @@ import { startDispatcher, type Dispatcher } from '../deliver/dispatcher.ts';
 import { InlineDestinations } from '../deliver/inline-destinations.ts';
 import { assertLocalFilesystem } from '../install/filesystem-check.ts';
 import { startHookAutoInstaller, type HookAutoInstaller } from '../install/auto-install.ts';
-import { GroupCommit } from './group-commit.ts';
+import { GroupCommit } from '../store/group-commit.ts';
 import { planDeliveries } from '../route/plan-deliveries.ts';
 import { summarizeEvent } from './event-summary.ts';
 import { zeroCounters, type DaemonCounters } from './counters.ts';
@@ -116,13 +116,16 @@ export class RelayDaemon {
     this.store = openStore(config.store.path, { limits: storeLimits(config) });
     this.storeFile = fileIdentity(config.store.path);
     this.store.redact = configRedactor(config);
-    this.commits = new GroupCommit((items) => {
-      // The event rows and the known refs move together: one transaction (nested calls join it).
-      this.store.transaction(() => {
-        enqueue(this.store, items);
-        for (const item of items) recordRefUpdates(this.store, item.refs);
-      });
-      if (isFull(this.store)) this.maintenance.runNow();
+    // Records analyzed at about the same time share one durable commit; each caller waits for its own item.
+    this.commits = new GroupCommit<CommitItem>({
+      write: (items) => {
+        // The event rows and the known refs move together: one transaction (nested calls join it).
+        this.store.transaction(() => {
+          enqueue(this.store, items);
+          for (const item of items) recordRefUpdates(this.store, item.refs);
+        });
+        if (isFull(this.store)) this.maintenance.runNow();
+      },
     });
     this.dispatcher = startDispatcher({ store: this.store, destinations: config.destinations, log, env: options.env });
   }

@@ -15,7 +15,7 @@ import { openStore, type Store } from '../../src/store/store.ts';
 import { enqueue, type EnqueueItem } from '../../src/store/enqueue.ts';
 import { renderSeedFor } from '../../src/route/delivery-id.ts';
 import { renderRequests } from '../../src/formats/index.ts';
-import { GroupCommit } from '../../src/daemon/group-commit.ts';
+import { GroupCommit } from '../../src/store/group-commit.ts';
 import type { PushEvent } from '../../src/event/push-event.ts';
 import { httpDest, makeEvent } from '../deliver/fixtures.ts';
 
@@ -65,9 +65,11 @@ function item(i: number, prefix: string): EnqueueItem {
 
 async function grouped(store: Store): Promise<{ perSec: number; batches: number; meanBatch: number }> {
   let batches = 0;
-  const gc = new GroupCommit<EnqueueItem>((batch) => {
-    batches++;
-    enqueue(store, batch);
+  const gc = new GroupCommit<EnqueueItem>({
+    write: (batch) => {
+      batches++;
+      enqueue(store, batch);
+    },
   });
   let next = 0;
   const started = performance.now();
