@@ -9,7 +9,7 @@ import type { DaemonCounters } from '../daemon/counters.ts';
 import type { WorkerSnapshot } from '../deliver/dispatcher.ts';
 import type { IntakeStats } from '../intake/spool-intake.ts';
 import type { SpoolStatsResult } from '../intake/spool-stats.ts';
-import { configRedactor, describeTarget, isQueued } from '../destinations/registry.ts';
+import { configRedactor, describeTarget } from '../destinations/registry.ts';
 import { describeMissingDeliveries, destinationStatus, findMissingDeliveries, storeBytes, type Store } from '../store/index.ts';
 import { formatDuration, formatSize } from '../config/units.ts';
 import { nextSendAt } from '../store/next-attempt.ts';
@@ -189,7 +189,8 @@ export function collectStatus(src: StatusSources): StatusReport {
         if (missing) storeProblems.push(missing);
       }
       bytes = storeBytes(src.store);
-      rows = destinationStatus(src.store, now, config.destinations.filter(isQueued).map((d) => d.name));
+      // Every kind, inline ones (file, log) too: their writes are in the attempts log like any delivery.
+      rows = destinationStatus(src.store, now, config.destinations.map((d) => d.name));
       for (const r of rows) facts.set(r.name, attemptFacts(src.store, r.name));
     } catch (err) {
       storeError = `cannot read store ${config.store.path}: ${(err as Error).message}`;

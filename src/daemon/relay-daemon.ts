@@ -22,9 +22,9 @@ import { SpoolIntake, UnprocessableRecordError } from '../intake/spool-intake.ts
 import type { SpoolRecord } from '../intake/spool-record.ts';
 import { createLogger, type Log } from '../log/logger.ts';
 import { configRedactor, configSecrets, destinationWarnings } from '../destinations/registry.ts';
-import { openStore, enqueue, isFull, setStoreLimits, startMaintenance, DeliveryRowsCheck, describeMissingDeliveries, fileIdentity, freshStoreRefusal, storeFileChanged, writeStoreMarker, StoreError, type FileIdentity, type Store, type EnqueueItem, type Maintenance } from '../store/index.ts';
+import { openStore, enqueue, isFull, setStoreLimits, startMaintenance, DeliveryRowsCheck, describeMissingDeliveries, fileIdentity, freshStoreRefusal, storeFileChanged, writeStoreMarker, StoreError, type FileIdentity, type Store, type EnqueueItem, type Maintenance, recordInlineAttempts, type InlineAttempt } from '../store/index.ts';
 import { startDispatcher, type Dispatcher } from '../deliver/dispatcher.ts';
-import { InlineDestinations } from '../deliver/inline-destinations.ts';
+import { InlineDestinations, InlineWriteError } from '../deliver/inline-destinations.ts';
 import { assertLocalFilesystem } from '../install/filesystem-check.ts';
 import { startHookAutoInstaller, type HookAutoInstaller } from '../install/auto-install.ts';
 import { GroupCommit } from '../store/group-commit.ts';
@@ -40,7 +40,7 @@ import { readRefFiles } from '../reconcile/ref-files.ts';
 import { alreadyRelayed, gapsBefore, knownRefs, pruneRefUpdates, recordRefUpdates, type RefUpdateRecord } from '../reconcile/known-refs.ts';
 
 /** A batch item of the group commit: the event, its deliveries, and the ref updates recorded in the same transaction. */
-type CommitItem = EnqueueItem & { refs: RefUpdateRecord };
+type CommitItem = EnqueueItem & { refs: RefUpdateRecord; inline: InlineAttempt[] };
 
 /** How long a relayed (repository, ref, before, after) is remembered to refuse a second event for it. */
 const REF_UPDATE_MEMORY_MS = 30 * 86_400_000;
@@ -122,7 +122,10 @@ export class RelayDaemon {
         // The event rows and the known refs move together: one transaction (nested calls join it).
         this.store.transaction(() => {
           enqueue(this.store, items);
-          for (const item of items) recordRefUpdates(this.store, item.refs);
+          for (const item of items) {
+            recordRefUpdates(this.store, item.refs);
+            recordInlineAttempts(this.store, item.inline);
+          }
         });
         if (isFull(this.store)) this.maintenance.runNow();
       },
@@ -258,8 +261,8 @@ export class RelayDaemon {
       this.analysis,
     );
     const plan = planDeliveries(event, this.config.destinations);
-    await this.inline.write(plan.local);
-    await this.commits.add({ event, deliveries: plan.queued, refs: { repoPath, lines: fresh, eventId: event.id, source: 'reconciled' } });
+    const inline = await this.writeInline(plan.local);
+    await this.commits.add({ event, deliveries: plan.queued, refs: { repoPath, lines: fresh, eventId: event.id, source: 'reconciled' }, inline });
     this.counters.events++;
     if (before) this.reconciler!.reconciledTotal += fresh.length; // sweeps count their own
     this.log.warn('ref changes no hook reported, relayed as a reconciled event', {
@@ -267,6 +270,22 @@ export class RelayDaemon {
       queued: plan.queued.map((q) => `${q.destination}×${q.requests.length}`),
       hint: 'run `relay hooks verify` to see which wiring covers this repository',
     });
+  }
+
+  /** Write to the inline destinations; a failed write is recorded as a failed attempt now (successes commit with the event). */
+  private async writeInline(local: Parameters<InlineDestinations['write']>[0]): Promise<InlineAttempt[]> {
+    try {
+      return await this.inline.write(local);
+    } catch (err) {
+      if (err instanceof InlineWriteError) {
+        try {
+          recordInlineAttempts(this.store, err.attempts);
+        } catch (recordErr) {
+          this.log.warn('cannot record a failed inline write in the store', { error: (recordErr as Error).message });
+        }
+      }
+      throw err;
+    }
   }
 
   /** One spool record → one event, durable at every destination. Rejects to make intake retry later. */
@@ -305,8 +324,8 @@ export class RelayDaemon {
     // A pull-request merge: details the hook lacks, from Bitbucket next door (never longer than bitbucket.api.timeout).
     await this.pullRequests.enrich(event);
     const plan = planDeliveries(event, this.config.destinations);
-    await this.inline.write(plan.local);
-    await this.commits.add({ event, deliveries: plan.queued, refs: { repoPath: record.repoPath, lines: refLines, eventId: event.id, source: 'hook' } });
+    const inline = await this.writeInline(plan.local);
+    await this.commits.add({ event, deliveries: plan.queued, refs: { repoPath: record.repoPath, lines: refLines, eventId: event.id, source: 'hook' }, inline });
     // The spool record goes only if the store it went into is still the store.
     const lost = this.checkStoreFile();
     if (lost) throw new Error(`${lost}; the spool record is kept`);

@@ -4,8 +4,20 @@
 import type { DestinationConfig } from '../config/config-types.ts';
 import type { PushEvent } from '../event/push-event.ts';
 import type { InlineSink } from '../destinations/kind.ts';
-import { inlineKindOf } from '../destinations/registry.ts';
+import { describeTarget, inlineKindOf } from '../destinations/registry.ts';
 import type { Log } from '../log/logger.ts';
+import { deliveryIdFor } from '../route/delivery-id.ts';
+import type { InlineAttempt } from '../store/inline-attempts.ts';
+
+/** A write failed at one or more destinations; `attempts` holds every destination's outcome (to record before retrying). */
+export class InlineWriteError extends Error {
+  override name = 'InlineWriteError';
+  readonly attempts: InlineAttempt[];
+  constructor(message: string, attempts: InlineAttempt[]) {
+    super(message);
+    this.attempts = attempts;
+  }
+}
 
 /** The open inline destinations of the running config. */
 export class InlineDestinations {
@@ -32,17 +44,37 @@ export class InlineDestinations {
     }
   }
 
-  /** Write each destination's events (in order per destination); resolves once all are durable. */
-  async write(copies: readonly { destination: DestinationConfig; event: PushEvent }[]): Promise<void> {
-    const byName = new Map<string, PushEvent[]>();
-    for (const { destination, event } of copies) byName.set(destination.name, [...(byName.get(destination.name) ?? []), event]);
-    await Promise.all(
-      [...byName].map(([name, events]) => {
-        const entry = this.open.get(name);
-        if (!entry) throw new Error(`destination ${name} is not open`);
-        return entry.sink.write(events);
+  /**
+   * Write each destination's events (in order per destination); resolves once
+   * all are durable, with each destination's write as an attempt to record.
+   * Rejects with InlineWriteError when any destination failed.
+   */
+  async write(copies: readonly { destination: DestinationConfig; event: PushEvent }[]): Promise<InlineAttempt[]> {
+    const byName = new Map<string, { destination: DestinationConfig; events: PushEvent[] }>();
+    for (const { destination, event } of copies) {
+      const entry = byName.get(destination.name) ?? { destination, events: [] };
+      entry.events.push(event);
+      byName.set(destination.name, entry);
+    }
+    const attempts = await Promise.all(
+      [...byName.values()].map(async ({ destination, events }): Promise<InlineAttempt> => {
+        const time = Date.now();
+        const started = performance.now();
+        let error: string | null = null;
+        try {
+          const entry = this.open.get(destination.name);
+          if (!entry) throw new Error(`destination ${destination.name} is not open`);
+          await entry.sink.write(events);
+        } catch (err) {
+          error = (err as Error).message;
+        }
+        const ids = events.map((e) => deliveryIdFor(e.id, destination.name, 0));
+        return { destination: destination.name, ids, target: describeTarget(destination), time, latencyMs: Math.round(performance.now() - started), error };
       }),
     );
+    const failed = attempts.filter((a) => a.error !== null);
+    if (failed.length) throw new InlineWriteError(failed.map((a) => `${a.destination}: ${a.error}`).join('; '), attempts);
+    return attempts;
   }
 
   /** Close every sink. */

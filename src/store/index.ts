@@ -4,6 +4,8 @@
 export { openStore, setStoreLimits, StoreError, DEFAULT_LIMITS } from './store.ts';
 export type { Store, StoreLimits, StoreChange, StoreListener, OpenStoreOptions } from './store.ts';
 export { enqueue } from './enqueue.ts';
+export { recordInlineAttempts } from './inline-attempts.ts';
+export type { InlineAttempt } from './inline-attempts.ts';
 export type { EnqueueItem, EnqueueResult, DestinationRequests, QueuedRequest } from './enqueue.ts';
 export { destinationStatus, listDeliveries, listDeadLetters, showDelivery, resolveDeliveryId, storedDestinationNames, queuedCount, destinationsWithDeadLetters, destinationOfDelivery, redeliverableIds, deliveryProgress } from './queries.ts';
 export type { DestinationStatus, DeliverySummary, DeliveryDetail, DeliveryFilter, DeliveryState, DeliveryProgress } from './queries.ts';
