@@ -96,6 +96,18 @@ export class RelayMetrics {
     const rc = report.wiring?.reconcile;
     if (rc?.reconciledSinceStart !== null && rc?.reconciledSinceStart !== undefined) counter('relay_reconciled_ref_changes_total', 'Ref changes no hook reported, relayed as reconciled events (since start).', [{ value: rc.reconciledSinceStart }]);
     if (rc?.lastSweepMs !== null && rc?.lastSweepMs !== undefined) gauge('relay_reconcile_sweep_duration_seconds', 'Duration of the last reconciliation sweep.', [{ value: rc.lastSweepMs / 1000 }]);
+    // The wiring, for alerts that must tell a removed hook (changes still happen, only reconciliation sees them) from silence.
+    const changes = report.wiring?.refChangesSinceStart;
+    if (changes) {
+      counter('relay_ref_changes_total', 'Ref updates relayed since start, by who reported them: hook (file hook), hook_script (Bitbucket hook script), reconciled (no hook did).', [
+        { labels: { source: 'hook' }, value: changes.hook },
+        { labels: { source: 'hook_script' }, value: changes.hookScript },
+        { labels: { source: 'reconciled' }, value: changes.reconciled },
+      ]);
+    }
+    if (report.wiring) {
+      gauge('relay_reconciled_only_repositories', 'Repositories with ref changes in the last 24 h that only reconciliation reported: their hook wiring is missing (relay hooks verify).', [{ value: report.wiring.reconciledOnly.length }]);
+    }
     return Registry.merge([scrape, this.lasting]).metrics();
   }
 }

@@ -11,10 +11,19 @@ import { listRepositories } from '../reconcile/repositories.ts';
 import { reconciledOnly } from '../reconcile/known-refs.ts';
 import { repositoryHookPaths } from '../install/bitbucket-layout.ts';
 
+/** Ref updates relayed since start, by who reported them (a spool record of the file hook or of the Bitbucket hook script; reconciliation). */
+export interface RefChangeCounts {
+  hook: number;
+  hookScript: number;
+  reconciled: number;
+}
+
 /** What only the running daemon knows about the wiring. */
 export interface LiveWiring {
   lastSweep: { at: number; durationMs: number; repositories: number } | null;
   reconciledSinceStart: number;
+  /** Ref updates that went into events since start, by source (absent from an older daemon). */
+  refChanges?: RefChangeCounts;
   /** The hook script's projects as the daemon last checked (bitbucket.api + hooks.autoInstall), else null. */
   hookScripts: { enabledProjects: number; projects: number; registered: boolean; checkedAt: number; error: string | null } | null;
 }
@@ -27,6 +36,8 @@ export interface WiringReport {
   reconcile: { enabled: boolean; lastSweepAt: string | null; lastSweepMs: number | null; repositories: number | null; reconciledSinceStart: number | null };
   /** Last 24 h: repositories with ref changes that only reconciliation reported. */
   reconciledOnly: { repo: string; count: number }[];
+  /** Ref updates relayed since start by source; null when the daemon is down. */
+  refChangesSinceStart: RefChangeCounts | null;
 }
 
 const DAY_MS = 86_400_000;
@@ -55,6 +66,7 @@ export function collectWiring(config: RelayConfig, store: Store | null, live: Li
       reconciledSinceStart: live ? live.reconciledSinceStart : null,
     },
     reconciledOnly: only,
+    refChangesSinceStart: live ? { hook: 0, hookScript: 0, reconciled: 0, ...live.refChanges } : null,
   };
 }
 
@@ -68,15 +80,19 @@ export function wiringAttention(w: WiringReport): string[] {
   return out;
 }
 
+/** One phrase per wiring, shared by the status screen and the web overview (the same words in both). */
+export function describeWiring(w: WiringReport): { fileHooks: string; hookScript: string; reconciliation: string } {
+  const hs = w.hookScripts;
+  const rc = w.reconcile;
+  return {
+    fileHooks: w.fileHooks ? `in ${w.fileHooks.withHook} of ${w.fileHooks.repositories} repositories` : 'not counted (bitbucket.home not set)',
+    hookScript: hs ? (hs.error ? `unknown (${hs.error})` : hs.registered ? `enabled in ${hs.enabledProjects} of ${hs.projects} projects` : 'not registered (relay hooks install --scripts)') : 'not checked (needs bitbucket.api and hooks.autoInstall)',
+    reconciliation: `${rc.enabled ? 'on' : 'off'}${rc.lastSweepAt ? `, last sweep ${rc.lastSweepAt} (${rc.repositories} repositories, ${rc.lastSweepMs} ms)` : ''}${rc.reconciledSinceStart ? `, ${rc.reconciledSinceStart} ref changes relayed since start` : ''}`,
+  };
+}
+
 /** The status screen lines (one per wiring). */
 export function renderWiring(w: WiringReport): string[] {
-  const lines: string[] = [];
-  lines.push(`wiring   file hooks: ${w.fileHooks ? `in ${w.fileHooks.withHook} of ${w.fileHooks.repositories} repositories` : 'not counted (bitbucket.home not set)'}`);
-  const hs = w.hookScripts;
-  lines.push(`         hook script: ${hs ? (hs.error ? `unknown (${hs.error})` : hs.registered ? `enabled in ${hs.enabledProjects} of ${hs.projects} projects` : 'not registered (relay hooks install --scripts)') : 'not checked (needs bitbucket.api and hooks.autoInstall)'}`);
-  const rc = w.reconcile;
-  lines.push(
-    `         reconciliation: ${rc.enabled ? 'on' : 'off'}${rc.lastSweepAt ? `, last sweep ${rc.lastSweepAt} (${rc.repositories} repositories, ${rc.lastSweepMs} ms)` : ''}${rc.reconciledSinceStart ? `, ${rc.reconciledSinceStart} ref changes relayed since start` : ''}`,
-  );
-  return lines;
+  const d = describeWiring(w);
+  return [`wiring   file hooks: ${d.fileHooks}`, `         hook script: ${d.hookScript}`, `         reconciliation: ${d.reconciliation}`];
 }

@@ -7,7 +7,7 @@
 import { ScriptAutoEnable } from '../bitbucket/script-autoenable.ts';
 import { createRestClient } from '../bitbucket/rest-client.ts';
 import { scriptStateFile } from '../bitbucket/hook-scripts.ts';
-import type { LiveWiring } from '../admin/wiring-status.ts';
+import type { LiveWiring, RefChangeCounts } from '../admin/wiring-status.ts';
 import { watch, type FSWatcher } from 'chokidar';
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -38,6 +38,7 @@ import { Reconciler, zeroFor } from '../reconcile/reconciler.ts';
 import { listRepositories } from '../reconcile/repositories.ts';
 import { readRefFiles } from '../reconcile/ref-files.ts';
 import { alreadyRelayed, gapsBefore, knownRefs, pruneRefUpdates, recordRefUpdates, type RefUpdateRecord } from '../reconcile/known-refs.ts';
+import { fromHookScript } from '../event/hook-context.ts';
 
 /** A batch item of the group commit: the event, its deliveries, and the ref updates recorded in the same transaction. */
 type CommitItem = EnqueueItem & { refs: RefUpdateRecord; inline: InlineAttempt[] };
@@ -82,6 +83,8 @@ export class RelayDaemon {
   scriptCheck: ScriptAutoEnable | null = null;
   /** Ref updates reported again and left out since start (one update, one event). */
   duplicateUpdates = 0;
+  /** Ref updates relayed since start, by who reported them (status wiring, relay_ref_changes_total). */
+  private readonly refChanges: RefChangeCounts = { hook: 0, hookScript: 0, reconciled: 0 };
   /** Per repository: the work in hand (hook records and reconciled events of one repository never interleave). */
   private readonly repoChains = new Map<string, Promise<void>>();
   private maintenance!: Maintenance;
@@ -264,6 +267,7 @@ export class RelayDaemon {
     const inline = await this.writeInline(plan.local);
     await this.commits.add({ event, deliveries: plan.queued, refs: { repoPath, lines: fresh, eventId: event.id, source: 'reconciled' }, inline });
     this.counters.events++;
+    this.refChanges.reconciled += fresh.length;
     if (before) this.reconciler!.reconciledTotal += fresh.length; // sweeps count their own
     this.log.warn('ref changes no hook reported, relayed as a reconciled event', {
       ...summarizeEvent(event),
@@ -330,6 +334,7 @@ export class RelayDaemon {
     const lost = this.checkStoreFile();
     if (lost) throw new Error(`${lost}; the spool record is kept`);
     this.counters.events++;
+    this.refChanges[fromHookScript(record.env) ? 'hookScript' : 'hook'] += refLines.length;
     if (event.errors.length) this.counters.analysisErrors++;
     if (plan.queued.length === 0 && plan.local.length === 0) this.counters.unmatched++;
     this.log.info('push event', {
@@ -361,6 +366,7 @@ export class RelayDaemon {
     return {
       lastSweep: last ? { at: last.at, durationMs: last.durationMs, repositories: last.repositories } : null,
       reconciledSinceStart: this.reconciler?.reconciledTotal ?? 0,
+      refChanges: { ...this.refChanges },
       hookScripts: this.scriptCheck?.state ?? null,
     };
   }

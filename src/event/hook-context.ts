@@ -44,6 +44,15 @@ export function firstEnv(env: HookEnv, ...names: string[]): string | null {
   return null;
 }
 
+/**
+ * Whether a spool record came from the Bitbucket hook script rather than the
+ * file hook: Bitbucket sets BB_HOOK_TYPE and BB_HOOK_TRIGGER_ID for every hook
+ * script it runs; git's receive-pack, which runs the file hook, sets neither.
+ */
+export function fromHookScript(env: HookEnv): boolean {
+  return firstEnv(env, 'BB_HOOK_TYPE', 'BB_HOOK_TRIGGER_ID') !== null;
+}
+
 /** "true"/"false" variable → boolean, anything else → null. */
 export function envBoolean(env: HookEnv, ...names: string[]): boolean | null {
   const value = firstEnv(env, ...names)?.trim().toLowerCase();

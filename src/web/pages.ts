@@ -6,6 +6,7 @@
 import type { ShowResult } from '../admin/control-ops.ts';
 import type { DestinationReport, StatusReport } from '../admin/status-report.ts';
 import { relative } from '../admin/status-report.ts';
+import { describeWiring, type WiringReport } from '../admin/wiring-status.ts';
 import { formatDuration, formatSize } from '../config/units.ts';
 import { bodyText, lastOutcome } from '../cli/delivery-text.ts';
 import type { DeliverySummary } from '../store/index.ts';
@@ -19,6 +20,43 @@ function stateCell(d: DestinationReport, now: number): string {
   if (d.state === 'circuit-open' && d.nextProbeAt) s += ` <small>next probe ${esc(relative(Date.parse(d.nextProbeAt), now))}</small>`;
   if (d.dead > 0) s += ` ${badge('dead letters')}`;
   return s;
+}
+
+/**
+ * The hook wiring of `relay status` (the report's `wiring`, worded by the same
+ * describeWiring): how ref changes reach the relay, and, marked for attention,
+ * the repositories whose changes only reconciliation found.
+ */
+function wiringSection(w: WiringReport | undefined): string {
+  if (!w) return '';
+  const d = describeWiring(w);
+  const missing = w.reconciledOnly.length > 0;
+  const hs = w.hookScripts;
+  const scriptTone = hs?.error ? ' class="bad"' : hs && !hs.registered ? ' class="warn"' : '';
+  const rc = w.refChangesSinceStart;
+  const plural = (n: number): string => `${n} ref change${n === 1 ? '' : 's'}`;
+  const sinceStart = rc
+    ? `<dt>since start</dt><dd id="wiring-sources">${plural(rc.hook)} from the file hook, ${plural(rc.hookScript)} from the hook script, ${rc.reconciled ? `<span class="bad">${plural(rc.reconciled)} found only by reconciliation</span>` : '0 found only by reconciliation'}</dd>`
+    : '';
+  const facts = `<dl class="facts" id="wiring">
+<dt>file hooks</dt><dd>${esc(d.fileHooks)}</dd>
+<dt>hook script</dt><dd${scriptTone}>${esc(d.hookScript)}</dd>
+<dt>reconciliation</dt><dd${w.reconcile.enabled ? '' : ' class="warn"'}>${esc(d.reconciliation)}${w.reconcile.enabled ? '' : ' (ref changes no hook reports go unnoticed)'}</dd>
+${sinceStart}
+</dl>`;
+  const only = missing
+    ? `<div class="attention-box" id="reconciled-only">
+<p class="bad">${w.reconciledOnly.length} ${w.reconciledOnly.length === 1 ? 'repository' : 'repositories'} had ref changes in the last 24 h that no hook reported: the hook wiring is missing there. Run <code>relay hooks verify</code>.</p>
+${table(
+  ['Repository', 'Ref changes only reconciliation found (24 h)', ''],
+  w.reconciledOnly.map((r) => [`<span class="bad">${esc(r.repo)}</span>`, String(r.count), `<a href="/deliveries${query({ repo: r.repo, trigger: 'reconciled' })}">deliveries</a>`]),
+  { numeric: [1] },
+)}
+</div>`
+    : '';
+  return `<h2 id="wiring-title"${missing ? ' class="bad"' : ''}>Hook wiring${missing ? ' ' + badge('hook missing') : ''}</h2>
+${only}
+${facts}`;
 }
 
 /** `/`: the verdict and attention lines of `relay status`, then every destination, intake and store. */
@@ -57,6 +95,7 @@ ${report.attention.length ? `<h2>Attention</h2>${list(report.attention, 'attenti
 ${report.notes.length ? `<h2>Notes</h2>${list(report.notes, 'notes')}` : ''}
 <h2>Destinations</h2>
 ${dests}
+${wiringSection(report.wiring)}
 <h2>Daemon</h2>
 <dl class="facts">
 <dt>daemon</dt><dd>${daemon.running ? `running, pid ${daemon.pid}, up ${age(daemon.uptimeMs)}, version ${esc(daemon.version)}` : `<span class="bad">${esc(daemon.message ?? 'not running')}</span>`}</dd>

@@ -141,6 +141,35 @@ t.test('renderMetrics names every documented family; /metrics and /healthz over 
     { message: `cannot listen on metrics.listen 127.0.0.1:${port} (EADDRINUSE): another process uses that port` });
 });
 
+t.test('wiring metrics: ref changes by source, repositories whose changes only reconciliation found', async (t) => {
+  const dir = tempDir(t);
+  const config = defaultConfig({ node: 'n1', store: { path: join(dir, 'relay.db') }, spool: { dir: join(dir, 'spool') }, destinations: [] });
+  const store = openStore(config.store.path);
+  t.teardown(() => store.close());
+  const counters = { events: 4, unmatched: 0, analysisErrors: 0, recordFailures: 0, reloads: 0, reloadFailures: 0 };
+  const refChanges = { hook: 5, hookScript: 2, reconciled: 0 };
+  const report = (): StatusReport =>
+    collectStatus({ config, store, live: { pid: 1, startedAt: Date.now() - 1000, version: 'x', counters, storeFull: false, workers: [], intake: null, wiring: { lastSweep: null, reconciledSinceStart: 0, refChanges, hookScripts: null } } });
+  let text = await new RelayMetrics(null).render(report(), counters);
+  t.match(text, /^# TYPE relay_ref_changes_total counter$/m);
+  t.match(text, /^relay_ref_changes_total\{source="hook"\} 5$/m);
+  t.match(text, /^relay_ref_changes_total\{source="hook_script"\} 2$/m);
+  t.match(text, /^relay_ref_changes_total\{source="reconciled"\} 0$/m, 'every source present from the start, so increase() works');
+  t.match(text, /^relay_reconciled_only_repositories 0$/m);
+  const put = store.db.prepare(`INSERT INTO ref_updates (repo_path, ref, before, after, event_id, source, time) VALUES (?, ?, ?, ?, NULL, ?, ?)`);
+  put.run('/r/a.git', 'refs/heads/main', 'a'.repeat(40), 'b'.repeat(40), 'reconciled', Date.now() - 60_000);
+  put.run('/r/a.git', 'refs/heads/dev', 'a'.repeat(40), 'c'.repeat(40), 'reconciled', Date.now() - 60_000);
+  put.run('/r/b.git', 'refs/heads/main', 'a'.repeat(40), 'd'.repeat(40), 'reconciled', Date.now() - 2 * 86_400_000);
+  put.run('/r/c.git', 'refs/heads/main', 'a'.repeat(40), 'e'.repeat(40), 'hook', Date.now() - 60_000);
+  refChanges.reconciled = 2;
+  text = await new RelayMetrics(null).render(report(), counters);
+  t.match(text, /^relay_ref_changes_total\{source="reconciled"\} 2$/m);
+  t.match(text, /^relay_reconciled_only_repositories 1$/m, 'a.git only: b.git is older than 24 h, c.git came through the hook');
+  t.same(promtoolProblems(text), [], 'promtool parses it');
+  const down = await new RelayMetrics(null).render(collectStatus({ config, store, live: null }), null);
+  t.notMatch(down, /relay_ref_changes_total/, 'no since-start counts without a live daemon');
+});
+
 t.test('health: what makes the daemon unhealthy (and what does not)', async (t) => {
   const base = collectStatus({ config: defaultConfig(), store: null, storeError: null, spool: { ok: true, stats: { backlog: 3, oldestAgeMs: 400_000, quarantined: 0, temporary: 0, incoming: '/x', quarantine: '/y' } } });
   t.same(healthOf(base), { healthy: false, reasons: ['spool backlog of 3, oldest 6m 40s'] });

@@ -45,6 +45,7 @@ export const STATUS_JSON_SCHEMA = object({
     hookScripts: { oneOf: [{ type: 'null' }, object({ enabledProjects: int, projects: int, registered: bool, checkedAt: int, error: nstr })] },
     reconcile: object({ enabled: bool, lastSweepAt: nstr, lastSweepMs: nint, repositories: nint, reconciledSinceStart: nint }),
     reconciledOnly: { type: 'array', items: object({ repo: str, count: int }) },
+    refChangesSinceStart: { oneOf: [{ type: 'null' }, object({ hook: int, hookScript: int, reconciled: int })] },
   }),
   destinations: {
     type: 'array',

@@ -17,7 +17,9 @@ import { listDeliveries } from '../../src/store/queries.ts';
 import { defaultConfig } from '../../src/config/load-config.ts';
 import { silentLog } from '../../src/log/logger.ts';
 import { runControlOp, type OpsContext, type ShowResult } from '../../src/admin/control-ops.ts';
-import { assessStatus, type StatusReport } from '../../src/admin/status-report.ts';
+import { assessStatus, collectStatus, type StatusReport } from '../../src/admin/status-report.ts';
+import { overviewPage } from '../../src/web/pages.ts';
+import { renderWiring } from '../../src/admin/wiring-status.ts';
 import type { DeliverySummary } from '../../src/store/index.ts';
 import { ChartSeries } from '../../src/web/chart-series.ts';
 import { isLoopbackHost, loadWebAuth } from '../../src/web/web-auth.ts';
@@ -152,6 +154,50 @@ t.test('auth and the bind check', async (t) => {
   t.equal(webStatusLine(defaultConfig({ web: { listen: '[::1]:9464' } } as never)), 'http://[::1]:9464/');
   t.equal(webStatusLine(defaultConfig()), null, 'off when unset');
   t.match(webConfigProblem(defaultConfig({ web: { listen: 'nine' } } as never)), /is not host:port/);
+});
+
+t.test('overview: the hook wiring of relay status, escaped; reconciled-only repositories marked for attention', async (t) => {
+  const dir = tempDir(t);
+  const config = defaultConfig({ store: { path: join(dir, 'relay.db') }, spool: { dir: join(dir, 'spool') }, destinations: [] } as never);
+  const store = openStore(config.store.path);
+  t.teardown(() => store.close());
+  const live = {
+    pid: 1, startedAt: Date.now() - 60_000, version: 'x', storeFull: false, workers: [], intake: null,
+    counters: { events: 3, unmatched: 0, analysisErrors: 0, recordFailures: 0, reloads: 0, reloadFailures: 0 },
+    wiring: { lastSweep: { at: Date.now() - 1000, durationMs: 12, repositories: 2 }, reconciledSinceStart: 0, refChanges: { hook: 2, hookScript: 1, reconciled: 0 }, hookScripts: null },
+  };
+  const build = (): StatusReport => assessStatus(collectStatus({ config, store, live }));
+  const quiet = build();
+  let html = overviewPage(quiet, { node: 'n1' });
+  t.match(html, /<h2 id="wiring-title">Hook wiring<\/h2>/, 'no attention styling while every change came through a hook');
+  t.notMatch(html, /id="reconciled-only"/);
+  t.match(html, /<dt>file hooks<\/dt><dd>not counted \(bitbucket\.home not set\)<\/dd>/);
+  t.match(html, /<dt>hook script<\/dt><dd>not checked \(needs bitbucket\.api and hooks\.autoInstall\)<\/dd>/);
+  t.match(html, /<dt>reconciliation<\/dt><dd>on, last sweep \S+ \(2 repositories, 12 ms\)<\/dd>/);
+  t.match(html, /2 ref changes from the file hook, 1 ref change from the hook script, 0 found only by reconciliation/);
+  // Each phrase is the status screen's.
+  for (const line of renderWiring(quiet.wiring!)) t.ok(html.includes(line.replace(/^\s*(wiring)?\s+[a-z ]+: /, '')), `same words as relay status: ${line.trim()}`);
+
+  // A change only reconciliation found, in a repository whose name carries markup.
+  store.db.prepare(`INSERT INTO ref_updates (repo_path, ref, before, after, event_id, source, time) VALUES (?, 'refs/heads/main', ?, ?, NULL, 'reconciled', ?)`)
+    .run('/srv/<b>evil</b>.git', 'a'.repeat(40), 'b'.repeat(40), Date.now() - 5000);
+  live.wiring.refChanges.reconciled = 1;
+  const missing = build();
+  t.equal(missing.healthy, false);
+  html = overviewPage(missing, { node: 'n1' });
+  t.match(html, /<h2 id="wiring-title" class="bad">Hook wiring <span class="badge bad">hook missing<\/span><\/h2>/);
+  t.match(html, /<div class="attention-box" id="reconciled-only">/);
+  t.match(html, /1 repository had ref changes in the last 24 h that no hook reported/);
+  t.match(html, /<span class="bad">\/srv\/&lt;b&gt;evil&lt;\/b&gt;\.git<\/span><\/td><td class="num">1<\/td>/);
+  t.match(html, /href="\/deliveries\?repo=%2Fsrv%2F%3Cb%3Eevil%3C%2Fb%3E\.git&amp;trigger=reconciled"|href="\/deliveries\?repo=%2Fsrv%2F%3Cb%3Eevil%3C%2Fb%3E.git&trigger=reconciled"/);
+  t.notMatch(html, /<b>evil/, 'markup comes out as text');
+  t.match(html, /<span class="bad">1 ref change found only by reconciliation<\/span>/);
+  t.match(html, /<li>\/srv\/&lt;b&gt;evil&lt;\/b&gt;\.git: 1 ref change arrived only through reconciliation/, 'and the attention line of relay status');
+
+  const off = assessStatus(collectStatus({ config: { ...config, reconcile: { ...config.reconcile, enabled: false } }, store: null, live: null }));
+  html = overviewPage(off, { node: 'n1' });
+  t.match(html, /<dd class="warn">off \(ref changes no hook reports go unnoticed\)<\/dd>/);
+  t.notMatch(html, /id="wiring-sources"/, 'no counts without a running daemon');
 });
 
 t.test('over HTTP: read-only, auth, escaping, headers, uPlot, paging links, 404', async (t) => {
