@@ -39,6 +39,7 @@ a.bad, .bad { color: var(--bad); font-weight: 600; }
 ul#attention li { color: var(--bad); margin: 3px 0; }
 .attention-box { border: 1px solid #f3b4b4; border-left: 4px solid var(--bad); background: #fff6f6; padding: 6px 12px 10px; margin: 0 0 10px; border-radius: 4px; }
 .attention-box p { margin: 4px 0 8px; }
+.attention-box table { width: auto; min-width: 40%; background: var(--bg); }
 h2.bad .badge { vertical-align: 1px; margin-left: 6px; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 0; }
 dl.facts dt { color: var(--muted); }

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { actorFromEnv, pullRequestFromEnv, triggerFromEnv } from '../../src/event/hook-context.ts';
+import { actorFromEnv, fromHookScript, pullRequestFromEnv, triggerFromEnv } from '../../src/event/hook-context.ts';
 
 t.test('trigger from BB_HOOK_TRIGGER_ID; explicit wins; unknown ids are "other"', async (t) => {
   t.same(triggerFromEnv({}), { trigger: 'push', triggerId: null });
@@ -47,4 +47,13 @@ t.test('pull request context from merge variables', async (t) => {
     id: null, fromRef: null, fromHash: null, fromRepository: null, toRef: null, toHash: null, mergeHash: null, mergeStrategy: null,
     crossRepository: null, author: null, source: 'hook',
   }, 'trigger alone yields context with nulls');
+});
+
+t.test('a record from the Bitbucket hook script (BB_HOOK_TYPE / BB_HOOK_TRIGGER_ID), else from the file hook', async (t) => {
+  t.equal(fromHookScript({ BB_HOOK_TYPE: 'POST', BB_HOOK_TRIGGER_ID: 'pull-request-merge' }), true);
+  t.equal(fromHookScript({ BB_HOOK_TRIGGER_ID: 'push' }), true);
+  t.equal(fromHookScript({ BB_HOOK_TYPE: 'POST' }), true);
+  t.equal(fromHookScript({ STASH_USER_NAME: 'ada', BB_USER_NAME: 'ada' }), false, 'user variables alone: the file hook');
+  t.equal(fromHookScript({ BB_HOOK_TYPE: '' }), false, 'an empty value is unset');
+  t.equal(fromHookScript({}), false);
 });

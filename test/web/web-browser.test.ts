@@ -4,10 +4,14 @@
 // 400 (dead letters). The overview shows each destination's state, a chart has
 // data points, the filter narrows the list, a delivery page shows timings and
 // *** in place of the secrets, no console errors (auth and the refused bind:
-// web-auth.test.ts).
+// web-auth.test.ts). Hook wiring: repository PROJ/app is pushed through the
+// hook (one push as Bitbucket runs the hook script: BB_HOOK_TYPE set),
+// PROJ/web changes without any hook, so only reconciliation finds it: the
+// overview shows the wiring lines of `relay status` and marks PROJ/web.
 // RELAY_SCREENSHOTS=docs/images saves the three pages at 1280×800.
 
 import t from 'tap';
+import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -37,31 +41,46 @@ t.test('web pages in chromium against a daemon with real deliveries', async (t) 
   t.teardown(() => Promise.all([ok.close(), failing.close(), rejecting.close()]));
   const port = await freePort();
   const fast = { baseDelay: '50ms', maxDelay: '200ms', horizon: '1h' };
-  const fx = createRelayFixture({
-    prefix: 'relay-web-',
-    config: {
-      node: 'bb-prod-1',
-      web: { listen: `127.0.0.1:${port}` },
-      metrics: { listen: `127.0.0.1:${port}` },
-      destinations: [
-        { name: 'ci', type: 'http', url: ok.url + '/hook', secret: SIGNING, retry: fast },
-        { name: 'tracker', type: 'http', url: `${failing.url}/hook?token=${URL_TOKEN}`, retry: fast },
-        { name: 'portal', type: 'http', url: rejecting.url + '/hook', auth: { bearer: BEARER }, retry: fast },
-      ],
-    },
-  });
+  // tracker and portal take PROJ/app only: the hook-less change of PROJ/web goes to ci alone.
+  const appOnly = { repos: ['PROJ/app'] };
+  const fx = createRelayFixture({ prefix: 'relay-web-' });
   t.teardown(() => fx.cleanup());
+  const repo = fx.createRepo('app');
+  const web = fx.createRepo('web');
+  fx.writeConfig({
+    node: 'bb-prod-1',
+    web: { listen: `127.0.0.1:${port}` },
+    metrics: { listen: `127.0.0.1:${port}` },
+    bitbucket: { repositories: [{ path: repo.bare, projectKey: 'PROJ', slug: 'app' }, { path: web.bare, projectKey: 'PROJ', slug: 'web' }] },
+    // A generous grace: on a loaded machine a hook's record may lag its ref update; PROJ/app must never look hook-less.
+    reconcile: { interval: '300ms', grace: '3s' },
+    destinations: [
+      { name: 'ci', type: 'http', url: ok.url + '/hook', secret: SIGNING, retry: fast },
+      { name: 'tracker', type: 'http', url: `${failing.url}/hook?token=${URL_TOKEN}`, retry: fast, match: appOnly },
+      { name: 'portal', type: 'http', url: rejecting.url + '/hook', auth: { bearer: BEARER }, retry: fast, match: appOnly },
+    ],
+  });
+  // PROJ/web's main as the daemon first sees it, put there without receive-pack (no hook runs).
+  const hookless = (): void => {
+    execFileSync('git', [`--git-dir=${web.bare}`, 'fetch', '--quiet', web.work, '+refs/heads/main:refs/heads/main'], { cwd: web.bare, stdio: 'ignore' });
+  };
+  web.commit('index.html', '<h1>v1</h1>\n', 'site v1');
+  hookless();
   const daemon = await fx.startDaemon();
   await daemon.waitForLog((l) => l.message === 'web pages listening');
-  const repo = fx.createRepo('app');
+  await waitUntil(() => (daemon.logLines().filter((l) => l.message === 'reconciliation sweep').reduce((n, l) => n + l.firstSight, 0) >= 2 ? true : null), 'both repositories seen');
   for (let i = 0; i < 3; i++) {
     repo.commit(`f${i}.txt`, `v${i}`, `change ${i}`);
     repo.push(['origin', 'main']);
   }
   repo.git(['checkout', '-q', '-b', 'feature']);
   repo.commit('g.txt', 'x', 'feature work');
-  repo.push(['origin', 'feature']);
-  await ok.waitFor(4);
+  // Through the same hook as Bitbucket runs its hook script: BB_* environment.
+  repo.push(['origin', 'feature'], { BB_HOOK_TYPE: 'POST', BB_HOOK_TRIGGER_ID: 'push', BB_PROJECT_KEY: 'PROJ', BB_REPO_SLUG: 'app' });
+  // A web edit on PROJ/web: no hook, only reconciliation can find it.
+  web.commit('index.html', '<h1>v2</h1>\n', 'site v2 (web edit)');
+  hookless();
+  await ok.waitFor(5);
   await rejecting.waitFor(4);
   // tracker keeps failing until its circuit opens.
   await failing.waitFor(6);
@@ -69,8 +88,8 @@ t.test('web pages in chromium against a daemon with real deliveries', async (t) 
   await waitUntil(async () => {
     const s = await (await fetch(`${base}/api/status`)).json();
     const by = Object.fromEntries(s.destinations.map((d: any) => [d.name, d]));
-    return by.portal.dead === 4 && by.tracker.state === 'circuit-open' && by.ci.state === 'ok';
-  }, 'portal dead ×4, tracker circuit open, ci ok');
+    return by.portal.dead === 4 && by.tracker.state === 'circuit-open' && by.ci.state === 'ok' && s.wiring.reconciledOnly.length === 1;
+  }, 'portal dead ×4, tracker circuit open, ci ok, PROJ/web reconciled');
 
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'relay-chromium-'));
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -111,6 +130,52 @@ t.test('web pages in chromium against a daemon with real deliveries', async (t) 
     t.ok(attention.some((a) => /tracker: circuit open/.test(a!)));
     t.notMatch(await page.content(), URL_TOKEN);
     await shot('web-overview.png');
+  });
+
+  t.test('overview: hook wiring as relay status says it; the hook-less repository marked for attention', async (t) => {
+    await page.goto(`${base}/`, { waitUntil: 'load' });
+    t.match(await page.$eval('#wiring-title', (e) => e.className), /\bbad\b/, 'the section heading is marked');
+    t.match(await page.$eval('#wiring-title .badge', (e) => e.textContent), 'hook missing');
+    const box = await page.$eval('#reconciled-only', (e) => ({ text: e.textContent!, border: getComputedStyle(e).borderLeftColor, color: getComputedStyle(e.querySelector('p')!).color }));
+    t.equal(box.border, 'rgb(198, 40, 40)', 'a red attention box');
+    t.equal(box.color, 'rgb(198, 40, 40)');
+    t.match(box.text, /1 repository had ref changes in the last 24 h that no hook reported/);
+    const rows = await page.$$eval('#reconciled-only tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent!.trim())));
+    t.same(rows, [['PROJ/web', '1', 'deliveries']], 'PROJ/web only: every change of PROJ/app came through a hook');
+    const facts = await page.$eval('#wiring', (e) => e.textContent!);
+    t.match(facts, /file hooksnot counted \(bitbucket\.home not set\)/);
+    t.match(facts, /hook scriptnot checked \(needs bitbucket\.api and hooks\.autoInstall\)/);
+    t.match(facts, /reconciliationon, last sweep \S+ \(2 repositories, \d+ ms\)/);
+    t.match(await page.$eval('#wiring-sources', (e) => e.textContent), '3 ref changes from the file hook, 1 ref change from the hook script, 1 ref change found only by reconciliation');
+    t.equal(await page.$eval('#wiring-sources .bad', (e) => getComputedStyle(e).color), 'rgb(198, 40, 40)');
+    const attention = await page.$$eval('#attention li', (lis) => lis.map((l) => l.textContent));
+    t.ok(attention.includes('PROJ/web: 1 ref change arrived only through reconciliation in the last 24 h: its hook wiring is missing; run `relay hooks verify`'), 'the attention line of relay status');
+
+    // The same operation as the CLI: `relay status` prints the same wiring words and list.
+    const cli = fx.relay(['status', '--json']);
+    const wiring = JSON.parse(cli.stdout).wiring;
+    t.same(wiring.reconciledOnly, [{ repo: 'PROJ/web', count: 1 }]);
+    t.same(wiring.refChangesSinceStart, { hook: 3, hookScript: 1, reconciled: 1 });
+    const screen = fx.relay(['status']).stdout;
+    for (const [label, re] of [['file hooks', /file hooks: (.+)/], ['hook script', /hook script: (.+)/]] as const) {
+      const said = re.exec(screen)?.[1];
+      t.ok(said && facts.includes(`${label}${said}`), `${label}: "${said}" as relay status prints it`);
+    }
+    // The sweep time moves on between the two reads; the rest of the line is the same.
+    t.match(screen, /reconciliation: on, last sweep \S+ \(2 repositories, \d+ ms\), 1 ref changes relayed since start/);
+
+    // Its link lists that repository's reconciled deliveries.
+    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click('#reconciled-only tbody a')]);
+    t.match(page.url(), /repo=PROJ%2Fweb&trigger=reconciled/);
+    const listed = await page.$$eval('#deliveries tbody tr', (trs) => trs.map((tr) => [tr.children[2].textContent, tr.children[3].textContent]));
+    t.same(listed, [['ci', 'PROJ/web']]);
+
+    // /metrics says the same: the counter by source and the gauge the alert rules read.
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    t.match(metrics, /^relay_ref_changes_total\{source="hook"\} 3$/m);
+    t.match(metrics, /^relay_ref_changes_total\{source="hook_script"\} 1$/m);
+    t.match(metrics, /^relay_ref_changes_total\{source="reconciled"\} 1$/m);
+    t.match(metrics, /^relay_reconciled_only_repositories 1$/m);
   });
 
   t.test('charts: data points drawn by uPlot', async (t) => {
