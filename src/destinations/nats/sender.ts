@@ -1,5 +1,7 @@
-// Publishes deliveries to NATS JetStream. One connection per destination
-// (reconnecting by itself), opened on the first send. A delivery counts as
+// Publishes deliveries to NATS JetStream. One connection per destination,
+// opened on the first send and again on the send after it closed (nats.js's
+// own reconnect is off: it would leak a socket per attempt on a server that
+// accepts but never greets; the engine's backoff paces our attempts). A delivery counts as
 // delivered only on the PubAck; the delivery id is the JetStream message id
 // (Nats-Msg-Id), so the stream's duplicate window drops the resends that
 // at-least-once delivery makes (a lost ack, a daemon killed before it
@@ -20,6 +22,7 @@ import { jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, t
 import type { BrokerDelivery, PublishOutcome } from '../broker-outcome.ts';
 import type { NatsDestination } from './config.ts';
 import { natsHeaderRecord, natsSubject, readNatsFiles } from './message.ts';
+import { greetingServers } from './greeting.ts';
 
 /** Sends one nats destination's deliveries. */
 export interface NatsSender {
@@ -33,9 +36,7 @@ export function natsConnectionOptions(dest: NatsDestination): ConnectionOptions 
     servers: dest.servers,
     name: `bitbucket-relay/${dest.name}`,
     timeout: dest.timeout.connectMs,
-    reconnect: true,
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 1000,
+    reconnect: false,
     // Frequent pings notice a dead server (a cut network) within seconds.
     pingInterval: 10_000,
     maxPingOut: 2,
@@ -70,7 +71,8 @@ export function createNatsSender(dest: NatsDestination): NatsSender {
 
   const connection = (): Promise<{ nc: NatsConnection; js: JetStreamClient }> => {
     if (!conn) {
-      const p = connect(options).then((nc) => {
+      // Only servers that sent their INFO greeting on a socket we close ourselves (see greeting.ts).
+      const p = greetingServers(dest.servers, dest.timeout.connectMs).then((servers) => connect({ ...options, servers })).then((nc) => {
         // A closed connection (auth expired, closed by us) is opened again on the next send.
         void nc.closed().then(() => {
           if (conn === p) conn = null;
@@ -186,7 +188,7 @@ export function createNatsSender(dest: NatsDestination): NatsSender {
       try {
         const { nc } = await c;
         if (nc.isClosed()) return;
-        // Drain flushes what is buffered; a connection still reconnecting to a dead server would wait forever.
+        // Drain flushes what is buffered; bounded, in case the server stops answering.
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([nc.drain(), new Promise((resolve) => (timer = setTimeout(resolve, 2000)))]);
         clearTimeout(timer);
