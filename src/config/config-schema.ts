@@ -150,7 +150,7 @@ export const CONFIG_SCHEMA = {
     reconcile: {
       type: 'object',
       additionalProperties: false,
-      properties: { enabled: { type: 'boolean' }, interval: duration, grace: duration },
+      properties: { enabled: { type: 'boolean' }, interval: duration, grace: duration, watch: { type: 'boolean' } },
     },
     hooks: { type: 'object', additionalProperties: false, properties: { autoInstall: { type: 'boolean' }, scriptsInterval: duration } },
     destinations: { type: 'array', items: destination },

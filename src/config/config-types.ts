@@ -104,7 +104,7 @@ export interface RelayConfig {
   web: { listen: string | null; auth: WebAuthConfig | null };
   /** scriptsIntervalMs: how often the daemon enables the hook script on new projects (with bitbucket.api). */
   hooks: { autoInstall: boolean; scriptsIntervalMs: number };
-  /** Reconciliation (src/reconcile): ref changes no hook reported, found by comparing refs with the known ones. */
-  reconcile: { enabled: boolean; intervalMs: number; graceMs: number };
+  /** Reconciliation (src/reconcile): ref changes no hook reported, found by comparing refs with the known ones; watch: also on file-system notices. */
+  reconcile: { enabled: boolean; intervalMs: number; graceMs: number; watch: boolean };
   destinations: DestinationConfig[];
 }

@@ -249,6 +249,7 @@ function normalize(raw: Raw, file: string, at: Report, substituted: Substitution
       enabled: raw.reconcile?.enabled ?? true,
       intervalMs: dur(['reconcile', 'interval'], raw.reconcile?.interval, 60_000),
       graceMs: dur(['reconcile', 'grace'], raw.reconcile?.grace, 30_000),
+      watch: raw.reconcile?.watch ?? true,
     },
     destinations,
   };

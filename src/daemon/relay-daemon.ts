@@ -239,6 +239,7 @@ export class RelayDaemon {
       backlog: () => this.intake.backlog(),
       emit: (repoPath, lines) => this.inRepo(repoPath, () => this.relayReconciled(repoPath, lines, null)),
       log: this.log.child({ component: 'reconcile' }),
+      watch: config.reconcile.watch,
     });
     this.reconciler.start();
     try {

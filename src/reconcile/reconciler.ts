@@ -1,10 +1,13 @@
 // Reconciliation: the safety net for ref changes no hook reported (web UI
 // merges with the file hook only, a missing wiring, a hook that failed).
-// At start and every `reconcile.interval` it compares each repository's refs
-// with the refs the relay last knew (store, known-refs.ts):
+// At start, every `reconcile.interval`, and shortly after a file-system
+// notice for a repository's ref files (reconcile.watch, ref-watch.ts) it
+// compares each repository's refs with the refs the relay last knew (store,
+// known-refs.ts):
 //   - stat first (ref-files.ts): an unchanged repository costs a few stat
 //     calls, no file read, no git process;
-//   - first sight records the refs, no history (backfill replays history);
+//   - first sight records the refs, no history (backfill replays history),
+//     many repositories per transaction;
 //   - a difference waits `reconcile.grace` for a spool record to explain it
 //     (the hook path updates the known refs in its event's transaction, so an
 //     explained difference simply disappears), then becomes one event with
@@ -17,11 +20,15 @@ import type { Store } from '../store/store.ts';
 import type { RefLine } from '../git/ref-lines.ts';
 import { matchesAnyRefGlob } from '../git/ref-lines.ts';
 import type { Log } from '../log/logger.ts';
-import { readRefFiles, refSignature, usesReftable } from './ref-files.ts';
-import { knownRefs, recordFirstSight, recordRefUpdates } from './known-refs.ts';
+import { readRefFiles, refSignature, usesReftable, type RefSnapshot } from './ref-files.ts';
+import { knownRefs, recordFirstSights, recordRefUpdates, type FirstSight } from './known-refs.ts';
+import { RefWatch } from './ref-watch.ts';
 
 /** Reconciled events analyzed at once (each runs git; the intake's concurrency is of the same order). */
 const EMIT_CONCURRENCY = 4;
+
+/** After a file-system notice, wait this long before looking (git writes a lock file, renames it, maybe packs: one look for the burst). */
+const NOTICE_DEBOUNCE_MS = 150;
 
 /** The all-zero object name of a created or deleted ref (SHA-1 width; SHA-256 repositories use 64). */
 export function zeroFor(sha: string): string {
@@ -47,6 +54,10 @@ export interface ReconcilerOptions {
   /** Relays lines as one reconciled event (recording them in its transaction); rejects to try again next sweep. */
   emit: (repoPath: string, lines: RefLine[]) => Promise<void>;
   log: Pick<Log, 'info' | 'warn' | 'debug' | 'error'>;
+  /** Also look at a repository soon after a file-system notice for its ref files (reconcile.watch); the interval stays. */
+  watch?: boolean;
+  /** Most directories watched (default: see ref-watch.ts). */
+  watchLimit?: number;
   now?: () => number;
 }
 
@@ -64,6 +75,8 @@ export interface SweepStats {
   pending: number;
   skippedBusy: number;
   errors: number;
+  /** Repositories whose ref files are watched for file-system notices (0 with reconcile.watch off). */
+  watched: number;
 }
 
 interface RepoState {
@@ -71,7 +84,10 @@ interface RepoState {
   dirs: string[];
   /** "ref before after" → when first seen. */
   pending: Map<string, number>;
+  /** Re-check when the oldest pending difference leaves the grace period. */
   timer: NodeJS.Timeout | null;
+  /** Look after a file-system notice (debounced). */
+  noticeTimer: NodeJS.Timeout | null;
 }
 
 /** The reconciliation loop (see the module comment). */
@@ -91,9 +107,19 @@ export class Reconciler {
   private emits: Promise<void>[] = [];
   private emitSlots = EMIT_CONCURRENCY;
   private readonly emitQueue: (() => void)[] = [];
+  private inSweep = false;
+  /** First sights read but not yet written (see flushFirstSights). */
+  private firstSights: FirstSight[] = [];
+  /** File-system notices (reconcile.watch), or null. */
+  private readonly watch: RefWatch | null;
+  /** File-system notices acted on since start. */
+  notices = 0;
 
   constructor(options: ReconcilerOptions) {
     this.o = options;
+    this.watch = options.watch
+      ? new RefWatch({ onNotice: (repo) => this.notice(repo), ignoreRefs: options.ignoreRefs, limit: options.watchLimit, log: options.log })
+      : null;
   }
 
   private now(): number {
@@ -116,7 +142,11 @@ export class Reconciler {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    for (const s of this.states.values()) if (s.timer) clearTimeout(s.timer);
+    this.watch?.close();
+    for (const s of this.states.values()) {
+      if (s.timer) clearTimeout(s.timer);
+      if (s.noticeTimer) clearTimeout(s.noticeTimer);
+    }
     await this.running?.catch(() => undefined);
   }
 
@@ -142,8 +172,17 @@ export class Reconciler {
   }
 
   private async runSweep(): Promise<SweepStats> {
+    this.inSweep = true;
+    try {
+      return await this.sweepAll();
+    } finally {
+      this.inSweep = false;
+    }
+  }
+
+  private async sweepAll(): Promise<SweepStats> {
     const started = performance.now();
-    const stats: SweepStats = { at: this.now(), durationMs: 0, repositories: 0, read: 0, firstSight: 0, reconciled: 0, pending: 0, skippedBusy: 0, errors: 0 };
+    const stats: SweepStats = { at: this.now(), durationMs: 0, repositories: 0, read: 0, firstSight: 0, reconciled: 0, pending: 0, skippedBusy: 0, errors: 0, watched: 0 };
     const backlog = this.o.backlog();
     const seen = new Set<string>();
     for (const listed of this.o.repositories()) {
@@ -159,14 +198,20 @@ export class Reconciler {
         continue;
       }
       // Unchanged repositories cost only stat calls, all synchronous: let other work in every few hundred.
-      if (stats.repositories % 256 === 0) await new Promise<void>((r) => setImmediate(r));
+      // First sights are written before every await (one transaction for up to 256 repositories).
+      if (stats.repositories % 256 === 0) {
+        this.flushFirstSights();
+        await new Promise<void>((r) => setImmediate(r));
+      }
       try {
-        await this.checkRepo(repo, stats);
+        const done = this.checkRepo(repo, stats);
+        if (done) this.emits.push(done);
       } catch (err) {
         stats.errors++;
         this.o.log.warn('reconciliation: cannot read a repository\'s refs; trying again at the next sweep', { repo, error: (err as Error).message });
       }
     }
+    this.flushFirstSights();
     // Changed repositories are analyzed side by side (git runs for each); the sweep ends when all are durable.
     const emits = this.emits;
     this.emits = [];
@@ -175,49 +220,76 @@ export class Reconciler {
     for (const [repo, s] of this.states) {
       if (!seen.has(repo)) {
         if (s.timer) clearTimeout(s.timer);
+        if (s.noticeTimer) clearTimeout(s.noticeTimer);
         this.states.delete(repo);
+        this.watch?.drop(repo);
       }
     }
     stats.durationMs = performance.now() - started;
+    stats.watched = this.watch?.repositories ?? 0;
     this.last = stats;
     this.o.log.debug('reconciliation sweep', { ...stats });
     return stats;
   }
 
-  /** Looks at one repository: stat, and only if needed read, diff, wait or emit. */
-  private async checkRepo(repo: string, stats: SweepStats): Promise<void> {
+  /** Reads a repository's ref files until a read is bracketed by equal signatures (nothing moved meanwhile); sig null if it kept moving. */
+  private readStable(repo: string): { snap: RefSnapshot; sig: string | null } {
+    let snap = readRefFiles(repo);
+    for (let i = 0; ; i++) {
+      const sig = refSignature(repo, snap.dirs);
+      if (sig === snap.sigBefore) return { snap, sig };
+      if (i === 3) return { snap, sig: null }; // still moving: use this read, look again next time
+      snap = readRefFiles(repo);
+    }
+  }
+
+  /** Writes the first sights collected since the last flush in one transaction (one fsync for many repositories). */
+  private flushFirstSights(): void {
+    if (this.firstSights.length === 0) return;
+    const batch = this.firstSights;
+    this.firstSights = [];
+    try {
+      recordFirstSights(this.o.store, batch, this.now());
+    } catch (err) {
+      for (const f of batch) {
+        const s = this.states.get(f.repoPath);
+        if (s) s.sig = null; // not recorded: read again next time
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Looks at one repository: stat, and only if needed read, diff, wait or
+   * emit. Synchronous up to the emit (returned, or null): a first sight is
+   * queued for flushFirstSights, which callers run before they next await,
+   * so no hook event can land between the read and its recording.
+   */
+  private checkRepo(repo: string, stats: SweepStats): Promise<void> | null {
     let state = this.states.get(repo);
-    if (state && state.sig !== null && state.pending.size === 0 && refSignature(repo, state.dirs) === state.sig) return;
-    if (usesReftable(repo)) {
-      if (!this.warnedReftable.has(repo)) this.o.log.warn('reconciliation skips a repository on the reftable ref backend (its refs are not files)', { repo });
-      this.warnedReftable.add(repo);
-      return;
+    if (state && state.sig !== null && state.pending.size === 0 && refSignature(repo, state.dirs) === state.sig) return null;
+    if (!state) {
+      if (usesReftable(repo)) {
+        if (!this.warnedReftable.has(repo)) this.o.log.warn('reconciliation skips a repository on the reftable ref backend (its refs are not files)', { repo });
+        this.warnedReftable.add(repo);
+        return null;
+      }
     }
     stats.read++;
-    const sigBefore = state ? refSignature(repo, state.dirs) : null;
-    let snap = readRefFiles(repo);
-    let sig = refSignature(repo, snap.dirs);
-    if (!state || sigBefore === null) {
-      // No earlier signature to bracket the read: read again until the files hold still.
-      for (let i = 0; i < 3; i++) {
-        const again = readRefFiles(repo);
-        const sig2 = refSignature(repo, again.dirs);
-        const same = sig2 === sig && again.refs.size === snap.refs.size && [...again.refs].every(([r, s]) => snap.refs.get(r) === s);
-        snap = again;
-        sig = sig2;
-        if (same) break;
-      }
-      state = { sig: null, dirs: snap.dirs, pending: new Map(), timer: null };
+    const { snap, sig } = this.readStable(repo);
+    if (!state) {
+      state = { sig: null, dirs: snap.dirs, pending: new Map(), timer: null, noticeTimer: null };
       this.states.set(repo, state);
     }
     state.dirs = snap.dirs;
+    this.watch?.sync(repo, snap.dirs);
 
     const known = knownRefs(this.o.store, repo);
     if (known === null) {
-      recordFirstSight(this.o.store, repo, snap.refs, this.now());
+      this.firstSights.push({ repoPath: repo, refs: snap.refs });
       stats.firstSight++;
       state.sig = sig;
-      return;
+      return null;
     }
 
     const ignore = this.o.ignoreRefs();
@@ -241,26 +313,27 @@ export class Reconciler {
     }
     state.pending = pending;
     const ready = relevant.filter((l) => pending.get(`${l.ref} ${l.before} ${l.after}`)! + this.o.graceMs <= now);
+    let done: Promise<void> | null = null;
     if (ready.length) {
       for (const l of ready) pending.delete(`${l.ref} ${l.before} ${l.after}`);
-      const done = this.limited(() => this.o.emit(repo, ready)).then(
+      const st = state;
+      done = this.limited(() => this.o.emit(repo, ready)).then(
         () => {
           stats.reconciled += ready.length;
           this.reconciledTotal += ready.length;
           this.o.log.info('reconciliation relayed ref changes no hook reported', { repo, refs: ready.map((l) => `${l.ref} ${l.before.slice(0, 12)}..${l.after.slice(0, 12)}`) });
         },
         (err: unknown) => {
-          state!.sig = null; // not relayed: look again next sweep
+          st.sig = null; // not relayed: look again next sweep
           this.o.log.warn('reconciliation: cannot relay a repository\'s ref changes; trying again at the next sweep', { repo, error: (err as Error).message });
           throw err;
         },
       );
-      this.emits.push(done);
-      if (!this.running) await done.catch(() => undefined); // a re-check outside a sweep
     }
     stats.pending += pending.size;
     state.sig = pending.size || ready.length ? null : sig;
     if (pending.size) this.recheckLater(repo, state, Math.min(...pending.values()) + this.o.graceMs - now);
+    return done;
   }
 
   /** Runs fn when one of EMIT_CONCURRENCY slots is free. */
@@ -280,16 +353,47 @@ export class Reconciler {
     if (state.timer || this.stopped) return;
     state.timer = setTimeout(() => {
       state.timer = null;
-      if (this.stopped) return;
-      const backlog = this.o.backlog();
-      if (backlog.unknown || backlog.repos.has(repo)) {
-        this.recheckLater(repo, state, Math.min(this.o.graceMs, 1000));
-        return;
-      }
-      const stats: SweepStats = { at: this.now(), durationMs: 0, repositories: 1, read: 0, firstSight: 0, reconciled: 0, pending: 0, skippedBusy: 0, errors: 0 };
-      this.checkRepo(repo, stats).catch((err) => this.o.log.warn('reconciliation: cannot read a repository\'s refs; trying again at the next sweep', { repo, error: (err as Error).message }));
+      this.checkNow(repo, state, 'grace');
     }, Math.max(0, delayMs) + 5);
     state.timer.unref?.();
+  }
+
+  /** A file-system notice for a repository's ref files: look at it shortly (a push's burst of notices makes one look). */
+  private notice(repo: string): void {
+    const state = this.states.get(repo);
+    if (!state || state.noticeTimer || this.stopped) return;
+    this.notices++;
+    state.noticeTimer = setTimeout(() => {
+      state.noticeTimer = null;
+      this.checkNow(repo, state, 'notice');
+    }, NOTICE_DEBOUNCE_MS);
+    state.noticeTimer.unref?.();
+  }
+
+  /** One repository now, outside a sweep (a grace period ended, or a notice); waits while its spool records are not relayed. */
+  private checkNow(repo: string, state: RepoState, reason: 'grace' | 'notice'): void {
+    if (this.stopped || this.states.get(repo) !== state) return;
+    const backlog = this.o.backlog();
+    if (backlog.unknown || backlog.repos.has(repo)) {
+      state.sig = null; // look again once its records are relayed
+      this.recheckLater(repo, state, Math.min(this.o.graceMs, 1000));
+      return;
+    }
+    const stats: SweepStats = { at: this.now(), durationMs: 0, repositories: 1, read: 0, firstSight: 0, reconciled: 0, pending: 0, skippedBusy: 0, errors: 0, watched: 0 };
+    let done: Promise<void> | null = null;
+    try {
+      done = this.checkRepo(repo, stats);
+      this.flushFirstSights();
+    } catch (err) {
+      this.firstSights = [];
+      this.o.log.warn('reconciliation: cannot read a repository\'s refs; trying again at the next sweep', { repo, error: (err as Error).message });
+      return;
+    }
+    this.o.log.debug('reconciliation looked at a repository', { repo, reason, read: stats.read, pending: state.pending.size, relaying: done !== null });
+    if (done) {
+      if (this.inSweep) this.emits.push(done);
+      else void done.catch(() => undefined); // logged where it failed; the next sweep looks again
+    }
   }
 }
 

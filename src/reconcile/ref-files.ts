@@ -4,6 +4,9 @@
 // ref through `<ref>.lock` + rename, and packs through a new `packed-refs`,
 // so any ref change alters the mtime of a directory under refs/ or the
 // identity of packed-refs. Equal signature → refs unchanged → nothing read.
+// A read brackets itself: each file and directory is stat'ed just before it
+// is read (`sigBefore`); the same signature taken after the read proves no
+// ref moved meanwhile, so one read is enough (no second read to compare).
 // Repositories on the reftable backend (no packed-refs/loose files) are
 // reported as such; the caller reads them with git.
 
@@ -15,6 +18,8 @@ export interface RefSnapshot {
   refs: Map<string, string>;
   /** Directories under refs/, relative to the repository (refs, refs/heads, ...). */
   dirs: string[];
+  /** The signature of packed-refs and `dirs`, each part taken just before it was read (compare with refSignature after). */
+  sigBefore: string;
 }
 
 const SHA = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
@@ -31,6 +36,7 @@ export function usesReftable(repoPath: string): boolean {
 /** Reads refs/ and packed-refs; throws when the repository cannot be read. Symbolic refs are skipped. */
 export function readRefFiles(repoPath: string): RefSnapshot {
   const refs = new Map<string, string>();
+  let sigBefore = part(statOrNull(join(repoPath, 'packed-refs')));
   let packed = '';
   try {
     packed = readFileSync(join(repoPath, 'packed-refs'), 'utf8');
@@ -46,6 +52,7 @@ export function readRefFiles(repoPath: string): RefSnapshot {
   const dirs: string[] = [];
   const walk = (rel: string): void => {
     dirs.push(rel);
+    sigBefore += `|${part(statOrNull(join(repoPath, rel)))}`;
     for (const entry of readdirSync(join(repoPath, rel), { withFileTypes: true })) {
       const child = `${rel}/${entry.name}`;
       if (entry.isDirectory()) walk(child);
@@ -66,7 +73,7 @@ export function readRefFiles(repoPath: string): RefSnapshot {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  return { refs, dirs };
+  return { refs, dirs, sigBefore };
 }
 
 function part(st: BigIntStats | null): string {
@@ -75,7 +82,8 @@ function part(st: BigIntStats | null): string {
 
 function statOrNull(p: string): BigIntStats | null {
   try {
-    return statSync(p, { bigint: true });
+    // throwIfNoEntry: a missing packed-refs (common) costs no exception.
+    return statSync(p, { bigint: true, throwIfNoEntry: false }) ?? null;
   } catch {
     return null;
   }

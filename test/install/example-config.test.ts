@@ -46,7 +46,7 @@ t.test('the example loads with loadConfig and means what its comments say', asyn
   t.equal(config.bitbucket.home, '/var/atlassian/application-data/bitbucket');
   t.equal(config.hooks.autoInstall, true);
   t.equal(config.hooks.scriptsIntervalMs, 300_000);
-  t.same(config.reconcile, { enabled: true, intervalMs: 60_000, graceMs: 30_000 });
+  t.same(config.reconcile, { enabled: true, intervalMs: 60_000, graceMs: 30_000, watch: true });
   t.same(config.bitbucket.api, { url: 'http://localhost:7990', tokenFile: join(dir, 'secrets/bitbucket-api.token'), timeoutMs: 5000 });
   t.equal(config.destinations.length, 13);
   const byName = Object.fromEntries(config.destinations.map((d) => [d.name, d as HttpDestination]));
