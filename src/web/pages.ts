@@ -33,13 +33,16 @@ function wiringSection(w: WiringReport | undefined): string {
   const missing = w.reconciledOnly.length > 0;
   const hs = w.hookScripts;
   const scriptTone = hs?.error ? ' class="bad"' : hs && !hs.registered ? ' class="warn"' : '';
+  // Repositories without the file hook are covered only if the hook script is on in every project.
+  const scriptEverywhere = Boolean(hs && !hs.error && hs.registered && hs.enabledProjects === hs.projects);
+  const fileTone = w.fileHooks && w.fileHooks.withHook < w.fileHooks.repositories && !scriptEverywhere ? ' class="warn"' : '';
   const rc = w.refChangesSinceStart;
   const plural = (n: number): string => `${n} ref change${n === 1 ? '' : 's'}`;
   const sinceStart = rc
     ? `<dt>since start</dt><dd id="wiring-sources">${plural(rc.hook)} from the file hook, ${plural(rc.hookScript)} from the hook script, ${rc.reconciled ? `<span class="bad">${plural(rc.reconciled)} found only by reconciliation</span>` : '0 found only by reconciliation'}</dd>`
     : '';
   const facts = `<dl class="facts" id="wiring">
-<dt>file hooks</dt><dd>${esc(d.fileHooks)}</dd>
+<dt>file hooks</dt><dd${fileTone}>${esc(d.fileHooks)}</dd>
 <dt>hook script</dt><dd${scriptTone}>${esc(d.hookScript)}</dd>
 <dt>reconciliation</dt><dd${w.reconcile.enabled ? '' : ' class="warn"'}>${esc(d.reconciliation)}${w.reconcile.enabled ? '' : ' (ref changes no hook reports go unnoticed)'}</dd>
 ${sinceStart}

@@ -4,20 +4,22 @@
 // 400 (dead letters). The overview shows each destination's state, a chart has
 // data points, the filter narrows the list, a delivery page shows timings and
 // *** in place of the secrets, no console errors (auth and the refused bind:
-// web-auth.test.ts). Hook wiring: repository PROJ/app is pushed through the
-// hook (one push as Bitbucket runs the hook script: BB_HOOK_TYPE set),
-// PROJ/web changes without any hook, so only reconciliation finds it: the
-// overview shows the wiring lines of `relay status` and marks PROJ/web.
+// web-auth.test.ts). Hook wiring, in a Bitbucket home laid out as Data Center
+// does: PROJ/app is pushed through our file hook (one push as Bitbucket runs
+// the hook script: BB_HOOK_TYPE set), PROJ/web has no hook of ours, so only
+// reconciliation finds its push: the overview shows the wiring lines of
+// `relay status` and marks PROJ/web.
 // RELAY_SCREENSHOTS=docs/images saves the three pages at 1280×800.
 
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
 import net from 'node:net';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import { createRelayFixture, waitUntil } from '../helpers/relay-fixture.ts';
+import { createRelayFixture, waitUntil, HOOK_PATH } from '../helpers/relay-fixture.ts';
+import { makeFakeBitbucketHome } from '../install/fake-bitbucket.ts';
+import { repositoriesDir, repositoryHookPaths } from '../../src/install/bitbucket-layout.ts';
 import { startReceiver } from '../helpers/receiver.ts';
 import { openStore } from '../../src/store/store.ts';
 
@@ -45,13 +47,21 @@ t.test('web pages in chromium against a daemon with real deliveries', async (t) 
   const appOnly = { repos: ['PROJ/app'] };
   const fx = createRelayFixture({ prefix: 'relay-web-' });
   t.teardown(() => fx.cleanup());
+  // A Bitbucket home as Data Center lays it out: PROJ/app has our file hook in
+  // post-receive.d, PROJ/web does not (removed), so only reconciliation sees its pushes.
+  const { home } = makeFakeBitbucketHome(fx.root, [{ id: '1', projectKey: 'PROJ', slug: 'app' }, { id: '2', projectKey: 'PROJ', slug: 'web' }]);
+  const bare = (id: string): string => path.join(repositoriesDir(home), id);
+  copyFileSync(HOOK_PATH, repositoryHookPaths(bare('1')).hookFile);
+  chmodSync(repositoryHookPaths(bare('1')).hookFile, 0o755);
   const repo = fx.createRepo('app');
+  repo.git(['remote', 'set-url', 'origin', bare('1')]);
   const web = fx.createRepo('web');
+  web.git(['remote', 'set-url', 'origin', bare('2')]);
   fx.writeConfig({
     node: 'bb-prod-1',
     web: { listen: `127.0.0.1:${port}` },
     metrics: { listen: `127.0.0.1:${port}` },
-    bitbucket: { repositories: [{ path: repo.bare, projectKey: 'PROJ', slug: 'app' }, { path: web.bare, projectKey: 'PROJ', slug: 'web' }] },
+    bitbucket: { home },
     // A generous grace: on a loaded machine a hook's record may lag its ref update; PROJ/app must never look hook-less.
     reconcile: { interval: '300ms', grace: '3s' },
     destinations: [
@@ -60,12 +70,9 @@ t.test('web pages in chromium against a daemon with real deliveries', async (t) 
       { name: 'portal', type: 'http', url: rejecting.url + '/hook', auth: { bearer: BEARER }, retry: fast, match: appOnly },
     ],
   });
-  // PROJ/web's main as the daemon first sees it, put there without receive-pack (no hook runs).
-  const hookless = (): void => {
-    execFileSync('git', [`--git-dir=${web.bare}`, 'fetch', '--quiet', web.work, '+refs/heads/main:refs/heads/main'], { cwd: web.bare, stdio: 'ignore' });
-  };
+  // PROJ/web's main as the daemon first sees it.
   web.commit('index.html', '<h1>v1</h1>\n', 'site v1');
-  hookless();
+  web.push(['origin', 'main']);
   const daemon = await fx.startDaemon();
   await daemon.waitForLog((l) => l.message === 'web pages listening');
   await waitUntil(() => (daemon.logLines().filter((l) => l.message === 'reconciliation sweep').reduce((n, l) => n + l.firstSight, 0) >= 2 ? true : null), 'both repositories seen');
@@ -77,9 +84,9 @@ t.test('web pages in chromium against a daemon with real deliveries', async (t) 
   repo.commit('g.txt', 'x', 'feature work');
   // Through the same hook as Bitbucket runs its hook script: BB_* environment.
   repo.push(['origin', 'feature'], { BB_HOOK_TYPE: 'POST', BB_HOOK_TRIGGER_ID: 'push', BB_PROJECT_KEY: 'PROJ', BB_REPO_SLUG: 'app' });
-  // A web edit on PROJ/web: no hook, only reconciliation can find it.
-  web.commit('index.html', '<h1>v2</h1>\n', 'site v2 (web edit)');
-  hookless();
+  // A push to PROJ/web: Bitbucket's trampoline runs, but our hook is gone; only reconciliation can find it.
+  web.commit('index.html', '<h1>v2</h1>\n', 'site v2');
+  web.push(['origin', 'main']);
   await ok.waitFor(5);
   await rejecting.waitFor(4);
   // tracker keeps failing until its circuit opens.
@@ -143,7 +150,8 @@ t.test('web pages in chromium against a daemon with real deliveries', async (t) 
     const rows = await page.$$eval('#reconciled-only tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent!.trim())));
     t.same(rows, [['PROJ/web', '1', 'deliveries']], 'PROJ/web only: every change of PROJ/app came through a hook');
     const facts = await page.$eval('#wiring', (e) => e.textContent!);
-    t.match(facts, /file hooksnot counted \(bitbucket\.home not set\)/);
+    t.match(facts, /file hooksin 1 of 2 repositories/);
+    t.equal(await page.$eval('#wiring dd', (e) => e.className), 'warn', 'a repository without the file hook and no hook script: marked');
     t.match(facts, /hook scriptnot checked \(needs bitbucket\.api and hooks\.autoInstall\)/);
     t.match(facts, /reconciliationon, last sweep \S+ \(2 repositories, \d+ ms\)/);
     t.match(await page.$eval('#wiring-sources', (e) => e.textContent), '3 ref changes from the file hook, 1 ref change from the hook script, 1 ref change found only by reconciliation');

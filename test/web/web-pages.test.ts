@@ -194,6 +194,17 @@ t.test('overview: the hook wiring of relay status, escaped; reconciled-only repo
   t.match(html, /<span class="bad">1 ref change found only by reconciliation<\/span>/);
   t.match(html, /<li>\/srv\/&lt;b&gt;evil&lt;\/b&gt;\.git: 1 ref change arrived only through reconciliation/, 'and the attention line of relay status');
 
+  // Repositories without the file hook: marked unless the hook script is enabled in every project.
+  const partial = { ...quiet.wiring!, fileHooks: { withHook: 3, repositories: 5 } };
+  t.match(overviewPage({ ...quiet, wiring: partial }, { node: 'n1' }), /<dt>file hooks<\/dt><dd class="warn">in 3 of 5 repositories<\/dd>/);
+  const scripts = { enabledProjects: 4, projects: 4, registered: true, checkedAt: Date.now(), error: null };
+  html = overviewPage({ ...quiet, wiring: { ...partial, hookScripts: scripts } }, { node: 'n1' });
+  t.match(html, /<dt>file hooks<\/dt><dd>in 3 of 5 repositories<\/dd>/);
+  t.match(html, /<dt>hook script<\/dt><dd>enabled in 4 of 4 projects<\/dd>/);
+  html = overviewPage({ ...quiet, wiring: { ...partial, hookScripts: { ...scripts, error: 'HTTP 401 <token>' } } }, { node: 'n1' });
+  t.match(html, /<dt>hook script<\/dt><dd class="bad">unknown \(HTTP 401 &lt;token&gt;\)<\/dd>/);
+  t.match(html, /<dd class="warn">in 3 of 5/);
+
   const off = assessStatus(collectStatus({ config: { ...config, reconcile: { ...config.reconcile, enabled: false } }, store: null, live: null }));
   html = overviewPage(off, { node: 'n1' });
   t.match(html, /<dd class="warn">off \(ref changes no hook reports go unnoticed\)<\/dd>/);
