@@ -34,6 +34,7 @@ import { zeroCounters, type DaemonCounters } from './counters.ts';
 import { startAdminServices, type AdminServices } from '../admin/admin-services.ts';
 import { claimStoreLock, type StoreLock } from '../store/store-lock.ts';
 import type { RefLine } from '../git/ref-lines.ts';
+import { uniqueRefLines } from '../git/ref-lines.ts';
 import { Reconciler, zeroFor } from '../reconcile/reconciler.ts';
 import { listRepositories } from '../reconcile/repositories.ts';
 import { readRefFiles } from '../reconcile/ref-files.ts';
@@ -301,8 +302,9 @@ export class RelayDaemon {
   private async relayRecord(record: SpoolRecord, later: readonly SpoolRecord[]): Promise<void> {
     // One (repository, ref, before, after), one event: updates already relayed (by a hook script and the
     // file hook during a switch-over, by reconciliation, by a retried hook) are left out.
-    const relayed = alreadyRelayed(this.store, record.repoPath, record.refLines);
-    const refLines = relayed.length ? record.refLines.filter((l) => !relayed.includes(l)) : record.refLines;
+    const lines = uniqueRefLines(record.refLines); // a record listing one update twice (hand-made, fuzzed) relays it once
+    const relayed = alreadyRelayed(this.store, record.repoPath, lines);
+    const refLines = relayed.length ? lines.filter((l) => !relayed.includes(l)) : lines;
     if (refLines.length === 0) {
       this.duplicateUpdates += relayed.length;
       this.log.info('push already relayed (same ref updates reported again); no second event', { repo: record.repoPath, refs: relayed.map((l) => l.ref) });

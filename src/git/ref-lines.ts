@@ -17,6 +17,17 @@ export function isZeroSha(sha: string): boolean {
   return /^0+$/.test(sha);
 }
 
+/** The lines with repeats of the same (ref, before, after) left out, first kept: one update listed twice is one update. */
+export function uniqueRefLines(lines: readonly RefLine[]): RefLine[] {
+  const seen = new Set<string>();
+  return lines.filter((l) => {
+    const key = `${l.ref} ${l.before} ${l.after}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
 /**
  * Parses post-receive stdin. Blank lines are skipped; malformed lines are
  * reported by line number instead of failing the whole push.

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { changeOf, describeRef, isZeroSha, matchesAnyRefGlob, parseRefLines, refGlobToRegExp } from '../../src/git/ref-lines.ts';
+import { changeOf, describeRef, isZeroSha, matchesAnyRefGlob, parseRefLines, refGlobToRegExp, uniqueRefLines } from '../../src/git/ref-lines.ts';
 
 const A = 'a'.repeat(40);
 const Z = '0'.repeat(40);
@@ -33,4 +33,17 @@ t.test('ref globs', async (t) => {
   t.notOk(refGlobToRegExp('refs/heads/*').test('refs/heads/a/b'), '* stays within one segment');
   t.ok(refGlobToRegExp('refs/heads/v?').test('refs/heads/v1'));
   t.notOk(refGlobToRegExp('refs/heads/a.b').test('refs/heads/axb'), 'dots are literal');
+});
+
+t.test('uniqueRefLines: one (ref, before, after) listed twice is one update; order and distinct updates kept', async (t) => {
+  const A = 'a'.repeat(40);
+  const B = 'b'.repeat(40);
+  const Z = '0'.repeat(40);
+  const lines = [
+    { ref: 'refs/tags/t', before: A, after: Z },
+    { ref: 'refs/heads/main', before: A, after: B },
+    { ref: 'refs/tags/t', before: A, after: Z },
+    { ref: 'refs/heads/main', before: B, after: A },
+  ];
+  t.same(uniqueRefLines(lines), [lines[0], lines[1], lines[3]]);
 });

@@ -84,15 +84,15 @@ t.test('a hook record arriving within the grace period wins over the notice: one
   bareGit(repo, ['update-ref', 'refs/heads/main', next, base]);
   // The notice saw the difference and holds it for the grace period ...
   await daemon.waitForLog((l) => l.message === 'reconciliation looked at a repository' && l.reason === 'notice' && l.pending === 1);
-  // ... during which the hook reports the same update (a hook slow to run, a hook script).
-  execFileSync('sh', [HOOK_PATH], { cwd: repo.bare, env: { ...fx.pushEnv, GIT_DIR: repo.bare }, input: `${base} ${next} refs/heads/main\n` });
+  // ... during which the hook reports the same update (a hook slow to run, a hook script), listing it twice.
+  execFileSync('sh', [HOOK_PATH], { cwd: repo.bare, env: { ...fx.pushEnv, GIT_DIR: repo.bare }, input: `${base} ${next} refs/heads/main\n${base} ${next} refs/heads/main\n` });
   await receiver.waitFor(1, 20_000);
   // The look at grace end finds nothing left to relay.
   await daemon.waitForLog((l) => l.message === 'reconciliation looked at a repository' && l.reason === 'grace' && l.pending === 0 && l.relaying === false);
   t.equal(receiver.requests.length, 1, 'one change, one event');
   const e = body(receiver.requests[0]);
   t.equal(e.trigger, 'push', 'the hook\'s event');
-  t.same(e.refs.map((r: any) => [r.before, r.after]), [[base, next]]);
+  t.same(e.refs.map((r: any) => [r.before, r.after]), [[base, next]], 'the update once, though the record listed it twice');
   t.notOk(daemon.logLines().some((l) => l.message === 'reconciliation relayed ref changes no hook reported'), 'no reconciled event');
 });
 
