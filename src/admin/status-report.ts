@@ -325,7 +325,7 @@ export function assessStatus(report: StatusReport, thresholds: StatusThresholds 
   }
   if (intake.stuck > 0) attention.push(`${intake.stuck} spool entr${intake.stuck === 1 ? 'y' : 'ies'} can be neither processed nor quarantined; see the daemon log`);
   if (intake.quarantined > 0) {
-    attention.push(`${intake.quarantined} spool record${intake.quarantined === 1 ? '' : 's'} quarantined in ${intake.spoolDir}/quarantine (each has a .reason file; fix and move back to incoming/, or delete)`);
+    attention.push(`${intake.quarantined} spool record${intake.quarantined === 1 ? '' : 's'} quarantined in ${intake.spoolDir}/quarantine (see \`relay quarantine list\`; fix the cause and \`relay quarantine retry\`, or \`drop\`)`);
   }
   for (const d of report.destinations) {
     if (d.state === 'error') attention.push(`${d.name}: cannot send: ${d.setupError}`);

@@ -15,6 +15,7 @@ const COMMANDS: Record<string, { module: string; summary: string }> = {
   redeliver: { module: './redeliver.ts', summary: 'send a delivery again, or a destination\'s pending / delivered / dead deliveries' },
   retry: { module: './retry.ts', summary: 'send a destination\'s pending deliveries now (after fixing its receiver)' },
   dlq: { module: './dlq.ts', summary: 'dead letters: list, retry or drop' },
+  quarantine: { module: './quarantine.ts', summary: 'spool records the daemon set aside: list (with reason and age), retry or drop' },
   pause: { module: './pause.ts', summary: 'stop sending to a destination (deliveries keep queueing)' },
   resume: { module: './resume.ts', summary: 'resume sending to a paused destination' },
   test: { module: './test.ts', summary: 'check DNS, TCP, proxy, TLS and HTTP to a destination and send it a ping' },

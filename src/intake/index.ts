@@ -15,4 +15,4 @@ export {
 export { SpoolIntake, SpoolIntakeError, startSpoolIntake, type IntakeLog, type IntakeStats, type SpoolIntakeOptions } from './spool-intake.ts';
 export { spoolStats, type SpoolStats, type SpoolStatsResult } from './spool-stats.ts';
 export { prepareSpoolDirs, spoolDirs, type SpoolDirs, type SpoolDirsResult } from './spool-dirs.ts';
-export { quarantineEntry, REASON_SUFFIX, type QuarantineOutcome } from './quarantine.ts';
+export { quarantineEntry, listQuarantined, requeueQuarantined, dropQuarantined, REASON_SUFFIX, type QuarantineOutcome, type QuarantinedEntry, type QuarantineActionOutcome } from './quarantine.ts';

@@ -1,7 +1,9 @@
 // Moves a spool entry the daemon will not process to <spool>/quarantine/,
-// with <name>.reason.txt beside it. Never deletes anything.
+// with <name>.reason.txt beside it. Never deletes anything on its own; the
+// operator lists, moves back (retry) or removes (drop) entries with
+// `relay quarantine`.
 
-import { lstat, mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
+import { link, lstat, mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { SpoolDirs } from './spool-dirs.ts';
 
@@ -39,9 +41,10 @@ export async function quarantineEntry(dirs: SpoolDirs, name: string, reason: str
     `record:      ${name}\n` +
     `quarantined: ${now.toISOString()}\n` +
     (options.permanent
-      ? `the record's own bytes are the cause: moving it back unchanged fails the same way. The push itself succeeded;\n` +
+      ? `permanent:   yes\n` +
+        `the record's own bytes are the cause: moving it back unchanged fails the same way. The push itself succeeded;\n` +
         `keep this file for inspection or delete it (relay the push's other refs again with \`relay backfill\` if needed)\n`
-      : `to retry once the cause is fixed: mv '${to}' '${path.join(dirs.incoming, name)}'\n`);
+      : `to retry once the cause is fixed: relay quarantine retry '${target}' (or: mv '${to}' '${path.join(dirs.incoming, name)}')\n`);
   // Reason first: a crash in between leaves the entry in incoming/, to be judged again.
   let created = false;
   try {
@@ -98,4 +101,114 @@ async function syncDir(dir: string): Promise<void> {
   } catch {
     // Best effort: the rename itself has happened; fsync only narrows the crash window.
   }
+}
+
+/** One quarantined entry, as `relay quarantine list` shows it. */
+export interface QuarantinedEntry {
+  /** Its name in quarantine/ (what retry and drop take). */
+  id: string;
+  /** Its name in incoming/ before it was quarantined (where retry puts it back). */
+  record: string;
+  /** Why, from the reason file (its first paragraph); null when there is none. */
+  reason: string | null;
+  /** When it was quarantined (ms): from the reason file, else the reason file's or entry's mtime. */
+  quarantinedAt: number;
+  /** What it is: only a file can be a record. */
+  type: 'file' | 'symlink' | 'directory' | 'other';
+  bytes: number;
+  /** The record's own bytes are the cause: moving it back unchanged fails the same way. */
+  permanent: boolean;
+  /** The entry's mtime in ns (a record keeps its push time: the spool order). */
+  mtimeNs: bigint;
+}
+
+/** Quarantined entries, oldest quarantine first. Throws (with the path) when quarantine/ cannot be read; none when it does not exist. */
+export async function listQuarantined(dirs: SpoolDirs): Promise<QuarantinedEntry[]> {
+  let names: string[];
+  try {
+    names = await readdir(dirs.quarantine);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new Error(`cannot read ${dirs.quarantine} (${(err as NodeJS.ErrnoException).code}); run as the relay user or root`);
+  }
+  const have = new Set(names);
+  const out: QuarantinedEntry[] = [];
+  for (const id of names) {
+    if (id.endsWith(REASON_SUFFIX) && have.has(id.slice(0, -REASON_SUFFIX.length))) continue;
+    let st;
+    try {
+      st = await lstat(path.join(dirs.quarantine, id), { bigint: true });
+    } catch {
+      continue; // removed meanwhile
+    }
+    const reasonPath = path.join(dirs.quarantine, id + REASON_SUFFIX);
+    const text = await readFile(reasonPath, 'utf8').catch(() => null);
+    const reasonMtime = text === null ? null : await lstat(reasonPath).then((r) => r.mtimeMs, () => null);
+    const field = (key: string): string | null => (text === null ? null : (new RegExp(`^${key}:[ \\t]*(.+)$`, 'm').exec(text)?.[1]?.trim() ?? null));
+    const at = Date.parse(field('quarantined') ?? '');
+    out.push({
+      id,
+      record: field('record') ?? id,
+      reason: text === null ? null : text.split(/\n\s*\n/)[0].trim(),
+      quarantinedAt: Number.isFinite(at) ? at : (reasonMtime ?? Number(st.mtimeMs)),
+      type: st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : st.isDirectory() ? 'directory' : 'other',
+      bytes: Number(st.size),
+      permanent: field('permanent') === 'yes' || (text?.includes("the record's own bytes are the cause") ?? false),
+      mtimeNs: st.mtimeNs,
+    });
+  }
+  return out.sort((a, b) => a.quarantinedAt - b.quarantinedAt || (a.id < b.id ? -1 : 1));
+}
+
+/** What became of one entry. */
+export type QuarantineActionOutcome = { ok: true; path: string } | { ok: false; error: string };
+
+/**
+ * Put a quarantined record back into incoming/ under its original name, for
+ * the daemon (running or not) to process again. A hard link then an unlink:
+ * the record appears whole and never replaces a record of the same name.
+ * Its mtime (the push time) is kept, so it takes its place in the spool order.
+ */
+export async function requeueQuarantined(dirs: SpoolDirs, entry: QuarantinedEntry): Promise<QuarantineActionOutcome> {
+  const from = path.join(dirs.quarantine, entry.id);
+  const to = path.join(dirs.incoming, entry.record);
+  if (entry.type !== 'file') return { ok: false, error: `${entry.id} is a ${entry.type}, not a file: it can never be a record (drop it with \`relay quarantine drop ${entry.id}\`)` };
+  if (entry.record.includes('/') || entry.record.startsWith('..')) return { ok: false, error: `${entry.id}: its reason file names "${entry.record}", not a file name in incoming/` };
+  try {
+    await link(from, to);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return { ok: false, error: `${to} exists: a record of that name waits in the spool already; retry ${entry.id} once it is gone` };
+    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EXDEV') {
+      // No hard links here (file system, or protected_hardlinks): a rename, after checking the name is free.
+      if (await exists(to)) return { ok: false, error: `${to} exists: a record of that name waits in the spool already; retry ${entry.id} once it is gone` };
+      try {
+        await rename(from, to);
+      } catch (err2) {
+        return { ok: false, error: `cannot move ${from} to ${to} (${(err2 as NodeJS.ErrnoException).code}); run as the relay user or root` };
+      }
+    } else {
+      return { ok: false, error: `cannot move ${from} to ${to} (${code}); ${code === 'ENOENT' ? 'it was removed meanwhile' : 'run as the relay user or root'}` };
+    }
+  }
+  await unlink(from).catch(() => {});
+  await unlink(from + REASON_SUFFIX).catch(() => {});
+  await syncDir(dirs.incoming);
+  await syncDir(dirs.quarantine);
+  return { ok: true, path: to };
+}
+
+/** Remove a quarantined entry and its reason file for good. */
+export async function dropQuarantined(dirs: SpoolDirs, entry: QuarantinedEntry): Promise<QuarantineActionOutcome> {
+  const p = path.join(dirs.quarantine, entry.id);
+  try {
+    // A directory entry goes as a whole; a symlink is removed, never followed.
+    await rm(p, { recursive: entry.type === 'directory', force: false });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') return { ok: false, error: `cannot remove ${p} (${code}); run as the relay user or root` };
+  }
+  await unlink(p + REASON_SUFFIX).catch(() => {});
+  await syncDir(dirs.quarantine);
+  return { ok: true, path: p };
 }

@@ -285,6 +285,8 @@ export class SpoolIntake {
   private async rescan(): Promise<number> {
     if (this.stopping || !this.dirs) return 0;
     const names = await readdir(this.dirs.incoming);
+    // What is in quarantine/ now: `relay quarantine retry|drop` (or a hand) moves entries out while we run.
+    this.quarantined = await countQuarantined(this.dirs.quarantine).catch(() => this.quarantined);
     const now = Date.now();
     this.expireRemoved(now);
     for (const name of names) {

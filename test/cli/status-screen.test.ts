@@ -68,7 +68,7 @@ old          removed            1  <dur>  -             -  0        0     0
 attention:
   - daemon is not running (no answer on <home>/run/relay.sock)
   - spool backlog: 1 record, oldest <dur> (over <dur>): start the daemon
-  - 1 spool record quarantined in <home>/spool/quarantine (each has a .reason file; fix and move back to incoming/, or delete)
+  - 1 spool record quarantined in <home>/spool/quarantine (see \`relay quarantine list\`; fix the cause and \`relay quarantine retry\`, or \`drop\`)
   - ci: 1 dead letter (see \`relay dlq list --dest ci\`, then \`relay dlq retry\` or \`drop\`)
   - jira: circuit open after 6 failures, next probe in <dur>; last error: ECONNREFUSED: connect ECONNREFUSED 10.0.0.7:443 (check with \`relay test jira\`)
   - ops: paused since <time> (<age> ago) by alice with 1 queued (\`relay resume ops\`)
