@@ -9,6 +9,7 @@ import { planDeliveries } from '../route/plan-deliveries.ts';
 import type { RequestView } from '../destinations/kind.ts';
 import { configRedactor, isQueued, queuedKindOf } from '../destinations/registry.ts';
 import { spoolStats } from '../intake/spool-stats.ts';
+import { giveUpAt } from '../deliver/retry-policy.ts';
 import type { Log } from '../log/logger.ts';
 import { redactUrl } from '../log/redact.ts';
 import {
@@ -68,6 +69,11 @@ export interface ShowResult {
   delivery: DeliveryDetail;
   /** Null when the destination is no longer a queued one in the config. */
   request: RequestView | null;
+  /**
+   * A queued delivery of a configured destination: when it is given up if it keeps failing
+   * (`at`: ISO, null before the first attempt) and the horizon it follows. Null otherwise.
+   */
+  giveUp?: { at: string | null; horizonMs: number } | null;
 }
 
 /** Requeue outcome of redeliver / dlq-retry. */
@@ -171,6 +177,15 @@ function filterFrom(a: Args): DeliveryFilter {
   };
 }
 
+/** When a queued delivery is given up, by the one retry policy (null when it is not queued or its destination is not). */
+function giveUpOf(config: RelayConfig, d: DeliveryDetail): ShowResult['giveUp'] {
+  if (d.state !== 'pending' && d.state !== 'in_flight') return null;
+  const dest = config.destinations.find((x) => x.name === d.destination);
+  if (!dest || !isQueued(dest)) return null;
+  const at = giveUpAt(d.firstAttemptAt, dest.retry);
+  return { at: at === null ? null : new Date(at).toISOString(), horizonMs: dest.retry.horizonMs };
+}
+
 function requestPreview(config: RelayConfig, d: DeliveryDetail): ShowResult['request'] {
   const dest = config.destinations.find((x) => x.name === d.destination);
   if (!dest || !isQueued(dest)) return null;
@@ -267,7 +282,7 @@ const OPERATIONS: Record<ControlOp, (call: OpCall) => unknown> = {
         target: redact(redactUrl(x.target)),
       })),
     };
-    return { delivery, request: requestPreview(config, delivery) } satisfies ShowResult;
+    return { delivery, request: requestPreview(config, delivery), giveUp: giveUpOf(config, delivery) } satisfies ShowResult;
   },
   'delivery-progress': ({ store, a }) => {
     const ids = a.ids;

@@ -13,8 +13,9 @@ import { formatAge, formatTimestamp } from './table.ts';
 
 const HELP = `usage: relay show <delivery-id> [--full] [--raw] [--json]
 
-One delivery: destination, request headers (secrets shown as ***), body, and
-every attempt with its response excerpt.
+One delivery: destination, state (a queued one: when it is given up if every
+try fails), request headers (secrets shown as ***), body, and every attempt
+with its response excerpt.
   <delivery-id>  the full id or a unique prefix (at least 4 characters)
   --full         the whole body (default: the first 16 KiB)
   --raw          the body byte for byte (default: JSON is indented)
@@ -40,6 +41,7 @@ export function renderShowText(r: ShowResult, style: Style, now: number, options
   if (d.state === 'pending' && d.attempts === 0) state = `${stateWord(d.state, style)}, not tried yet`;
   field('state', state);
   field('created', formatTimestamp(d.createdAt));
+  if (r.giveUp) field('gives up', giveUpText(r.giveUp, now));
   out.push('', style.bold('request'));
   if (r.request) {
     out.push(`  ${r.request.target}`);
@@ -68,6 +70,13 @@ export function renderShowText(r: ShowResult, style: Style, now: number, options
   return out.join('\n') + '\n';
 }
 
+/** When a queued delivery is dead-lettered if it keeps failing (the retry policy's horizon, from the first try). */
+function giveUpText(g: NonNullable<ShowResult['giveUp']>, now: number): string {
+  const horizon = formatDuration(g.horizonMs);
+  if (g.at === null) return `${horizon} after its first try, if every try fails (retry.horizon)`;
+  return `${formatTimestamp(g.at)} (${formatAge(g.at, now)}), if every try fails until then (retry.horizon ${horizon} from the first try)`;
+}
+
 /** The stable JSON form of `relay show`. */
 export function showJson(r: ShowResult): unknown {
   const d = r.delivery;
@@ -81,6 +90,7 @@ export function showJson(r: ShowResult): unknown {
       body: d.body,
     },
     request: r.request,
+    giveUp: r.giveUp ?? null,
     attempts: d.attemptLog.map((a) => ({
       time: new Date(a.time).toISOString(),
       outcome: a.outcome,

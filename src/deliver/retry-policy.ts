@@ -42,3 +42,13 @@ export function nextAttemptAt(
   const delay = retryAfterMs ?? backoffDelayMs(attempt, policy, random);
   return { kind: 'retry', at: Math.min(now + delay, deadline) };
 }
+
+/**
+ * When a queued delivery is given up (dead-lettered) if every attempt keeps
+ * failing: the last attempt is made at the horizon, counted from the first
+ * attempt; null before the first attempt (the clock has not started). A 4xx
+ * answer dead-letters at once; a success ends it earlier.
+ */
+export function giveUpAt(firstAttemptAt: number | null, policy: Pick<RetryPolicy, 'horizonMs'>): number | null {
+  return firstAttemptAt === null ? null : firstAttemptAt + policy.horizonMs;
+}

@@ -9,6 +9,7 @@ import { relative } from '../admin/status-report.ts';
 import { describeWiring, type WiringReport } from '../admin/wiring-status.ts';
 import { formatDuration, formatSize } from '../config/units.ts';
 import { bodyText, lastOutcome } from '../cli/delivery-text.ts';
+import { giveUpAt } from '../deliver/retry-policy.ts';
 import type { DeliverySummary } from '../store/index.ts';
 import { RANGES, type ChartRange } from './chart-series.ts';
 import { badge, esc, page, query, table, time } from './html.ts';
@@ -188,8 +189,11 @@ export function deliveryPage(r: ShowResult, options: { node: string; now: number
   else if (d.state === 'dead') giveUp = `gave up ${time(d.lastAttemptAt)}`;
   else if (d.state === 'dropped') giveUp = 'dropped by an operator';
   else if (options.horizonMs === null) giveUp = 'unknown (the destination is not in the config)';
-  else if (d.firstAttemptAt === null) giveUp = `${esc(formatDuration(options.horizonMs))} after its first try`;
-  else giveUp = `${time(d.firstAttemptAt + options.horizonMs)} (${esc(relative(d.firstAttemptAt + options.horizonMs, options.now))}), unless delivered before`;
+  else {
+    // The one retry policy's answer (relay show prints the same time).
+    const at = giveUpAt(d.firstAttemptAt, { horizonMs: options.horizonMs });
+    giveUp = at === null ? `${esc(formatDuration(options.horizonMs))} after its first try` : `${time(at)} (${esc(relative(at, options.now))}), unless delivered before`;
+  }
   const facts: [string, string][] = [
     ['delivery', `<code>${esc(d.id)}</code>`],
     ['event', `<code>${esc(d.eventId)}</code> (${esc(d.trigger)}, ${time(d.eventTime)})`],

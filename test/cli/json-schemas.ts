@@ -115,6 +115,8 @@ export const SHOW_JSON_SCHEMA = object({
       { type: 'object', required: ['target', 'headers'], properties: { target: str, headers: { type: 'object', additionalProperties: str } }, additionalProperties: nstr },
     ],
   },
+  // A queued delivery of a configured destination: when the retry policy gives it up (at: null before the first try).
+  giveUp: { oneOf: [{ type: 'null' }, object({ at: nstr, horizonMs: int })] },
   attempts: {
     type: 'array',
     items: object({

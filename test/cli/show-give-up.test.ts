@@ -1,0 +1,50 @@
+// `relay show` of a delivery being retried (issue 15 item 11): when it is
+// given up if every try fails — the retry policy's horizon from the first
+// try — the same time in text and --json; a real daemon, a real push and a
+// real receiver answering 503.
+
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { createGitFixture } from '../helpers/git-fixture.ts';
+import { startReceiver } from '../helpers/receiver.ts';
+import { formatTimestamp } from '../../src/cli/table.ts';
+import { eventually, makeRelayHome, relay, startDaemon } from './cli-helpers.ts';
+import { SHOW_JSON_SCHEMA } from './json-schemas.ts';
+import { Ajv } from 'ajv';
+
+t.test('a retried delivery shows when it is given up, the same in text and JSON', async (t) => {
+  const rx = await startReceiver({ respond: () => ({ status: 503, headers: { 'retry-after': '600', 'x-served-by': 'ci-7' }, body: 'down for maintenance' }) });
+  t.teardown(() => rx.close());
+  const home = makeRelayHome(t, 'relay-show-giveup-');
+  home.writeConfig(`destinations:
+  - name: ci
+    type: http
+    url: ${rx.url}/hook
+    retry: { baseDelay: 10m, maxDelay: 1h, horizon: 2h }
+`);
+  const C = ['--config', home.configFile];
+  await startDaemon(t, home);
+  const git = createGitFixture('relay-show-giveup-git-');
+  t.teardown(() => git.cleanup());
+  git.write('f.txt', 'change');
+  git.commit('change');
+  execFileSync('git', ['push', '--quiet', 'origin', 'HEAD:refs/heads/main'], { cwd: git.work, env: { ...git.env, RELAY_SPOOL_DIR: home.spoolDir, BB_PROJECT_KEY: 'PRJ', BB_REPO_SLUG: 'app' } });
+
+  let id = '';
+  await eventually(async () => {
+    const list = JSON.parse((await relay(['deliveries', ...C, '--dest', 'ci', '--json'])).stdout);
+    id = list[0]?.attempts > 0 ? list[0].id : '';
+    return id !== '';
+  }, 'a failed first attempt', 30_000);
+
+  const json = JSON.parse((await relay(['show', ...C, id, '--json'])).stdout);
+  t.ok(new Ajv({ strict: false }).validate(SHOW_JSON_SCHEMA, json), 'show --json matches its schema');
+  t.equal(json.delivery.state, 'pending');
+  const first = Date.parse(json.delivery.firstAttemptAt);
+  t.same(json.giveUp, { at: new Date(first + 2 * 3_600_000).toISOString(), horizonMs: 2 * 3_600_000 }, 'given up 2h (retry.horizon) after the first try');
+
+  const text = await relay(['show', ...C, id], { env: { TZ: 'UTC' } });
+  t.equal(text.code, 0, text.stderr);
+  t.match(text.stdout, new RegExp(`^gives up +${formatTimestamp(json.giveUp.at).replace(/[-:]/g, '\\$&')} \\(in 1h 5\\dm( \\d+s)?\\), if every try fails until then \\(retry\\.horizon 2h from the first try\\)$`, 'm'));
+
+});
