@@ -20,7 +20,8 @@ export interface RefChangeCounts {
 
 /** What only the running daemon knows about the wiring. */
 export interface LiveWiring {
-  lastSweep: { at: number; durationMs: number; repositories: number } | null;
+  /** watched: repositories whose ref files are watched for file-system notices (reconcile.watch). */
+  lastSweep: { at: number; durationMs: number; repositories: number; watched?: number } | null;
   reconciledSinceStart: number;
   /** Ref updates that went into events since start, by source (absent from an older daemon). */
   refChanges?: RefChangeCounts;
@@ -33,7 +34,8 @@ export interface WiringReport {
   /** Null without bitbucket.home. */
   fileHooks: { withHook: number; repositories: number } | null;
   hookScripts: LiveWiring['hookScripts'];
-  reconcile: { enabled: boolean; lastSweepAt: string | null; lastSweepMs: number | null; repositories: number | null; reconciledSinceStart: number | null };
+  /** watched: repositories on file-system notices as of the last sweep (null: watch off or daemon down). */
+  reconcile: { enabled: boolean; lastSweepAt: string | null; lastSweepMs: number | null; repositories: number | null; reconciledSinceStart: number | null; watched: number | null };
   /** Last 24 h: repositories with ref changes that only reconciliation reported. */
   reconciledOnly: { repo: string; count: number }[];
   /** Ref updates relayed since start by source; null when the daemon is down. */
@@ -63,6 +65,7 @@ export function collectWiring(config: RelayConfig, store: Store | null, live: Li
       lastSweepAt: live?.lastSweep ? new Date(live.lastSweep.at).toISOString() : null,
       lastSweepMs: live?.lastSweep ? Math.round(live.lastSweep.durationMs) : null,
       repositories: live?.lastSweep?.repositories ?? null,
+      watched: config.reconcile.enabled && config.reconcile.watch && live?.lastSweep?.watched !== undefined ? live.lastSweep.watched : null,
       reconciledSinceStart: live ? live.reconciledSinceStart : null,
     },
     reconciledOnly: only,
@@ -80,6 +83,13 @@ export function wiringAttention(w: WiringReport): string[] {
   return out;
 }
 
+/** ", file-system notices on W of N repositories" (and what to do when not all): reconcile.watch. */
+function watchPhrase(rc: WiringReport['reconcile']): string {
+  if (rc.watched === null || rc.repositories === null) return '';
+  const rest = rc.watched < rc.repositories ? ' (the rest at each interval; raise fs.inotify.max_user_watches)' : '';
+  return `, file-system notices on ${rc.watched} of ${rc.repositories} repositories${rest}`;
+}
+
 /** One phrase per wiring, shared by the status screen and the web overview (the same words in both). */
 export function describeWiring(w: WiringReport): { fileHooks: string; hookScript: string; reconciliation: string } {
   const hs = w.hookScripts;
@@ -87,7 +97,7 @@ export function describeWiring(w: WiringReport): { fileHooks: string; hookScript
   return {
     fileHooks: w.fileHooks ? `in ${w.fileHooks.withHook} of ${w.fileHooks.repositories} repositories` : 'not counted (bitbucket.home not set)',
     hookScript: hs ? (hs.error ? `unknown (${hs.error})` : hs.registered ? `enabled in ${hs.enabledProjects} of ${hs.projects} projects` : 'not registered (relay hooks install --scripts)') : 'not checked (needs bitbucket.api and hooks.autoInstall)',
-    reconciliation: `${rc.enabled ? 'on' : 'off'}${rc.lastSweepAt ? `, last sweep ${rc.lastSweepAt} (${rc.repositories} repositories, ${rc.lastSweepMs} ms)` : ''}${rc.reconciledSinceStart ? `, ${rc.reconciledSinceStart} ref changes relayed since start` : ''}`,
+    reconciliation: `${rc.enabled ? 'on' : 'off'}${rc.lastSweepAt ? `, last sweep ${rc.lastSweepAt} (${rc.repositories} repositories, ${rc.lastSweepMs} ms)` : ''}${rc.reconciledSinceStart ? `, ${rc.reconciledSinceStart} ref changes relayed since start` : ''}${watchPhrase(rc)}`,
   };
 }
 

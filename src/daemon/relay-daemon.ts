@@ -367,7 +367,7 @@ export class RelayDaemon {
   wiring(): LiveWiring {
     const last = this.reconciler?.last ?? null;
     return {
-      lastSweep: last ? { at: last.at, durationMs: last.durationMs, repositories: last.repositories } : null,
+      lastSweep: last ? { at: last.at, durationMs: last.durationMs, repositories: last.repositories, watched: last.watched } : null,
       reconciledSinceStart: this.reconciler?.reconciledTotal ?? 0,
       refChanges: { ...this.refChanges },
       hookScripts: this.scriptCheck?.state ?? null,

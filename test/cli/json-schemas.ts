@@ -43,7 +43,7 @@ export const STATUS_JSON_SCHEMA = object({
   wiring: object({
     fileHooks: { oneOf: [{ type: 'null' }, object({ withHook: int, repositories: int })] },
     hookScripts: { oneOf: [{ type: 'null' }, object({ enabledProjects: int, projects: int, registered: bool, checkedAt: int, error: nstr })] },
-    reconcile: object({ enabled: bool, lastSweepAt: nstr, lastSweepMs: nint, repositories: nint, reconciledSinceStart: nint }),
+    reconcile: object({ enabled: bool, lastSweepAt: nstr, lastSweepMs: nint, repositories: nint, reconciledSinceStart: nint, watched: nint }),
     reconciledOnly: { type: 'array', items: object({ repo: str, count: int }) },
     refChangesSinceStart: { oneOf: [{ type: 'null' }, object({ hook: int, hookScript: int, reconciled: int })] },
   }),

@@ -72,10 +72,11 @@ t.test('status wiring lines, reconciled-only attention, metrics, hook script ena
   t.equal(status.code, 1, 'attention');
   t.match(status.stdout, /wiring   file hooks: not counted \(bitbucket\.home not set\)/);
   t.match(status.stdout, /hook script: enabled in 2 of 2 projects/);
-  t.match(status.stdout, /reconciliation: on, last sweep \S+ \(1 repositories, \d+ ms\), 1 ref changes relayed since start/);
+  t.match(status.stdout, /reconciliation: on, last sweep \S+ \(1 repositories, \d+ ms\), 1 ref changes relayed since start, file-system notices on 1 of 1 repositories\n/);
   t.match(status.stdout, /PROJ\/api: 1 ref change arrived only through reconciliation in the last 24 h: its hook wiring is missing; run `relay hooks verify`/);
   const json = JSON.parse((await relay('status', '--json')).stdout);
   t.same(json.wiring.reconciledOnly, [{ repo: 'PROJ/api', count: 1 }]);
+  t.equal(json.wiring.reconcile.watched, 1, 'the repository is on file-system notices');
 
   const listening = await daemon.waitForLog((l) => l.message === 'metrics listening');
   const text = await (await fetch(listening.url)).text();
