@@ -44,7 +44,7 @@ function wiringSection(w: WiringReport | undefined): string {
     : '';
   const facts = `<dl class="facts" id="wiring">
 <dt>file hooks</dt><dd${fileTone}>${esc(d.fileHooks)}</dd>
-<dt>hook script</dt><dd${scriptTone}>${esc(d.hookScript)}</dd>
+<dt>hook script</dt><dd${scriptTone}>${esc(d.hookScript)}${hs ? ` <small>(the daemon checked ${time(hs.checkedAt)})</small>` : ''}</dd>
 <dt>reconciliation</dt><dd${w.reconcile.enabled ? '' : ' class="warn"'}>${esc(d.reconciliation)}${w.reconcile.enabled ? '' : ' (ref changes no hook reports go unnoticed)'}</dd>
 ${sinceStart}
 </dl>`;

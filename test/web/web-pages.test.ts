@@ -200,9 +200,9 @@ t.test('overview: the hook wiring of relay status, escaped; reconciled-only repo
   const scripts = { enabledProjects: 4, projects: 4, registered: true, checkedAt: Date.now(), error: null };
   html = overviewPage({ ...quiet, wiring: { ...partial, hookScripts: scripts } }, { node: 'n1' });
   t.match(html, /<dt>file hooks<\/dt><dd>in 3 of 5 repositories<\/dd>/);
-  t.match(html, /<dt>hook script<\/dt><dd>enabled in 4 of 4 projects<\/dd>/);
+  t.match(html, /<dt>hook script<\/dt><dd>enabled in 4 of 4 projects <small>\(the daemon checked <time datetime="[^"]+">[^<]+<\/time>\)<\/small><\/dd>/);
   html = overviewPage({ ...quiet, wiring: { ...partial, hookScripts: { ...scripts, error: 'HTTP 401 <token>' } } }, { node: 'n1' });
-  t.match(html, /<dt>hook script<\/dt><dd class="bad">unknown \(HTTP 401 &lt;token&gt;\)<\/dd>/);
+  t.match(html, /<dt>hook script<\/dt><dd class="bad">unknown \(HTTP 401 &lt;token&gt;\) <small>/);
   t.match(html, /<dd class="warn">in 3 of 5/);
 
   const off = assessStatus(collectStatus({ config: { ...config, reconcile: { ...config.reconcile, enabled: false } }, store: null, live: null }));
