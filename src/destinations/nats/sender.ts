@@ -40,6 +40,10 @@ export function natsConnectionOptions(dest: NatsDestination): ConnectionOptions 
     // Frequent pings notice a dead server (a cut network) within seconds.
     pingInterval: 10_000,
     maxPingOut: 2,
+    // nats.js otherwise builds two Error objects with stack traces per request (publish) in case it
+    // fails: ~15 % of the publishing CPU in the broker benchmark (102 → 87 µs per delivery). Our errors are classified by
+    // name and message; the stack of the call site was never shown.
+    noAsyncTraces: true,
   };
   const a = dest.auth;
   if (a.username !== undefined) {
