@@ -115,8 +115,9 @@ export function createAmqpSender(dest: AmqpDestination): AmqpSender {
         try {
           l.ch.publish(dest.exchange.name, key, delivery.body, props, (err: unknown) => {
             clearTimeout(timer);
+            if (!err) resolve(null);
             // The channel's own error (e.g. 404 NOT_FOUND) arrives with or just before 'channel closed'.
-            setImmediate(() => resolve(err ? (l.failure ?? (err as Error)) : null));
+            else setImmediate(() => resolve(l.failure ?? (err as Error)));
           });
         } catch (err) {
           clearTimeout(timer);
