@@ -456,6 +456,7 @@ export class RelayDaemon {
       ['admin.socket', prev.admin.socket, next.admin.socket],
       ['metrics.listen', prev.metrics.listen, next.metrics.listen],
       ['web', JSON.stringify(prev.web), JSON.stringify(next.web)],
+      ['reconcile', JSON.stringify(prev.reconcile), JSON.stringify(next.reconcile)],
     ] as const) {
       if (a !== b) this.log.warn(`${key} changed in the config; it takes effect at the next restart`, { running: a, configured: b });
     }

@@ -108,4 +108,13 @@ t.test('reconcile.watch: false — no watch; the interval sweep still finds a ho
   t.same(body(receiver.requests[0]).refs.map((r: any) => [r.before, r.after]), [[base, next]]);
   t.ok(sweeps(daemon.logLines()).length > sweepsBefore, 'found by a sweep');
   t.notOk(daemon.logLines().some((l) => l.message === 'reconciliation looked at a repository' && l.reason === 'notice'), 'no notice look');
+
+  // Turning the watch on in the running daemon's config is not silently ignored: it applies at restart, and says so.
+  fx.writeConfig({
+    bitbucket: { repositories: [{ path: repo.bare, projectKey: 'PROJ', slug: 'api' }] },
+    reconcile: { interval: '500ms', grace: '0s', watch: true },
+    destinations: [{ name: 'portal', type: 'http', url: `${receiver.url}/events`, format: 'pushevent', retry: { baseDelay: '50ms', maxDelay: '200ms' } }],
+  });
+  const warned = await daemon.waitForLog((l) => l.message === 'reconcile changed in the config; it takes effect at the next restart');
+  t.match(warned.configured, /"watch":true/);
 });
