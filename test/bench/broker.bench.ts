@@ -2,7 +2,7 @@
 // by the relay as installed (compiled as install.sh does, with the systemd
 // unit's semi-space flag) to NATS JetStream (PubAck per message) and to
 // RabbitMQ (publisher confirms), each broker a private server on 127.0.0.1.
-// Prints ONE JSON line: deliveries/s and peak RSS of the publishing process,
+// Prints ONE JSON line: deliveries/s, CPU per delivery and peak RSS of the publishing process,
 // per-repository order violations and missing/duplicate messages seen by a
 // consumer reading everything back, and a peer measured in the same run: the
 // raw client (nats.js / amqplib) publishing the same bodies in a loop with the
@@ -13,7 +13,7 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -154,6 +154,7 @@ async function natsRun(script: string): Promise<Record<string, unknown>> {
     await jsm.streams.add({ name: 'PEER', subjects: ['peer.>'] });
     const bodies = Array.from({ length: 1000 }, (_, i) => bodyFor(i));
     let next = 0;
+    const peerCpu0 = process.cpuUsage();
     const t0 = performance.now();
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
@@ -166,8 +167,10 @@ async function natsRun(script: string): Promise<Record<string, unknown>> {
       }),
     );
     const peerPerSec = Math.round(N / ((performance.now() - t0) / 1000));
+    const peerCpu = process.cpuUsage(peerCpu0);
+    const peerCpuUsPerDelivery = Math.round((peerCpu.user + peerCpu.system) / N);
     await nc.close();
-    return { perSec: Math.round(N / ours.seconds), peakRssMb: ours.peakRssMb, cpuUsPerDelivery: ours.cpuUsPerDelivery, delivered: ours.delivered, stored, ...check, peerPerSec };
+    return { perSec: Math.round(N / ours.seconds), peakRssMb: ours.peakRssMb, cpuUsPerDelivery: ours.cpuUsPerDelivery, delivered: ours.delivered, stored, ...check, peerPerSec, peerCpuUsPerDelivery };
   } finally {
     await server.cleanup();
   }
@@ -200,6 +203,7 @@ async function rabbitRun(script: string): Promise<Record<string, unknown>> {
     const cc = await setup.createConfirmChannel();
     const bodies = Array.from({ length: 1000 }, (_, i) => bodyFor(i));
     let next = 0;
+    const peerCpu0 = process.cpuUsage();
     const t0 = performance.now();
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
@@ -212,14 +216,18 @@ async function rabbitRun(script: string): Promise<Record<string, unknown>> {
       }),
     );
     const peerPerSec = Math.round(N / ((performance.now() - t0) / 1000));
+    const peerCpu = process.cpuUsage(peerCpu0);
+    const peerCpuUsPerDelivery = Math.round((peerCpu.user + peerCpu.system) / N);
     await setup.close();
-    return { perSec: Math.round(N / ours.seconds), peakRssMb: ours.peakRssMb, cpuUsPerDelivery: ours.cpuUsPerDelivery, delivered: ours.delivered, stored: seen.length, ...check, peerPerSec, startMs: server.startedInMs };
+    return { perSec: Math.round(N / ours.seconds), peakRssMb: ours.peakRssMb, cpuUsPerDelivery: ours.cpuUsPerDelivery, delivered: ours.delivered, stored: seen.length, ...check, peerPerSec, peerCpuUsPerDelivery, startMs: server.startedInMs };
   } finally {
     await server.cleanup();
   }
 }
 
 async function main(): Promise<void> {
+  // The machine may be shared: the load average at start (run.ts records it at the end).
+  const loadAtStart = loadavg().map((l) => l.toFixed(2)).join(' ');
   const dir = mkdtempSync(join(tmpdir(), 'relay-broker-bench-'));
   try {
     const tree = join(dir, 'compiled');
@@ -238,15 +246,18 @@ async function main(): Promise<void> {
         concurrency: CONCURRENCY,
         bodyBytes: bodyFor(0).length,
         installed: `compiled as install.sh installs it, ${SEMI_SPACE_FLAG} as the systemd unit sets`,
+        loadAtStart,
         nats,
         rabbitmq: rabbit,
         goal: { natsPerSec: 2000, rabbitPerSec: 1000, peakRssMb: 150, orderViolations: 0 },
         pass: natsPass && rabbitPass,
         table: [
           { what: `JetStream: deliveries/s (PubAck each), ${N.toLocaleString('en')} queued, ${REPOS} repos, ${CONCURRENCY} in flight`, ours: `${nats.perSec} as installed`, peer: `${nats.peerPerSec} (nats.js loop, same bodies, no store)`, goal: '≥ 2,000/s' },
+          { what: 'JetStream: CPU per delivery of the publishing process (user + system)', ours: `${nats.cpuUsPerDelivery} µs`, peer: `${nats.peerCpuUsPerDelivery} µs`, goal: '' },
           { what: 'JetStream: peak RSS of the publishing process', ours: `${nats.peakRssMb} MB`, peer: '', goal: '≤ 150 MB' },
           { what: 'JetStream: order violations / missing / duplicates in the stream', ours: `${nats.orderViolations} / ${nats.missing} / ${nats.duplicates}`, peer: '', goal: '0 / 0 / 0' },
           { what: `RabbitMQ: deliveries/s (publisher confirms, persistent), same queue`, ours: `${rabbit.perSec} as installed`, peer: `${rabbit.peerPerSec} (amqplib confirm-channel loop, no store)`, goal: '≥ 1,000/s' },
+          { what: 'RabbitMQ: CPU per delivery of the publishing process (user + system)', ours: `${rabbit.cpuUsPerDelivery} µs`, peer: `${rabbit.peerCpuUsPerDelivery} µs`, goal: '' },
           { what: 'RabbitMQ: peak RSS of the publishing process', ours: `${rabbit.peakRssMb} MB`, peer: '', goal: '≤ 150 MB' },
           { what: 'RabbitMQ: order violations / missing in the queue', ours: `${rabbit.orderViolations} / ${rabbit.missing}`, peer: '', goal: '0 / 0' },
         ],
