@@ -31,6 +31,8 @@ export interface NatsServerOptions {
   token?: string;
   /** PEM files: server certificate, key, and (for client certificates) the CA. */
   tls?: { cert: string; key: string; ca?: string };
+  /** More server config lines, as written (e.g. operator / resolver for JWT auth). */
+  extra?: string;
 }
 
 /** A running (or stopped) private nats-server. */
@@ -77,6 +79,7 @@ function configText(port: number, storeDir: string, o: NatsServerOptions): strin
     if (o.tls.ca) t.push(`ca_file: ${confString(o.tls.ca)}`);
     lines.push(`tls { ${t.join(', ')} }`);
   }
+  if (o.extra) lines.push(o.extra);
   return lines.join('\n') + '\n';
 }
 
