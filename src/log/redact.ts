@@ -53,7 +53,7 @@ export function basicCredential(username: string, password: string): string {
 
 /** Header names whose values are credentials. */
 export function isSecretHeader(name: string): boolean {
-  return /^(authorization|proxy-authorization|cookie|x-api-key|x-auth-token|private-token|x-hub-signature(-256)?)$/i.test(name) || /token|secret|password|api-?key/i.test(name);
+  return /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|x-auth-token|private-token|x-hub-signature(-256)?)$/i.test(name) || /token|secret|password|api-?key/i.test(name);
 }
 
 /** Headers safe to print. */
@@ -63,6 +63,36 @@ export function redactHeaders(headers: Record<string, string | string[] | undefi
     if (v === undefined) continue;
     out[k] = isSecretHeader(k) ? REDACTED : Array.isArray(v) ? v.join(', ') : v;
   }
+  return out;
+}
+
+/** Bounds of the response headers kept per attempt: how many, each value's length, and all of them together. */
+export const RESPONSE_HEADER_LIMITS = { count: 32, valueChars: 256, totalChars: 2048 } as const;
+
+/**
+ * A receiver's response headers, safe to store and print: credential headers
+ * (Set-Cookie, Authorization …) as ***, `mask` (the destination's configured
+ * secrets, e.g. redactText bound to them) over every other value, and capped
+ * by `limits`; what the cap leaves out is counted under "(truncated)".
+ */
+export function redactResponseHeaders(
+  headers: Record<string, string | string[] | undefined>,
+  mask: (text: string) => string,
+  limits: { count: number; valueChars: number; totalChars: number } = RESPONSE_HEADER_LIMITS,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  const entries = Object.entries(redactHeaders(headers));
+  let total = 0;
+  let kept = 0;
+  for (const [name, raw] of entries) {
+    const masked = raw === REDACTED ? raw : mask(raw);
+    const value = masked.length > limits.valueChars ? masked.slice(0, limits.valueChars - 1) + '…' : masked;
+    if (kept >= limits.count || total + name.length + value.length > limits.totalChars) break;
+    out[name] = value;
+    total += name.length + value.length;
+    kept++;
+  }
+  if (kept < entries.length) out['(truncated)'] = `${entries.length - kept} more header${entries.length - kept === 1 ? '' : 's'} not kept`;
   return out;
 }
 
