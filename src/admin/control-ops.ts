@@ -280,6 +280,7 @@ const OPERATIONS: Record<ControlOp, (call: OpCall) => unknown> = {
         responseExcerpt: x.responseExcerpt === null ? null : redact(x.responseExcerpt),
         location: x.location === null ? null : redact(redactUrl(x.location)),
         target: redact(redactUrl(x.target)),
+        responseHeaders: x.responseHeaders ? Object.fromEntries(Object.entries(x.responseHeaders).map(([k, v]) => [k, redact(v)])) : null,
       })),
     };
     return { delivery, request: requestPreview(config, delivery), giveUp: giveUpOf(config, delivery) } satisfies ShowResult;

@@ -15,7 +15,7 @@ const HELP = `usage: relay show <delivery-id> [--full] [--raw] [--json]
 
 One delivery: destination, state (a queued one: when it is given up if every
 try fails), request headers (secrets shown as ***), body, and every attempt
-with its response excerpt.
+with its response: the start of the body and the headers (redacted, capped).
   <delivery-id>  the full id or a unique prefix (at least 4 characters)
   --full         the whole body (default: the first 16 KiB)
   --raw          the body byte for byte (default: JSON is indented)
@@ -66,6 +66,7 @@ export function renderShowText(r: ShowResult, style: Style, now: number, options
     if (a.error) out.push(`      error: ${a.error}`);
     if (a.location) out.push(`      location: ${a.location}`);
     if (a.responseExcerpt) out.push(`      response: ${a.responseExcerpt.replace(/\n/g, '\n                ')}`);
+    if (a.responseHeaders) for (const [k, v] of Object.entries(a.responseHeaders)) out.push(`      < ${k}: ${v}`);
   });
   return out.join('\n') + '\n';
 }
@@ -102,6 +103,7 @@ export function showJson(r: ShowResult): unknown {
       location: a.location,
       target: a.target,
       url: a.target, // the same as target; kept for scripts written when every destination was http
+      responseHeaders: a.responseHeaders ?? null,
     })),
   };
 }

@@ -367,6 +367,7 @@ export class DestinationWorker {
         responseExcerpt: res.responseExcerpt,
         location: res.location,
         target: res.target,
+        responseHeaders: res.responseHeaders ?? null,
       },
       attempts,
       firstAttemptAt,

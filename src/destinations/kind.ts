@@ -77,6 +77,8 @@ export type SendResult = SendOutcome & {
   responseExcerpt: string | null;
   /** Location of a redirect that was not followed, or null. */
   location: string | null;
+  /** The receiver's response headers, redacted and capped (redactResponseHeaders); null without a response or for kinds without headers. */
+  responseHeaders?: Record<string, string> | null;
 };
 
 /** Sends one destination's deliveries over its own connections. */

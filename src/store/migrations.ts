@@ -186,6 +186,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE destination_state ADD COLUMN paused_by TEXT;
     `,
   },
+  {
+    version: 8,
+    description: "attempts: the receiver's response headers (JSON, redacted and capped) for relay show",
+    sql: `
+      ALTER TABLE attempts ADD COLUMN response_headers TEXT;
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

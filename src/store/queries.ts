@@ -257,6 +257,7 @@ export function showDelivery(store: Store, idOrPrefix: string): DeliveryDetail |
       responseExcerpt: a.response_excerpt,
       location: a.location,
       target: a.target,
+      responseHeaders: a.response_headers ? (JSON.parse(a.response_headers) as Record<string, string>) : null,
     })),
   };
 }

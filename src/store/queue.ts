@@ -45,6 +45,8 @@ export interface AttemptRecord {
   location: string | null;
   /** Redacted target the attempt went to (URL, subject, exchange/routing key). */
   target: string;
+  /** The receiver's response headers, redacted and capped; null when none (no response, or a kind without headers). */
+  responseHeaders?: Record<string, string> | null;
 }
 
 /** Circuit and health fields of a destination the dispatcher owns (paused is the operator's). */
@@ -146,8 +148,8 @@ export function readHealth(store: Store, destination: string): DestinationHealth
 const SQL = {
   inFlight: `UPDATE deliveries SET state = 'in_flight' WHERE id = ? AND state = 'pending'`,
   release: `UPDATE deliveries SET state = 'pending' WHERE id = ? AND state = 'in_flight'`,
-  attempt: `INSERT INTO attempts (delivery_id, destination, time, outcome, status, latency_ms, error, detail, response_excerpt, location, target)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  attempt: `INSERT INTO attempts (delivery_id, destination, time, outcome, status, latency_ms, error, detail, response_excerpt, location, target, response_headers)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   delivered: `UPDATE deliveries SET state = 'delivered', attempts = ?, first_attempt_at = ?, last_attempt_at = ?,
     last_status = ?, last_error = NULL, delivered_at = ?, finished_at = ? WHERE id = ? AND state IN ('pending', 'in_flight')`,
   dead: `UPDATE deliveries SET state = 'dead', attempts = ?, first_attempt_at = ?, last_attempt_at = ?,
@@ -182,7 +184,7 @@ export function applyQueueWrites(store: Store, writes: readonly QueueWrite[]): v
           // Where receivers' answers enter the store: no secret may stay in them.
           const r = (text: string | null): string | null => (text === null ? null : store.redact(text));
           const error = r(a.error);
-          store.statement(SQL.attempt).run(a.deliveryId, a.destination, a.time, a.outcome, a.status, a.latencyMs, error, r(a.detail), r(a.responseExcerpt), r(a.location), store.redact(a.target));
+          store.statement(SQL.attempt).run(a.deliveryId, a.destination, a.time, a.outcome, a.status, a.latencyMs, error, r(a.detail), r(a.responseExcerpt), r(a.location), store.redact(a.target), responseHeadersJson(a.responseHeaders, store.redact));
           if (a.outcome === 'delivered') {
             store.statement(SQL.delivered).run(w.attempts, w.firstAttemptAt, a.time, a.status, a.time, a.time, a.deliveryId);
           } else if (a.outcome === 'dead') {
@@ -200,4 +202,10 @@ export function applyQueueWrites(store: Store, writes: readonly QueueWrite[]): v
       }
     }
   }, { durable: false });
+}
+
+/** Response headers as stored: JSON, every value through the store's redaction once more (null when none). */
+function responseHeadersJson(headers: Record<string, string> | null | undefined, redact: (text: string) => string): string | null {
+  if (!headers) return null;
+  return JSON.stringify(Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, redact(v)])));
 }

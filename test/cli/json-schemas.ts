@@ -130,6 +130,8 @@ export const SHOW_JSON_SCHEMA = object({
       location: nstr,
       target: str,
       url: str,
+      // The receiver's response headers, redacted and capped (null without a response, or for kinds without headers).
+      responseHeaders: { oneOf: [{ type: 'null' }, { type: 'object', additionalProperties: str }] },
     }),
   },
 });

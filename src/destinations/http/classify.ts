@@ -49,11 +49,13 @@ export interface HttpExchange {
   latencyMs: number;
   /** URL of the (last) request. */
   url: string;
+  /** Response headers of the final response, redacted and capped; null without one. */
+  responseHeaders?: Record<string, string> | null;
 }
 
 /** The transport-neutral result of an exchange. */
 export function toSendResult(x: HttpExchange, now: number = Date.now()): SendResult {
-  const facts = { target: x.url, detail: null, latencyMs: x.latencyMs, status: x.status, responseExcerpt: x.responseExcerpt, location: x.location };
+  const facts = { target: x.url, detail: null, latencyMs: x.latencyMs, status: x.status, responseExcerpt: x.responseExcerpt, location: x.location, responseHeaders: x.responseHeaders ?? null };
   if (x.status === null) return { ...facts, outcome: 'retry', error: x.error ?? 'no response', retryAfterMs: null, health: 'down' };
   const outcome = classifyResponse({ status: x.status });
   if (outcome === 'delivered') return { ...facts, outcome, health: 'up' };

@@ -7,7 +7,7 @@
 
 import { performance } from 'node:perf_hooks';
 import { resolveDestinationUrl } from '../../route/destination-url.ts';
-import { isSecretHeader, redactText, redactUrl } from '../../log/redact.ts';
+import { isSecretHeader, redactResponseHeaders, redactText, redactUrl } from '../../log/redact.ts';
 import { RELAY_VERSION } from '../../version.ts';
 import { signatureHeaderNames, signBody } from '../../formats/sign.ts';
 import type { OutgoingDelivery, Sender } from '../kind.ts';
@@ -154,6 +154,7 @@ async function sendOne(ctx: SenderContext, delivery: OutgoingDelivery, signal?: 
         retryAfter: headerText(res.headers['retry-after']),
         location: redirect ? redactUrl(new URL(location, url).toString()) : null,
         responseExcerpt: excerpt(res, redact),
+        responseHeaders: redactResponseHeaders(res.headers, redact),
         latencyMs: elapsed(),
         url: printable(),
       };
