@@ -4,6 +4,7 @@
 
 import type { ShowResult } from '../admin/control-ops.ts';
 import { formatDuration } from '../config/units.ts';
+import { formatTimings } from '../destinations/timings.ts';
 import { parseCommand, usageError } from './args.ts';
 import { EXIT, type CliIo } from './cli-io.ts';
 import { bodyText, deliveryJson, stateWord } from './delivery-text.ts';
@@ -67,6 +68,7 @@ export function renderShowText(r: ShowResult, style: Style, now: number, options
     if (a.location) out.push(`      location: ${a.location}`);
     if (a.responseExcerpt) out.push(`      response: ${a.responseExcerpt.replace(/\n/g, '\n                ')}`);
     if (a.responseHeaders) for (const [k, v] of Object.entries(a.responseHeaders)) out.push(`      < ${k}: ${v}`);
+    if (a.timings) out.push(`      timings: ${formatTimings(a.timings)}`);
   });
   return out.join('\n') + '\n';
 }
@@ -104,6 +106,7 @@ export function showJson(r: ShowResult): unknown {
       target: a.target,
       url: a.target, // the same as target; kept for scripts written when every destination was http
       responseHeaders: a.responseHeaders ?? null,
+      timings: a.timings ?? null,
     })),
   };
 }

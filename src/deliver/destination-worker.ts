@@ -368,6 +368,7 @@ export class DestinationWorker {
         location: res.location,
         target: res.target,
         responseHeaders: res.responseHeaders ?? null,
+        timings: res.timings ?? null,
       },
       attempts,
       firstAttemptAt,

@@ -7,6 +7,9 @@
 import type { DestinationConfig, QueuedDestinationConfig } from '../config/config-types.ts';
 import type { PushEvent } from '../event/push-event.ts';
 import type { Log } from '../log/logger.ts';
+import type { AttemptTimings } from './timings.ts';
+
+export type { AttemptTimings } from './timings.ts';
 
 /** A key path in the config document, e.g. ['destinations', 2, 'subject']. */
 export type ConfigPath = (string | number)[];
@@ -79,6 +82,8 @@ export type SendResult = SendOutcome & {
   location: string | null;
   /** The receiver's response headers, redacted and capped (redactResponseHeaders); null without a response or for kinds without headers. */
   responseHeaders?: Record<string, string> | null;
+  /** Per-phase timings (http kinds), else absent/null. */
+  timings?: AttemptTimings | null;
 };
 
 /** Sends one destination's deliveries over its own connections. */

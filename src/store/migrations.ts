@@ -193,6 +193,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE attempts ADD COLUMN response_headers TEXT;
     `,
   },
+  {
+    version: 9,
+    description: "attempts: per-phase timings of an http attempt (JSON: dnsMs, tcpMs, tlsMs, firstByteMs, totalMs, reused)",
+    sql: `
+      ALTER TABLE attempts ADD COLUMN timings TEXT;
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

@@ -6,6 +6,7 @@ import type { Store } from './store.ts';
 import { nextSendAt } from './next-attempt.ts';
 import { StoreError } from './store.ts';
 import { redactHeaders } from '../log/redact.ts';
+import type { AttemptTimings } from '../destinations/timings.ts';
 import type { AttemptRecord } from './queue.ts';
 
 /** Delivery states: pending → in_flight → delivered | pending (retry) | dead; dead → dropped or pending (replay). */
@@ -258,6 +259,7 @@ export function showDelivery(store: Store, idOrPrefix: string): DeliveryDetail |
       location: a.location,
       target: a.target,
       responseHeaders: a.response_headers ? (JSON.parse(a.response_headers) as Record<string, string>) : null,
+      timings: a.timings ? (JSON.parse(a.timings) as AttemptTimings) : null,
     })),
   };
 }

@@ -3,6 +3,7 @@
 // destination state). Writes are applied in one transaction per batch so a
 // busy drain pays one fsync per batch, not per delivery.
 
+import type { AttemptTimings } from '../destinations/timings.ts';
 import type { Store } from './store.ts';
 
 /** A pending delivery, everything needed to send it. */
@@ -47,6 +48,8 @@ export interface AttemptRecord {
   target: string;
   /** The receiver's response headers, redacted and capped; null when none (no response, or a kind without headers). */
   responseHeaders?: Record<string, string> | null;
+  /** Per-phase timings of an http attempt, null for other kinds or when none were measured. */
+  timings?: AttemptTimings | null;
 }
 
 /** Circuit and health fields of a destination the dispatcher owns (paused is the operator's). */
@@ -148,8 +151,8 @@ export function readHealth(store: Store, destination: string): DestinationHealth
 const SQL = {
   inFlight: `UPDATE deliveries SET state = 'in_flight' WHERE id = ? AND state = 'pending'`,
   release: `UPDATE deliveries SET state = 'pending' WHERE id = ? AND state = 'in_flight'`,
-  attempt: `INSERT INTO attempts (delivery_id, destination, time, outcome, status, latency_ms, error, detail, response_excerpt, location, target, response_headers)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  attempt: `INSERT INTO attempts (delivery_id, destination, time, outcome, status, latency_ms, error, detail, response_excerpt, location, target, response_headers, timings)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   delivered: `UPDATE deliveries SET state = 'delivered', attempts = ?, first_attempt_at = ?, last_attempt_at = ?,
     last_status = ?, last_error = NULL, delivered_at = ?, finished_at = ? WHERE id = ? AND state IN ('pending', 'in_flight')`,
   dead: `UPDATE deliveries SET state = 'dead', attempts = ?, first_attempt_at = ?, last_attempt_at = ?,
@@ -184,7 +187,7 @@ export function applyQueueWrites(store: Store, writes: readonly QueueWrite[]): v
           // Where receivers' answers enter the store: no secret may stay in them.
           const r = (text: string | null): string | null => (text === null ? null : store.redact(text));
           const error = r(a.error);
-          store.statement(SQL.attempt).run(a.deliveryId, a.destination, a.time, a.outcome, a.status, a.latencyMs, error, r(a.detail), r(a.responseExcerpt), r(a.location), store.redact(a.target), responseHeadersJson(a.responseHeaders, store.redact));
+          store.statement(SQL.attempt).run(a.deliveryId, a.destination, a.time, a.outcome, a.status, a.latencyMs, error, r(a.detail), r(a.responseExcerpt), r(a.location), store.redact(a.target), responseHeadersJson(a.responseHeaders, store.redact), a.timings ? JSON.stringify(a.timings) : null);
           if (a.outcome === 'delivered') {
             store.statement(SQL.delivered).run(w.attempts, w.firstAttemptAt, a.time, a.status, a.time, a.time, a.deliveryId);
           } else if (a.outcome === 'dead') {

@@ -8,6 +8,7 @@ import type { DestinationReport, StatusReport } from '../admin/status-report.ts'
 import { relative } from '../admin/status-report.ts';
 import { describeWiring, type WiringReport } from '../admin/wiring-status.ts';
 import { formatDuration, formatSize } from '../config/units.ts';
+import { formatTimings } from '../destinations/timings.ts';
 import { bodyText, lastOutcome } from '../cli/delivery-text.ts';
 import { giveUpAt } from '../deliver/retry-policy.ts';
 import type { DeliverySummary } from '../store/index.ts';
@@ -218,7 +219,7 @@ export function deliveryPage(r: ShowResult, options: { node: string; now: number
       time(a.time),
       badge(a.outcome),
       a.status === null ? 'no response' : `HTTP ${a.status}`,
-      `<span class="timing">${esc(formatDuration(a.latencyMs))}</span>`,
+      `<span class="timing">${esc(formatDuration(a.latencyMs))}</span>${a.timings ? `<div class="phases">${esc(formatTimings(a.timings))}</div>` : ''}`,
       `<code>${esc(a.target)}</code>`,
       [a.detail ? `<div>${esc(a.detail)}</div>` : '', a.error ? `<div>error: ${esc(a.error)}</div>` : '', a.location ? `<div>location: ${esc(a.location)}</div>` : '', a.responseExcerpt ? `<pre>${esc(a.responseExcerpt)}</pre>` : ''].join('') || '-',
     ]),

@@ -1,11 +1,13 @@
 // Benchmark `http-client`: what got 16 costs per request against a plain
-// node:http loop, before any store or queue (issue 14 item 2 decides from it
-// whether HTTP delivery can move to got within the drain goals: ≥ 1,500
-// deliveries/s, ≤ 150 MB). Same receiver process as `drain`, 1.5 KB JSON
-// bodies, keep-alive agents, 16 in flight; got as delivery would configure
-// it (retry off, throwHttpErrors false, no redirects, per-phase timeouts,
-// buffer body). The variants alternate, twice each, in the same run; each
-// reports requests/s, CPU µs per request and peak RSS of this process.
+// node:http loop, before any store or queue (issue 14 item 2: HTTP delivery
+// on got within the drain goals, ≥ 1,500 deliveries/s, ≤ 150 MB). Same
+// receiver process as `drain`, 1.5 KB JSON bodies, keep-alive agents, 16 in
+// flight. Three clients alternate, twice each, in the same run: the
+// got transport (src/destinations/http/got-transport.ts: got configured down,
+// body written through its stream), got's promise API with the `body`
+// option (retry off, throwHttpErrors false, no redirects, per-phase
+// timeouts, buffer body: the first configuration tried), and the plain loop.
+// Each reports requests/s, CPU µs per request and peak RSS of this process.
 //
 //   node test/bench/http-client.bench.ts [--n 10000]
 
@@ -13,7 +15,10 @@ import { fork } from 'node:child_process';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { loadavg } from 'node:os';
 import got from 'got';
+import https from 'node:https';
+import { createTransport } from '../../src/destinations/http/got-transport.ts';
 
 const { values: args } = parseArgs({ options: { n: { type: 'string', default: '10000' } } });
 const N = Number(args.n);
@@ -76,9 +81,13 @@ async function main(): Promise<void> {
     timeout: { lookup: 10_000, connect: 10_000, secureConnect: 10_000, send: 5_000, response: 5_000, request: 30_000 },
   });
   const viaGot = () => client.post(url, { body, headers, responseType: 'buffer' });
-  const runs: { plain: Figures[]; got: Figures[] } = { plain: [], got: [] };
+  const transport = createTransport({ agents: { http: agent, https: new https.Agent() }, connectTimeoutMs: 10_000, responseTimeoutMs: 5_000, maxBodyBytes: 2048 });
+  const target = new URL(url);
+  const viaTransport = () => transport.send({ url: target, method: 'POST', headers, body });
+  const runs: { plain: Figures[]; got: Figures[]; transport: Figures[] } = { plain: [], got: [], transport: [] };
   for (let i = 0; i < 2; i++) {
     runs.plain.push(await measure(plain));
+    runs.transport.push(await measure(viaTransport));
     runs.got.push(await measure(viaGot));
   }
   agent.destroy();
@@ -86,18 +95,28 @@ async function main(): Promise<void> {
   const best = (xs: Figures[]): Figures => xs.reduce((a, b) => (b.perSec > a.perSec ? b : a));
   const g = best(runs.got);
   const p = best(runs.plain);
+  const tr = best(runs.transport);
   process.stdout.write(JSON.stringify({
     bench: 'http-client',
     requests: N,
     concurrency: CONCURRENCY,
     bodyBytes: body.length,
+    transport: runs.transport,
     got: runs.got,
     plain: runs.plain,
-    cpuRatio: Number((g.cpuUsPerRequest / p.cpuUsPerRequest).toFixed(2)),
+    cpuRatio: Number((tr.cpuUsPerRequest / p.cpuUsPerRequest).toFixed(2)),
+    gotBodyOptionCpuRatio: Number((g.cpuUsPerRequest / p.cpuUsPerRequest).toFixed(2)),
+    loadAverage: loadavg().map((x) => Number(x.toFixed(2))),
     table: [
       {
-        what: `HTTP client alone: ${N.toLocaleString('en')} POSTs of 1.5 KB, ${CONCURRENCY} in flight, keep-alive (best of 2)`,
-        ours: `got 16: ${g.perSec}/s, ${g.cpuUsPerRequest} µs CPU per request, ${g.peakRssMb} MB peak`,
+        what: `the got transport (relay test's) alone: ${N.toLocaleString('en')} POSTs of 1.5 KB, ${CONCURRENCY} in flight, keep-alive (best of 2)`,
+        ours: `${tr.perSec}/s, ${tr.cpuUsPerRequest} µs CPU per request, ${tr.peakRssMb} MB peak`,
+        peer: `node:http loop: ${p.perSec}/s, ${p.cpuUsPerRequest} µs (×${(tr.cpuUsPerRequest / p.cpuUsPerRequest).toFixed(1)} CPU)`,
+        goal: 'input to the drain goals (≥ 1,500/s, ≤ 150 MB with got)',
+      },
+      {
+        what: `got promise API alone: ${N.toLocaleString('en')} POSTs of 1.5 KB, ${CONCURRENCY} in flight, keep-alive (best of 2)`,
+        ours: `got 16 promise API, body option: ${g.perSec}/s, ${g.cpuUsPerRequest} µs CPU per request, ${g.peakRssMb} MB peak`,
         peer: `node:http loop: ${p.perSec}/s, ${p.cpuUsPerRequest} µs (got ×${(g.cpuUsPerRequest / p.cpuUsPerRequest).toFixed(1)} CPU)`,
         goal: 'input to issue 14 item 2 (drain ≥ 1,500/s, ≤ 150 MB with got)',
       },

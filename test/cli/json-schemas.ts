@@ -132,6 +132,12 @@ export const SHOW_JSON_SCHEMA = object({
       url: str,
       // The receiver's response headers, redacted and capped (null without a response, or for kinds without headers).
       responseHeaders: { oneOf: [{ type: 'null' }, { type: 'object', additionalProperties: str }] },
+      timings: {
+        oneOf: [
+          { type: 'null' },
+          object({ dnsMs: nint, tcpMs: nint, tlsMs: nint, firstByteMs: nint, totalMs: nint, reused: { type: 'boolean' } }),
+        ],
+      },
     }),
   },
 });

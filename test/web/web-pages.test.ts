@@ -52,7 +52,11 @@ function seed(store: Store, now: number): string[] {
     enqueue(store, items([e], ['ci']), now - (120 - i) * 60_000);
     ids.push(deliveryIdFor(`e${i}`, 'ci', 0));
   }
-  applyQueueWrites(store, ids.map((id, i) => write(attempt(id, 'ci', now - (120 - i) * 60_000 + 1000, i % 30 === 0 ? 'dead' : i % 10 === 0 ? 'retry' : 'delivered', i % 30 === 0 ? 400 : i % 10 === 0 ? 503 : 200, i % 10 === 0 ? 900 : 40))));
+  applyQueueWrites(store, ids.map((id, i) => write({
+    ...attempt(id, 'ci', now - (120 - i) * 60_000 + 1000, i % 30 === 0 ? 'dead' : i % 10 === 0 ? 'retry' : 'delivered', i % 30 === 0 ? 400 : i % 10 === 0 ? 503 : 200, i % 10 === 0 ? 900 : 40),
+    // got's timings of an attempt (the http sender records them).
+    timings: i === 10 ? { dnsMs: 1, tcpMs: 2, tlsMs: 3, firstByteMs: 880, totalMs: 890, reused: false } : i === 11 ? { dnsMs: null, tcpMs: null, tlsMs: null, firstByteMs: 30, totalMs: 31, reused: true } : null,
+  })));
   return ids;
 }
 
@@ -270,6 +274,9 @@ t.test('over HTTP: read-only, auth, escaping, headers, uPlot, paging links, 404'
   t.match(one, /<pre id="request">POST http/);
   t.notMatch(one, /tok-SECRET-1/);
   t.match(one, /HTTP 503/);
+  t.match(one, /<div class="phases">dns 1ms · tcp 2ms · tls 3ms · first byte 880ms · total 890ms<\/div>/, "the attempt's per-phase timings");
+  t.match(await (await get(`/deliveries/${ids[11]}`)).text(), /<div class="phases">reused connection · first byte 30ms · total 31ms<\/div>/, 'a reused connection has no connection phases');
+  t.notMatch(await (await get(`/deliveries/${ids[12]}`)).text(), /class="phases"/, 'no timings, no line');
   t.match(one, /<dt>gives up<\/dt><dd><time/);
   t.equal((await get('/deliveries/ffffffff-0000')).status, 404);
   const uplot = await get('/static/uPlot.iife.min.js');

@@ -1,10 +1,15 @@
-// `relay test <dest>`: walk the path to a destination one step at a time —
-// DNS, TCP (to the proxy when one is set), the proxy's CONNECT tunnel, TLS
-// (who the certificate is for, who signed it, when it expires, whether we
-// trust it) — then send a real ping through the daemon's own HTTP sender
-// (same agents, proxy, TLS settings, auth and signature), and say in plain
-// words what is wrong. The diagnostic steps use bare sockets only to look;
-// the request that counts goes through ./sender.ts.
+// `relay test <dest>`: send a real ping through the daemon's own HTTP sender
+// (same agents, proxy, TLS settings, auth and signature; on got, whose
+// timings this check reports) and report the
+// path to the destination step by step — DNS, TCP, TLS (who the certificate
+// is for, who signed it, when it expires, whether we trust it), HTTP — then
+// say in plain words what is wrong.
+//
+// Direct destinations: the ping goes first and got's timings of it are the
+// DNS / TCP / TLS steps (the certificate is read from its socket). Only when
+// no HTTP answer came back, or through a proxy (its CONNECT tunnel is a step
+// of its own), is the path walked one step at a time with bare sockets, to
+// say which step fails and why.
 
 import dns from 'node:dns/promises';
 import net from 'node:net';
@@ -21,6 +26,8 @@ import type { HttpExchange } from './classify.ts';
 import type { HttpDestination } from './config.ts';
 import { httpSecrets, redactHttpUrl } from './secrets.ts';
 import { createHttpSender } from './sender.ts';
+import type { AttemptTimings } from '../timings.ts';
+import type tls from 'node:tls';
 
 /** What `relay test` found for an http destination. */
 export interface EndpointCheck extends PreflightCheck {
@@ -34,6 +41,8 @@ export interface EndpointCheck extends PreflightCheck {
   /** HTTP status of the ping, null when none arrived. */
   status: number | null;
   responseExcerpt: string | null;
+  /** got's per-phase timings of the ping, null when none were measured. */
+  timings: AttemptTimings | null;
 }
 
 /** Send CONNECT through an http proxy; resolves with the status line's code. */
@@ -106,7 +115,7 @@ export async function checkEndpoint(destIn: HttpDestination, options: Partial<Ch
   const diagnosis: string[] = [];
   const check: EndpointCheck = {
     destination: dest.name, type: 'http', target: '', format: dest.format, method: dest.method, url: redactUrl(url.toString()), proxy: proxy ? redactUrl(proxy.toString()) : null,
-    steps, certificate: null, status: null, responseExcerpt: null, ok: false, diagnosis,
+    steps, certificate: null, status: null, responseExcerpt: null, timings: null, ok: false, diagnosis,
   };
   check.target = `${check.method} ${check.url} (format ${check.format})${check.proxy ? ` via proxy ${check.proxy}` : ''}`;
   const skip = (...names: CheckStep['step'][]): void => {
@@ -125,133 +134,177 @@ export async function checkEndpoint(destIn: HttpDestination, options: Partial<Ch
     return check;
   }
 
-  // DNS: the proxy's name when proxied (the proxy resolves the receiver's).
-  const dialHost = proxy ? proxy.hostname.replace(/^\[|\]$/g, '') : host;
-  const dialPort = proxy ? Number(proxy.port || (proxy.protocol === 'https:' ? 443 : 80)) : port;
-  let address = dialHost;
-  if (net.isIP(dialHost)) {
-    steps.push({ step: 'dns', result: 'ok', ms: 0, detail: `${dialHost} is an address (no lookup)${proxy ? `; the proxy resolves ${host}` : ''}` });
-  } else {
-    const t0 = performance.now();
-    try {
-      const found = await dns.lookup(dialHost, { all: true });
-      address = found[0].address;
-      steps.push({ step: 'dns', result: 'ok', ms: elapsed(t0), detail: `${dialHost} → ${found.map((a) => a.address).join(', ')}${proxy ? `; the proxy resolves ${host}` : ''}` });
-    } catch (err) {
-      const code = errCode(err);
-      steps.push({ step: 'dns', result: 'failed', ms: elapsed(t0), detail: `${dialHost}: ${code}` });
-      diagnosis.push(code === 'EAI_AGAIN'
-        ? `DNS did not answer for ${dialHost} (${code}): check this host's resolver (/etc/resolv.conf) and network`
-        : `cannot resolve ${dialHost} (${code}): check the host name in ${proxy ? 'the proxy URL' : 'url'}${proxy ? '' : '; if only a proxy can reach it, set proxy: (or HTTPS_PROXY)'}`);
-      skip('tcp', ...(proxy && https ? (['proxy'] as const) : []), ...(https ? (['tls'] as const) : []), 'http');
-      return check;
-    }
-  }
-
-  // TCP.
-  let socket: net.Socket;
-  {
-    const t0 = performance.now();
-    const what = `${proxy ? 'proxy ' : ''}${address}:${dialPort}`;
-    try {
-      socket = await connectTcp(address, dialPort, connectMs);
-      steps.push({ step: 'tcp', result: 'ok', ms: elapsed(t0), detail: `connected to ${what}` });
-    } catch (err) {
-      const code = errCode(err);
-      steps.push({ step: 'tcp', result: 'failed', ms: elapsed(t0), detail: `${what}: ${code === 'ETIMEDOUT' ? `no answer within ${formatDuration(connectMs)} (ETIMEDOUT)` : code}` });
-      const target = proxy ? `the proxy ${dialHost}:${dialPort}` : `${host}:${port}`;
-      if (code === 'ECONNREFUSED') diagnosis.push(`nothing is listening on ${target} (connection refused): is ${proxy ? 'the proxy' : 'the receiver'} running, and is the port right?`);
-      else if (code === 'ETIMEDOUT') diagnosis.push(`no answer from ${target} within ${formatDuration(connectMs)}: a firewall or VPN is probably dropping the traffic; check the route${proxy ? '' : ', or try a proxy (destination proxy: or HTTPS_PROXY)'}`);
-      else if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') diagnosis.push(`no route to ${target} (${code}): VPN down? check routing${proxy ? '' : ', or try a proxy'}`);
-      else if (code === 'ECONNRESET') diagnosis.push(`${target} reset the connection: a firewall rejects it`);
-      else diagnosis.push(`cannot connect to ${target}: ${code}`);
-      skip(...(proxy && https ? (['proxy'] as const) : []), ...(https ? (['tls'] as const) : []), 'http');
-      return check;
-    }
-  }
-
+  // The ping goes through got (its timings are the steps); delivery itself runs on node:http (./transport.ts).
+  const { createTransport: createGotTransport } = await import('./got-transport.ts');
+  const sender = createHttpSender(dest, { env, makeTransport: createGotTransport });
   try {
-    // The proxy's tunnel (https through an http proxy).
-    if (proxy && https) {
-      const t0 = performance.now();
-      try {
-        const code = await proxyConnect(socket, `${host}:${port}`, proxy, dest.timeout.responseMs);
-        if (code !== 200) {
-          steps.push({ step: 'proxy', result: 'failed', ms: elapsed(t0), detail: `CONNECT ${host}:${port} → HTTP ${code}` });
-          diagnosis.push(code === 407
-            ? 'the proxy wants credentials (HTTP 407): put them in the proxy URL (http://user:password@proxy:3128)'
-            : `the proxy refuses to connect to ${host}:${port} (HTTP ${code}): ask for the destination to be allowed, or check the url`);
-          skip('tls', 'http');
-          return check;
-        }
-        steps.push({ step: 'proxy', result: 'ok', ms: elapsed(t0), detail: `tunnel to ${host}:${port} open` });
-      } catch (err) {
-        steps.push({ step: 'proxy', result: 'failed', ms: elapsed(t0), detail: redact((err as Error).message) });
-        diagnosis.push(`the proxy did not open a tunnel to ${host}:${port}: ${redact((err as Error).message)}`);
-        skip('tls', 'http');
-        return check;
-      }
-    }
-
-    // TLS: look at the certificate ourselves, trusting what the sender trusts.
-    if (https) {
-      const t0 = performance.now();
-      const a = createAgents(dest, env);
-      a.destroy();
-      try {
-        const secure = await tlsHandshake({
-          socket,
-          host,
-          servername: net.isIP(host) ? undefined : host,
-          ca: a.tls.ca,
-          cert: a.tls.cert,
-          key: a.tls.key,
-          rejectUnauthorized: false,
-        }, connectMs);
-        check.certificate = peerCertificate(secure, host);
-        const c = check.certificate;
-        const { trustError, daysLeft } = c;
-        const summary = `${secure.getProtocol()}; subject ${c.subject}; issuer ${c.issuer}; expires ${c.validTo.slice(0, 10)} (${daysLeft >= 0 ? `in ${daysLeft} days` : `${-daysLeft} days ago`})`;
-        secure.destroy();
-        if (trustError && dest.tls.verify) {
-          steps.push({ step: 'tls', result: 'failed', ms: elapsed(t0), detail: `${summary}; NOT trusted: ${trustError}` });
-          diagnosis.push(trustAdvice(trustError, host));
-          skip('http');
-          return check;
-        }
-        if (trustError) {
-          steps.push({ step: 'tls', result: 'warning', ms: elapsed(t0), detail: `${summary}; not trusted (${trustError}), tls.verify is off` });
-          diagnosis.push(`tls.verify: false hides an untrusted certificate (${trustError}); anyone on the path can read and alter deliveries — add tls.ca instead`);
-        } else {
-          steps.push({ step: 'tls', result: daysLeft < 14 ? 'warning' : 'ok', ms: elapsed(t0), detail: summary });
-          if (daysLeft < 14) diagnosis.push(`the certificate of ${host} expires in ${daysLeft} days; the receiver must renew it`);
-        }
-      } catch (err) {
-        steps.push({ step: 'tls', result: 'failed', ms: elapsed(t0), detail: errCode(err) });
-        diagnosis.push(`TLS handshake with ${host} failed (${errCode(err)}): is it really https on port ${port}? a TLS-intercepting proxy or firewall?`);
-        skip('http');
-        return check;
-      }
-    }
+    return await walk();
   } finally {
-    socket.destroy();
+    sender.close();
   }
 
-  // HTTP: the real sender, with a real ping.
-  const seed = deliveryIdFor(`relay-test-${Date.now()}`, dest.name, 0);
-  const ping = renderPingRequest(dest, seed, options.node, new Date().toISOString(), redactHttpUrl(dest));
-  const sender = createHttpSender(dest, { env });
-  try {
-    const r = await sender.exchange({ id: seed, headers: ping.headers, body: ping.body, signatureHeader: ping.signatureHeader, ...repo });
+  /** Send the ping; `socket` is the connection it went over. */
+  async function ping(): Promise<{ r: HttpExchange; socket: net.Socket | null }> {
+    const seed = deliveryIdFor(`relay-test-${Date.now()}`, dest.name, 0);
+    const request = renderPingRequest(dest, seed, options.node, new Date().toISOString(), redactHttpUrl(dest));
+    let socket: net.Socket | null = null;
+    const r = await sender.exchange({ id: seed, headers: request.headers, body: request.body, signatureHeader: request.signatureHeader, ...repo }, undefined, (s) => (socket = s));
+    return { r, socket };
+  }
+
+  /** The http step and verdict from the ping's answer. */
+  function httpStep(r: HttpExchange): CheckStep[] {
     check.status = r.status;
     check.responseExcerpt = r.responseExcerpt;
+    check.timings = r.timings ?? null;
     const ok = r.status !== null && r.status >= 200 && r.status < 300;
     const excerpt = r.responseExcerpt ? `: ${JSON.stringify(r.responseExcerpt.slice(0, 120))}` : '';
     steps.push({ step: 'http', result: ok ? 'ok' : 'failed', ms: r.latencyMs, detail: r.status === null ? (r.error ?? 'no response') : `${dest.method} → HTTP ${r.status}${excerpt}` });
     diagnosis.unshift(diagnoseHttp(r, dest, Boolean(proxy)));
     check.ok = ok;
-  } finally {
-    sender.close();
+    return steps;
   }
-  return check;
+
+  /** The tls step for a finished handshake; false when the certificate is not trusted and must not be. */
+  function tlsStep(secure: tls.TLSSocket, ms: number | null): boolean {
+    check.certificate = peerCertificate(secure, host);
+    const c = check.certificate;
+    const { trustError, daysLeft } = c;
+    const summary = `${secure.getProtocol()}; subject ${c.subject}; issuer ${c.issuer}; expires ${c.validTo.slice(0, 10)} (${daysLeft >= 0 ? `in ${daysLeft} days` : `${-daysLeft} days ago`})`;
+    if (trustError && dest.tls.verify) {
+      steps.push({ step: 'tls', result: 'failed', ms, detail: `${summary}; NOT trusted: ${trustError}` });
+      diagnosis.push(trustAdvice(trustError, host));
+      return false;
+    }
+    if (trustError) {
+      steps.push({ step: 'tls', result: 'warning', ms, detail: `${summary}; not trusted (${trustError}), tls.verify is off` });
+      diagnosis.push(`tls.verify: false hides an untrusted certificate (${trustError}); anyone on the path can read and alter deliveries — add tls.ca instead`);
+    } else {
+      steps.push({ step: 'tls', result: daysLeft < 14 ? 'warning' : 'ok', ms, detail: summary });
+      if (daysLeft < 14) diagnosis.push(`the certificate of ${host} expires in ${daysLeft} days; the receiver must renew it`);
+    }
+    return true;
+  }
+
+  async function walk(): Promise<EndpointCheck> {
+    // Direct: the ping first; when it got an HTTP answer over a new connection, got's timings are the steps.
+    let sent: { r: HttpExchange; socket: net.Socket | null } | null = null;
+    if (!proxy) {
+      sent = await ping();
+      const { r, socket } = sent;
+      const t = r.timings;
+      if (r.status !== null && t && !t.reused && socket?.remoteAddress) {
+        const where = `${socket.remoteAddress}:${socket.remotePort}`;
+        steps.push({ step: 'dns', result: 'ok', ms: t.dnsMs, detail: net.isIP(host) ? `${host} is an address (no lookup)` : `${host} → ${socket.remoteAddress}` });
+        steps.push({ step: 'tcp', result: 'ok', ms: t.tcpMs, detail: `connected to ${where}` });
+        if (https && !tlsStep(socket as tls.TLSSocket, t.tlsMs)) return check;
+        httpStep(r);
+        return check;
+      }
+    }
+
+    // DNS: the proxy's name when proxied (the proxy resolves the receiver's).
+    const dialHost = proxy ? proxy.hostname.replace(/^\[|\]$/g, '') : host;
+    const dialPort = proxy ? Number(proxy.port || (proxy.protocol === 'https:' ? 443 : 80)) : port;
+    let address = dialHost;
+    if (net.isIP(dialHost)) {
+      steps.push({ step: 'dns', result: 'ok', ms: 0, detail: `${dialHost} is an address (no lookup)${proxy ? `; the proxy resolves ${host}` : ''}` });
+    } else {
+      const t0 = performance.now();
+      try {
+        const found = await dns.lookup(dialHost, { all: true });
+        address = found[0].address;
+        steps.push({ step: 'dns', result: 'ok', ms: elapsed(t0), detail: `${dialHost} → ${found.map((a) => a.address).join(', ')}${proxy ? `; the proxy resolves ${host}` : ''}` });
+      } catch (err) {
+        const code = errCode(err);
+        steps.push({ step: 'dns', result: 'failed', ms: elapsed(t0), detail: `${dialHost}: ${code}` });
+        diagnosis.push(code === 'EAI_AGAIN'
+          ? `DNS did not answer for ${dialHost} (${code}): check this host's resolver (/etc/resolv.conf) and network`
+          : `cannot resolve ${dialHost} (${code}): check the host name in ${proxy ? 'the proxy URL' : 'url'}${proxy ? '' : '; if only a proxy can reach it, set proxy: (or HTTPS_PROXY)'}`);
+        skip('tcp', ...(proxy && https ? (['proxy'] as const) : []), ...(https ? (['tls'] as const) : []), 'http');
+        return check;
+      }
+    }
+
+    // TCP.
+    let socket: net.Socket;
+    {
+      const t0 = performance.now();
+      const what = `${proxy ? 'proxy ' : ''}${address}:${dialPort}`;
+      try {
+        socket = await connectTcp(address, dialPort, connectMs);
+        steps.push({ step: 'tcp', result: 'ok', ms: elapsed(t0), detail: `connected to ${what}` });
+      } catch (err) {
+        const code = errCode(err);
+        steps.push({ step: 'tcp', result: 'failed', ms: elapsed(t0), detail: `${what}: ${code === 'ETIMEDOUT' ? `no answer within ${formatDuration(connectMs)} (ETIMEDOUT)` : code}` });
+        const target = proxy ? `the proxy ${dialHost}:${dialPort}` : `${host}:${port}`;
+        if (code === 'ECONNREFUSED') diagnosis.push(`nothing is listening on ${target} (connection refused): is ${proxy ? 'the proxy' : 'the receiver'} running, and is the port right?`);
+        else if (code === 'ETIMEDOUT') diagnosis.push(`no answer from ${target} within ${formatDuration(connectMs)}: a firewall or VPN is probably dropping the traffic; check the route${proxy ? '' : ', or try a proxy (destination proxy: or HTTPS_PROXY)'}`);
+        else if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') diagnosis.push(`no route to ${target} (${code}): VPN down? check routing${proxy ? '' : ', or try a proxy'}`);
+        else if (code === 'ECONNRESET') diagnosis.push(`${target} reset the connection: a firewall rejects it`);
+        else diagnosis.push(`cannot connect to ${target}: ${code}`);
+        skip(...(proxy && https ? (['proxy'] as const) : []), ...(https ? (['tls'] as const) : []), 'http');
+        return check;
+      }
+    }
+
+    try {
+      // The proxy's tunnel (https through an http proxy).
+      if (proxy && https) {
+        const t0 = performance.now();
+        try {
+          const code = await proxyConnect(socket, `${host}:${port}`, proxy, dest.timeout.responseMs);
+          if (code !== 200) {
+            steps.push({ step: 'proxy', result: 'failed', ms: elapsed(t0), detail: `CONNECT ${host}:${port} → HTTP ${code}` });
+            diagnosis.push(code === 407
+              ? 'the proxy wants credentials (HTTP 407): put them in the proxy URL (http://user:password@proxy:3128)'
+              : `the proxy refuses to connect to ${host}:${port} (HTTP ${code}): ask for the destination to be allowed, or check the url`);
+            skip('tls', 'http');
+            return check;
+          }
+          steps.push({ step: 'proxy', result: 'ok', ms: elapsed(t0), detail: `tunnel to ${host}:${port} open` });
+        } catch (err) {
+          steps.push({ step: 'proxy', result: 'failed', ms: elapsed(t0), detail: redact((err as Error).message) });
+          diagnosis.push(`the proxy did not open a tunnel to ${host}:${port}: ${redact((err as Error).message)}`);
+          skip('tls', 'http');
+          return check;
+        }
+      }
+
+      // TLS: look at the certificate ourselves, trusting what the sender trusts.
+      if (https) {
+        const t0 = performance.now();
+        const a = createAgents(dest, env);
+        a.destroy();
+        try {
+          const secure = await tlsHandshake({
+            socket,
+            host,
+            servername: net.isIP(host) ? undefined : host,
+            ca: a.tls.ca,
+            cert: a.tls.cert,
+            key: a.tls.key,
+            rejectUnauthorized: false,
+          }, connectMs);
+          const trusted = tlsStep(secure, elapsed(t0));
+          secure.destroy();
+          if (!trusted) {
+            skip('http');
+            return check;
+          }
+        } catch (err) {
+          steps.push({ step: 'tls', result: 'failed', ms: elapsed(t0), detail: errCode(err) });
+          diagnosis.push(`TLS handshake with ${host} failed (${errCode(err)}): is it really https on port ${port}? a TLS-intercepting proxy or firewall?`);
+          skip('http');
+          return check;
+        }
+      }
+    } finally {
+      socket.destroy();
+    }
+
+    // HTTP: the ping's answer (sent above when direct; now through the proxy).
+    httpStep((sent ?? (await ping())).r);
+    return check;
+  }
 }

@@ -7,7 +7,7 @@
 // keeps every event queued, in order, until the operator fixes `url` or sets
 // `followRedirects: true`; the attempt log records the Location.
 
-import type { SendResult } from '../kind.ts';
+import type { AttemptTimings, SendResult } from '../kind.ts';
 
 /** What to do with a delivery after an HTTP answer (or none). */
 export type Classification = 'delivered' | 'retry' | 'dead';
@@ -51,11 +51,13 @@ export interface HttpExchange {
   url: string;
   /** Response headers of the final response, redacted and capped; null without one. */
   responseHeaders?: Record<string, string> | null;
+  /** Per-phase timings of the (last) request, null when none were measured. */
+  timings?: AttemptTimings | null;
 }
 
 /** The transport-neutral result of an exchange. */
 export function toSendResult(x: HttpExchange, now: number = Date.now()): SendResult {
-  const facts = { target: x.url, detail: null, latencyMs: x.latencyMs, status: x.status, responseExcerpt: x.responseExcerpt, location: x.location, responseHeaders: x.responseHeaders ?? null };
+  const facts = { target: x.url, detail: null, latencyMs: x.latencyMs, status: x.status, responseExcerpt: x.responseExcerpt, location: x.location, responseHeaders: x.responseHeaders ?? null, timings: x.timings ?? null };
   if (x.status === null) return { ...facts, outcome: 'retry', error: x.error ?? 'no response', retryAfterMs: null, health: 'down' };
   const outcome = classifyResponse({ status: x.status });
   if (outcome === 'delivered') return { ...facts, outcome, health: 'up' };

@@ -5,17 +5,18 @@
 // queued deliveries too. Redirects are followed only with followRedirects,
 // and then credentials and signatures never go to another origin.
 
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { resolveDestinationUrl } from '../../route/destination-url.ts';
 import { isSecretHeader, redactResponseHeaders, redactText, redactUrl } from '../../log/redact.ts';
 import { RELAY_VERSION } from '../../version.ts';
 import { signatureHeaderNames, signBody } from '../../formats/sign.ts';
 import type { OutgoingDelivery, Sender } from '../kind.ts';
-import { createAgents, type DestinationAgents } from './agents.ts';
+import { createAgents } from './agents.ts';
 import { toSendResult, type HttpExchange } from './classify.ts';
 import type { HttpDestination } from './config.ts';
 import { httpSecrets, redactHttpUrl } from './secrets.ts';
-import { transportRequest, TransportTimeout, type TransportResponse } from './transport.ts';
+import { createTransport, errorTimings, PHASE_WORDS, TransportTimeout, type Transport, type TransportResponse, type TransportSetup } from './transport.ts';
 
 export type { OutgoingDelivery } from '../kind.ts';
 export type { HttpExchange } from './classify.ts';
@@ -23,8 +24,8 @@ export type { HttpExchange } from './classify.ts';
 /** Sends deliveries for one destination over its own connection pools. */
 export interface HttpSender extends Sender {
   readonly destination: HttpDestination;
-  /** The HTTP exchange itself, unclassified (`relay test` diagnoses it). */
-  exchange(delivery: OutgoingDelivery, signal?: AbortSignal): Promise<HttpExchange>;
+  /** The HTTP exchange itself, unclassified (`relay test` diagnoses it; `onSocket` sees each request's socket). */
+  exchange(delivery: OutgoingDelivery, signal?: AbortSignal, onSocket?: (socket: Socket) => void): Promise<HttpExchange>;
   /** Close pooled connections. */
   close(): void;
 }
@@ -79,19 +80,25 @@ function crossOriginHeaders(headers: Record<string, string>, signatureHeader: st
 }
 
 /** Create the sender of an http destination (builds its agents; throws DestinationSetupError on unreadable TLS files). */
-export function createHttpSender(dest: HttpDestination, options: { env?: NodeJS.ProcessEnv } = {}): HttpSender {
+export function createHttpSender(dest: HttpDestination, options: { env?: NodeJS.ProcessEnv; makeTransport?: (setup: TransportSetup) => Transport } = {}): HttpSender {
   const agents = createAgents(dest, options.env);
   const secrets = httpSecrets(dest);
   const ctx: SenderContext = {
     dest,
-    agents,
+    transport: (options.makeTransport ?? createTransport)({
+      agents,
+      tls: agents.tls,
+      connectTimeoutMs: dest.timeout.connectMs,
+      responseTimeoutMs: dest.timeout.responseMs,
+      maxBodyBytes: EXCERPT_BYTES,
+    }),
     redact: (text) => redactText(text, secrets),
     // Placeholders survive redaction, so the printable URL is filled like the real one.
     printableUrl: redactHttpUrl(dest),
   };
   return {
     destination: dest,
-    exchange: (delivery, signal) => sendOne(ctx, delivery, signal),
+    exchange: (delivery, signal, onSocket) => sendOne(ctx, delivery, signal, onSocket),
     send: async (delivery, signal) => toSendResult(await sendOne(ctx, delivery, signal)),
     close: () => agents.destroy(),
   };
@@ -99,13 +106,13 @@ export function createHttpSender(dest: HttpDestination, options: { env?: NodeJS.
 
 interface SenderContext {
   dest: HttpDestination;
-  agents: DestinationAgents;
+  transport: Transport;
   redact: (text: string) => string;
   printableUrl: string;
 }
 
-async function sendOne(ctx: SenderContext, delivery: OutgoingDelivery, signal?: AbortSignal): Promise<HttpExchange> {
-  const { dest, agents, redact } = ctx;
+async function sendOne(ctx: SenderContext, delivery: OutgoingDelivery, signal?: AbortSignal, onSocket?: (socket: Socket) => void): Promise<HttpExchange> {
+  const { dest, transport, redact } = ctx;
   const started = performance.now();
   const repository = { projectKey: delivery.projectKey, slug: delivery.repoSlug, id: delivery.repoId };
   let redirected = false;
@@ -116,7 +123,7 @@ async function sendOne(ctx: SenderContext, delivery: OutgoingDelivery, signal?: 
   } catch (err) {
     // A URL this repository cannot fill ({repoId} unknown): a config problem,
     // recorded like a failed attempt so it retries once the url is fixed.
-    return { status: null, error: redact((err as Error).message), retryAfter: null, location: null, responseExcerpt: null, latencyMs: 0, url: printable() };
+    return { status: null, error: redact((err as Error).message), retryAfter: null, location: null, responseExcerpt: null, latencyMs: 0, url: printable(), timings: null };
   }
   const origin = url.origin;
   let headers = requestHeaders(dest, delivery);
@@ -128,7 +135,7 @@ async function sendOne(ctx: SenderContext, delivery: OutgoingDelivery, signal?: 
   const deadline = new AttemptDeadline(dest.timeout.totalMs, signal);
   try {
     for (let hop = 0; ; hop++) {
-      const res = await request(dest, agents, url, method, headers, body, deadline.signal);
+      const res = await request(transport, url, method, headers, body, deadline.signal, onSocket);
       const location = res.headers.location ?? null;
       const redirect = res.status >= 300 && res.status < 400 && location !== null;
       if (redirect && dest.followRedirects && hop < MAX_REDIRECTS) {
@@ -157,6 +164,7 @@ async function sendOne(ctx: SenderContext, delivery: OutgoingDelivery, signal?: 
         responseHeaders: redactResponseHeaders(res.headers, redact),
         latencyMs: elapsed(),
         url: printable(),
+        timings: res.timings,
       };
     }
   } catch (err) {
@@ -168,6 +176,7 @@ async function sendOne(ctx: SenderContext, delivery: OutgoingDelivery, signal?: 
       responseExcerpt: null,
       latencyMs: elapsed(),
       url: printable(),
+      timings: errorTimings(err),
     };
   } finally {
     deadline.clear();
@@ -200,31 +209,19 @@ class AttemptDeadline {
 }
 
 function request(
-  dest: HttpDestination,
-  agents: DestinationAgents,
+  transport: Transport,
   url: URL,
   method: string,
   headers: Record<string, string>,
   body: Buffer | undefined,
   signal: AbortSignal | undefined,
+  onSocket: ((socket: Socket) => void) | undefined,
 ): Promise<TransportResponse> {
-  const secure = url.protocol === 'https:';
   // Credentials in the URL (https://user:pass@host) become Basic auth, as curl does.
   if (url.username && !Object.keys(headers).some((k) => k.toLowerCase() === 'authorization')) {
     headers = { ...headers, authorization: 'Basic ' + Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64') };
   }
-  return transportRequest({
-    url,
-    method,
-    headers,
-    body,
-    agent: secure ? agents.https : agents.http,
-    tls: agents.tls,
-    connectTimeoutMs: dest.timeout.connectMs,
-    responseTimeoutMs: dest.timeout.responseMs,
-    maxBodyBytes: EXCERPT_BYTES,
-    signal,
-  });
+  return transport.send({ url, method, headers, body, signal, onSocket });
 }
 
 function headerText(v: string | string[] | undefined): string | null {
@@ -241,11 +238,11 @@ function excerpt(res: TransportResponse, redact: (text: string) => string): stri
 /** One line saying what failed, with the code an operator can search for. */
 function describeError(err: unknown, dest: HttpDestination): string {
   if (err instanceof TransportTimeout) {
-    const limit = err.phase === 'connect' ? `timeout.connect ${dest.timeout.connectMs}ms` : `timeout.response ${dest.timeout.responseMs}ms`;
-    return `timeout waiting for ${err.phase} (${limit})`;
+    const limit = err.phase === 'send' || err.phase === 'response' ? `timeout.response ${dest.timeout.responseMs}ms` : `timeout.connect ${dest.timeout.connectMs}ms`;
+    return `timeout waiting for ${PHASE_WORDS[err.phase]} (${limit})`;
   }
   const e = err as { name?: string; code?: string; message?: string };
-  if (e.name === 'AbortError' || e.code === 'ABORT_ERR') return 'aborted (daemon stopping)';
+  if (e.name === 'AbortError' || e.code === 'ABORT_ERR' || e.code === 'ERR_ABORTED') return 'aborted (daemon stopping)';
   const code = e.code && !String(e.message).includes(e.code) ? `${e.code}: ` : '';
   return `${code}${e.message ?? String(err)}`;
 }

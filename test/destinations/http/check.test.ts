@@ -142,6 +142,9 @@ t.test('https: self-signed untrusted → add tls.ca; trusted with tls.ca; CA-sig
   t.equal(j.ok, true);
   t.match(j.certificate, { subject: 'CN=127.0.0.1', issuer: 'CN=Relay Test CA', trusted: true, trustError: null });
   t.ok(j.certificate.altNames.includes('IP Address:127.0.0.1'));
+  t.equal(j.timings.reused, false, 'the ping went over a new connection');
+  t.type(j.timings.tlsMs, 'number', "got's timings of the ping are kept");
+  t.same(j.steps.map((s: { step: string; ms: number }) => [s.step, s.ms]), [['dns', j.timings.dnsMs], ['tcp', j.timings.tcpMs], ['tls', j.timings.tlsMs], ['http', j.steps[3].ms]], "the dns / tcp / tls steps are got's phases of the ping");
   t.match(j.diagnosis.join('\n'), /expires in 0 days; the receiver must renew it/, 'a certificate about to expire is called out');
 
   const off = await relay(['test', 'noverify', ...C]);

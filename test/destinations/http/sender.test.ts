@@ -44,6 +44,7 @@ t.test('headers, signature (verified independently), placeholders, bearer auth',
   const res = await sendOnce(dest);
   t.match(res, { status: 200, error: null, responseExcerpt: 'ok' });
   t.equal(res.url, `${rx.url}/hook/PRJ/my%20repo/42?token=***`, 'recorded URL is redacted');
+  t.match(res.timings, { reused: false, dnsMs: Number, tcpMs: Number, tlsMs: null, firstByteMs: Number, totalMs: Number }, "got's timings of a new plain-http connection (no TLS phase)");
   const [req] = rx.requests;
   t.equal(req.method, 'POST');
   t.equal(req.url, '/hook/PRJ/my%20repo/42?token=abc123', 'placeholders filled and encoded; query kept');
@@ -150,6 +151,7 @@ t.test('a connect nobody answers (a firewall dropping SYNs) ends at timeout.conn
   const res = await sendOnce(httpDest('ci', `http://127.0.0.1:${blackhole.port}/hook`, { timeout: { connectMs: 400, responseMs: 5000, totalMs: 60_000 } }));
   t.equal(res.status, null);
   t.match(res.error, /timeout waiting for connect/);
+  t.match(res.timings, { tcpMs: null, firstByteMs: null }, 'a connect that never finished has no TCP phase');
   t.ok(res.latencyMs >= 390 && res.latencyMs < 3000, `gave up after the connect timeout, not the response timeout (${res.latencyMs} ms)`);
 });
 
