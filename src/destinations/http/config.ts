@@ -21,7 +21,7 @@ export interface HttpDestination extends QueuedDestinationConfig {
   url: string;
   method: 'POST' | 'PUT';
   headers: Record<string, string>;
-  /** connect: each of DNS, TCP, TLS of a new connection; response: sending the request, then to the status line; total: the whole attempt, body and redirects included. */
+  /** connect: TCP+TLS of a new connection; response: to the status line and longest body silence; total: the whole attempt, redirects included. */
   timeout: { connectMs: number; responseMs: number; totalMs: number };
   secret?: string;
   auth?: AuthConfig;
