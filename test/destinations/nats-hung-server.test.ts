@@ -78,11 +78,7 @@ t.test('several servers, one hung: the sender uses the one that greets and leave
   const greeter = net.createServer((s) => {
     greeted.push(s);
     s.on('error', () => undefined);
-    s.write('INFO {"server_id":"fake","version":"2.9.0","proto":1,"max_payload":1048576,"jetstream":true}\r\n');
-    s.on('data', (b) => {
-      // CONNECT + PING → PONG; then nothing (the publish times out).
-      if (b.toString().includes('PING')) s.write('PONG\r\n');
-    });
+    greetLikeNats(s);
   });
   greeter.listen(0, '127.0.0.1');
   await once(greeter, 'listening');
@@ -110,10 +106,7 @@ t.test('a server that greeted, dropped the connection and now hangs: no socket p
     s.on('error', () => undefined);
     s.on('close', () => sockets.delete(s));
     if (!greet) return;
-    s.write('INFO {"server_id":"fake","version":"2.9.0","proto":1,"max_payload":1048576,"jetstream":true}\r\n');
-    s.on('data', (b) => {
-      if (b.toString().includes('PING')) s.write('PONG\r\n');
-    });
+    greetLikeNats(s);
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -138,3 +131,11 @@ t.test('a server that greeted, dropped the connection and now hangs: no socket p
   t.ok(accepted > before, `the sender tried again (${accepted - before} connections since the drop)`);
   t.ok(await eventually(() => sockets.size === 0, 5000), `no socket left open on the server (open: ${sockets.size} of ${accepted - before} since the drop)`);
 });
+
+/** Greets like a NATS server and answers PING; then nothing (a publish times out). */
+function greetLikeNats(s: net.Socket): void {
+  s.write('INFO {"server_id":"fake","version":"2.9.0","proto":1,"max_payload":1048576,"jetstream":true}\r\n');
+  s.on('data', (b) => {
+    if (b.toString().includes('PING')) s.write('PONG\r\n');
+  });
+}
