@@ -1,7 +1,7 @@
-// Per-phase timings of an HTTP attempt (delivery's node:http transport and
-// relay test's got transport measure them alike; the attempts log keeps
-// them) and the one way they are printed: `relay show`, the web
-// delivery page and `relay test` all say them alike.
+// Per-phase timings of an HTTP attempt (got's, from the http transport that
+// delivery and relay test share; the attempts log keeps them) and the one
+// way they are printed: `relay show`, the web delivery page and `relay test`
+// all say them alike.
 
 /** Per-phase timings of an HTTP attempt, got's `timings.phases` record (whole ms). A phase that did not happen is null (DNS is 0 for an IP literal): no DNS, TCP or TLS on a reused keep-alive connection (`reused`); no TLS for http. */
 export interface AttemptTimings {

@@ -1,6 +1,6 @@
 // Benchmark `broker`: 50,000 queued deliveries (50 repositories) published
 // by the relay as installed (compiled as install.sh does, with the systemd
-// unit's semi-space flag) to NATS JetStream (PubAck per message) and to
+// unit's V8 flags) to NATS JetStream (PubAck per message) and to
 // RabbitMQ (publisher confirms), each broker a private server on 127.0.0.1.
 // Prints ONE JSON line: deliveries/s, CPU per delivery and peak RSS of the publishing process,
 // per-repository order violations and missing/duplicate messages seen by a
@@ -28,6 +28,7 @@ import { natsDest, amqpDest } from '../destinations/broker-fixtures.ts';
 import { startNatsServer } from '../helpers/nats-server.ts';
 import { startRabbitServer } from '../helpers/rabbitmq-server.ts';
 import { compiledPath, compiledRelayTree } from './compiled-tree.ts';
+import { installedNodeFlags } from './installed-node-options.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -44,7 +45,6 @@ const N = Number(args.n);
 const REPOS = Number(args.repos);
 const CONCURRENCY = Number(args.concurrency);
 const SELF = fileURLToPath(import.meta.url);
-const SEMI_SPACE_FLAG = '--max-semi-space-size=2';
 const EXCHANGE = 'bitbucket';
 
 /** A ~1.5 KB JSON body, like a small cloudevents push (same as the drain benchmark). */
@@ -102,7 +102,7 @@ async function runDrain(dir: string, kind: string, server: string, script: strin
   const prep = spawnSync(process.execPath, [SELF, '--prepare', path, '--n', String(N), '--repos', String(REPOS)], { stdio: 'inherit' });
   if (prep.status !== 0) throw new Error('prepare failed');
   process.stderr.write(`  ${kind}: store ${Math.round(statSync(path).size / 1e5) / 10} MB, draining …\n`);
-  const child = spawn(process.execPath, [SEMI_SPACE_FLAG, script, '--drain', path, '--kind', kind, '--server', server, '--n', String(N), '--concurrency', String(CONCURRENCY)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...installedNodeFlags(), script, '--drain', path, '--kind', kind, '--server', server, '--n', String(N), '--concurrency', String(CONCURRENCY)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c));
   const code = await new Promise<number | null>((r) => child.once('exit', r));
@@ -245,7 +245,7 @@ async function main(): Promise<void> {
         repos: REPOS,
         concurrency: CONCURRENCY,
         bodyBytes: bodyFor(0).length,
-        installed: `compiled as install.sh installs it, ${SEMI_SPACE_FLAG} as the systemd unit sets`,
+        installed: `compiled as install.sh installs it, ${installedNodeFlags().join(' ')} as the systemd unit sets`,
         loadAtStart,
         nats,
         rabbitmq: rabbit,

@@ -3,7 +3,7 @@
 // on got within the drain goals, ≥ 1,500 deliveries/s, ≤ 150 MB). Same
 // receiver process as `drain`, 1.5 KB JSON bodies, keep-alive agents, 16 in
 // flight. Three clients alternate, twice each, in the same run: the
-// got transport (src/destinations/http/got-transport.ts: got configured down,
+// got transport (src/destinations/http/transport.ts: got configured down,
 // body written through its stream), got's promise API with the `body`
 // option (retry off, throwHttpErrors false, no redirects, per-phase
 // timeouts, buffer body: the first configuration tried), and the plain loop.
@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
 import got from 'got';
 import https from 'node:https';
-import { createTransport } from '../../src/destinations/http/got-transport.ts';
+import { createTransport } from '../../src/destinations/http/transport.ts';
 
 const { values: args } = parseArgs({ options: { n: { type: 'string', default: '10000' } } });
 const N = Number(args.n);
@@ -109,7 +109,7 @@ async function main(): Promise<void> {
     loadAverage: loadavg().map((x) => Number(x.toFixed(2))),
     table: [
       {
-        what: `the got transport (relay test's) alone: ${N.toLocaleString('en')} POSTs of 1.5 KB, ${CONCURRENCY} in flight, keep-alive (best of 2)`,
+        what: `the got transport (delivery's and relay test's) alone: ${N.toLocaleString('en')} POSTs of 1.5 KB, ${CONCURRENCY} in flight, keep-alive (best of 2)`,
         ours: `${tr.perSec}/s, ${tr.cpuUsPerRequest} µs CPU per request, ${tr.peakRssMb} MB peak`,
         peer: `node:http loop: ${p.perSec}/s, ${p.cpuUsPerRequest} µs (×${(tr.cpuUsPerRequest / p.cpuUsPerRequest).toFixed(1)} CPU)`,
         goal: 'input to the drain goals (≥ 1,500/s, ≤ 150 MB with got)',

@@ -26,6 +26,7 @@ import { enqueue, type EnqueueItem } from '../../src/store/enqueue.ts';
 import { makeEvent } from '../deliver/fixtures.ts';
 import { procMemory } from './proc-memory.ts';
 import { compiledRelayTree } from './compiled-tree.ts';
+import { installedNodeFlags } from './installed-node-options.ts';
 
 const { values: args } = parseArgs({ options: { events: { type: 'string', default: '250000' }, requests: { type: 'string', default: '40' }, store: { type: 'string' } } });
 /** --store FILE: fill it once and keep it (later runs reuse it; for profiling), instead of a temp store. */
@@ -36,8 +37,8 @@ const DESTINATIONS = ['ci', 'jira', 'portal', 'tracker'];
 const REPOS = 100;
 const SPAN_MS = 7 * 86_400_000;
 const BATCH = 5000;
-/** The daemon runs as installed: compiled by install.sh's step, with the systemd unit's V8 flag. */
-const INSTALLED_ENV = { ...process.env, NODE_OPTIONS: '--max-semi-space-size=2' };
+/** The daemon runs as installed: compiled by install.sh's step, with the systemd unit's V8 flags. */
+const INSTALLED_ENV = { ...process.env, NODE_OPTIONS: installedNodeFlags().join(' ') };
 const mb = (bytes: number): number => Math.round(bytes / 1e5) / 10;
 const pct = (xs: number[], q: number): number => Math.round([...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(q * xs.length) - 1)] * 10) / 10;
 
@@ -233,7 +234,7 @@ async function main(): Promise<void> {
       destinations: DESTINATIONS.length,
       repos: REPOS,
       fill: { seconds: fillSeconds, storeMb },
-      daemon: { runtime: 'compiled, --max-semi-space-size=2 (as installed)', startMs, chartLogReadMs: chartLoadMs, rssBeforeRequestsMb: mb(before.rss), pagesOff: { rssMb: mb(plainMem.rss), peakRssMb: mb(plainMem.hwm) }, rssMb: mb(mem.rss), peakRssMb: peakMb },
+      daemon: { runtime: `compiled, ${INSTALLED_ENV.NODE_OPTIONS} (as installed)`, startMs, chartLogReadMs: chartLoadMs, rssBeforeRequestsMb: mb(before.rss), pagesOff: { rssMb: mb(plainMem.rss), peakRssMb: mb(plainMem.hwm) }, rssMb: mb(mem.rss), peakRssMb: peakMb },
       requestsPerPage: REQUESTS,
       pages: figures,
       peer: { statusJson: { p50: pct(statusTimes, 0.5), p95: pct(statusTimes, 0.95) } },

@@ -40,6 +40,8 @@ export interface ResponsePlan {
   destroy?: boolean;
   /** Answer the status line, then one body byte every this many ms, never ending (until close()). */
   trickleMs?: number;
+  /** Answer the status line and the first body bytes, then go silent without ending (until close()). */
+  stallBody?: boolean;
 }
 
 /** Decides the answer to a request; undefined → 200 "ok". */
@@ -108,6 +110,11 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
           return;
         }
         if (plan.hang) return;
+        if (plan.stallBody) {
+          res.writeHead(plan.status ?? 200, { 'content-type': 'text/plain', ...plan.headers });
+          res.write('partial');
+          return;
+        }
         if (plan.trickleMs) {
           res.writeHead(plan.status ?? 200, { 'content-type': 'text/plain', ...plan.headers });
           const drip = setInterval(() => res.write('.'), plan.trickleMs);

@@ -134,9 +134,8 @@ export async function checkEndpoint(destIn: HttpDestination, options: Partial<Ch
     return check;
   }
 
-  // The ping goes through got (its timings are the steps); delivery itself runs on node:http (./transport.ts).
-  const { createTransport: createGotTransport } = await import('./got-transport.ts');
-  const sender = createHttpSender(dest, { env, makeTransport: createGotTransport });
+  // The ping goes through delivery's own sender and transport (got: its timings are the steps).
+  const sender = createHttpSender(dest, { env });
   try {
     return await walk();
   } finally {

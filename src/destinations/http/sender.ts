@@ -1,4 +1,4 @@
-// Sends one delivery to an http destination (node:http, keep-alive agents) and
+// Sends one delivery to an http destination (got, keep-alive agents: ./transport.ts) and
 // reports what happened as a value; it never throws for network or HTTP
 // failures. Auth and the signature are added here, at send time, from the
 // current config: they are never stored, and a rotated secret applies to
@@ -16,7 +16,7 @@ import { createAgents } from './agents.ts';
 import { toSendResult, type HttpExchange } from './classify.ts';
 import type { HttpDestination } from './config.ts';
 import { httpSecrets, redactHttpUrl } from './secrets.ts';
-import { createTransport, errorTimings, PHASE_WORDS, TransportTimeout, type Transport, type TransportResponse, type TransportSetup } from './transport.ts';
+import { createTransport, errorTimings, PHASE_WORDS, TransportTimeout, type Transport, type TransportResponse } from './transport.ts';
 
 export type { OutgoingDelivery } from '../kind.ts';
 export type { HttpExchange } from './classify.ts';
@@ -80,12 +80,12 @@ function crossOriginHeaders(headers: Record<string, string>, signatureHeader: st
 }
 
 /** Create the sender of an http destination (builds its agents; throws DestinationSetupError on unreadable TLS files). */
-export function createHttpSender(dest: HttpDestination, options: { env?: NodeJS.ProcessEnv; makeTransport?: (setup: TransportSetup) => Transport } = {}): HttpSender {
+export function createHttpSender(dest: HttpDestination, options: { env?: NodeJS.ProcessEnv } = {}): HttpSender {
   const agents = createAgents(dest, options.env);
   const secrets = httpSecrets(dest);
   const ctx: SenderContext = {
     dest,
-    transport: (options.makeTransport ?? createTransport)({
+    transport: createTransport({
       agents,
       tls: agents.tls,
       connectTimeoutMs: dest.timeout.connectMs,

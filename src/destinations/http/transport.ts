@@ -1,24 +1,24 @@
-// HTTP delivery's transport: one HTTP(S) exchange on node:http with the
-// destination's keep-alive agents (proxy and TLS set up in ./agents.ts) and
-// the timeouts a webhook sender needs — connect (TCP + TLS handshake, new
-// sockets only), response (request written → status line, then the longest
-// silence in the body) — and each attempt's per-phase timings (DNS, TCP,
-// TLS, first byte, total; the same record got's `timings` give `relay test`,
-// see ./got-transport.ts). Only the first `maxBodyBytes` of the response are
-// kept; the rest is read and discarded so the keep-alive connection stays
-// reusable. Redirects, retries and proxies are handled by the caller and the
-// agents.
+// HTTP delivery's transport (and `relay test`'s): one HTTP(S) exchange on
+// got 16, configured down to what a webhook sender needs: the destination's
+// keep-alive agents (proxy and TLS set up in ./agents.ts), no retries (the
+// durable queue owns them), no redirects (the sender follows them itself so
+// credentials never cross origins), no decompression, no cache, HTTP/1.1
+// only, per-phase timeouts mapped from the config, and got's `timings` for
+// each attempt's DNS / TCP / TLS / first byte / total.
 //
-// Why not got here (issue 14): `npm run bench -- drain` as installed, got
-// configured down (./got-transport.ts) against this transport, alternating
-// in the same run: got ×0.40 the deliveries/s, ×2.0 the CPU per delivery,
-// ×1.7 the peak RSS (202 MB, over the 150 MB goal). docs/design-notes.md
-// has the figures and the profile.
+// One got instance per destination (`got.extend` once, not per request). The
+// stream interface: we keep only the first maxBodyBytes of the response and
+// read the rest into the void, so the keep-alive connection stays reusable
+// and a huge answer never sits in memory (responseType 'buffer' would hold it
+// all). Why the body is written through the stream and why got is given its
+// own `request` function: see createTransport(). What got costs beside a
+// plain node:http transport (test/bench/peers/node-http-transport.ts): `npm
+// run bench -- drain`, docs/benchmarks.md.
 
+import got, { type Got, type Timings, TimeoutError } from 'got';
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import type { AttemptTimings } from '../timings.ts';
 
 /** What came back. */
@@ -61,9 +61,9 @@ export class TransportTimeout extends Error {
 export interface TransportSetup {
   agents: { http: http.Agent; https: https.Agent };
   tls?: { ca?: (string | Buffer)[]; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean };
-  /** TCP connect + TLS handshake (new connections only). */
+  /** DNS lookup, TCP connect, TLS handshake (new connections only). */
   connectTimeoutMs: number;
-  /** From the request written to the status line, then the longest silence in the body. */
+  /** Sending the request, waiting for the status line, then the longest silence in the body. */
   responseTimeoutMs: number;
   maxBodyBytes: number;
 }
@@ -90,121 +90,108 @@ export function errorTimings(err: unknown): AttemptTimings | null {
   return (err as { timings?: AttemptTimings | null })?.timings ?? null;
 }
 
-/** Build the node:http transport of one destination. */
+/** got's timings as the attempts log keeps them (whole ms; a phase that did not happen is null). */
+export function attemptTimings(t: Timings | undefined, reusedSocket: boolean): AttemptTimings | null {
+  if (!t) return null;
+  const p = t.phases;
+  // A reused keep-alive socket had no DNS/TCP/TLS for this request (got
+  // reports the original connection's phases there; that would mislead).
+  const fresh = (v: number | undefined): number | null => (reusedSocket || v === undefined ? null : v);
+  return {
+    dnsMs: fresh(p.dns),
+    tcpMs: fresh(p.tcp),
+    tlsMs: fresh(p.tls),
+    firstByteMs: p.firstByte ?? null,
+    totalMs: p.total ?? null,
+    reused: reusedSocket,
+  };
+}
+
+/** Build the transport of one destination. */
 export function createTransport(setup: TransportSetup): Transport {
-  return { send: (o) => transportRequest(setup, o) };
-}
-
-/** Phase marks of one request (performance.now()), turned into AttemptTimings. */
-class PhaseClock {
-  readonly start = performance.now();
-  reused = false;
-  socket: number | null = null;
-  lookup: number | null = null;
-  connect: number | null = null;
-  secure: number | null = null;
-  written: number | null = null;
-  firstByte: number | null = null;
-  timings(secure: boolean): AttemptTimings {
-    const end = performance.now();
-    const d = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : Math.round(b - a));
-    const fresh = !this.reused;
-    // No 'lookup' event for an IP literal: DNS took 0.
-    const lookup = this.lookup ?? (this.connect !== null ? this.socket : null);
-    return {
-      dnsMs: fresh ? d(this.socket, lookup) : null,
-      tcpMs: fresh ? d(lookup, this.connect) : null,
-      tlsMs: fresh && secure ? d(this.connect, this.secure) : null,
-      // The answer can come before the request is flushed (a receiver may answer early).
-      firstByteMs: this.firstByte === null ? null : Math.max(0, d(this.written ?? this.firstByte, this.firstByte) ?? 0),
-      totalMs: Math.round(end - this.start),
-      reused: this.reused,
-    };
-  }
-}
-
-function transportRequest(setup: TransportSetup, o: TransportRequest): Promise<TransportResponse> {
-  return new Promise((resolve, reject) => {
-    const secure = o.url.protocol === 'https:';
-    const clock = new PhaseClock();
-    const headers = { ...o.headers, 'content-length': String(o.body?.length ?? 0) };
-    if (!o.body) delete (headers as Record<string, string>)['content-length'];
-    const options: https.RequestOptions = { method: o.method, headers, agent: secure ? setup.agents.https : setup.agents.http, signal: o.signal };
-    if (secure && setup.tls) Object.assign(options, setup.tls);
-    const req = (secure ? https : http).request(o.url, options);
-    // One timer, re-armed per phase; refresh() when the duration stays the same (cheap).
-    let timer: NodeJS.Timeout | null = null;
-    let timerMs = 0;
-    let phase: TimeoutPhase = 'response';
-    let settled = false;
-    const arm = (next: TimeoutPhase, ms: number): void => {
-      phase = next;
-      if (timer && ms === timerMs) {
-        timer.refresh();
-        return;
-      }
-      if (timer) clearTimeout(timer);
-      timerMs = ms;
-      timer = setTimeout(() => req.destroy(new TransportTimeout(phase, timerMs)), ms);
-    };
-    const disarm = (): void => {
-      if (timer) clearTimeout(timer);
-      timer = null;
-    };
-    const fail = (err: Error): void => {
-      disarm();
-      if (settled) return;
-      settled = true;
-      reject(Object.assign(err, { timings: clock.timings(secure) }));
-    };
-    req.on('error', fail);
-    req.on('socket', (socket: Socket) => {
-      clock.socket = performance.now();
-      o.onSocket?.(socket);
-      // A pooled keep-alive socket is already connected: no connect phase.
-      if (!socket.connecting) {
-        clock.reused = true;
-        return;
-      }
-      arm('connect', setup.connectTimeoutMs);
-      socket.once('lookup', () => (clock.lookup = performance.now()));
-      socket.once('connect', () => {
-        clock.connect = performance.now();
-        if (secure) phase = 'secureConnect';
-      });
-      // Connected: sending and waiting for the status line are bounded by the response timeout.
-      socket.once(secure ? 'secureConnect' : 'connect', () => {
-        if (secure) clock.secure = performance.now();
-        arm('response', setup.responseTimeoutMs);
-      });
-    });
-    req.on('finish', () => {
-      clock.written = performance.now();
-      arm('response', setup.responseTimeoutMs);
-    });
-    req.on('response', (res) => {
-      clock.firstByte = performance.now();
-      arm('response', setup.responseTimeoutMs);
-      const chunks: Buffer[] = [];
-      let kept = 0;
-      let total = 0;
-      res.on('data', (chunk: Buffer) => {
-        timer?.refresh();
-        total += chunk.length;
-        if (kept < setup.maxBodyBytes) {
-          const part = chunk.subarray(0, setup.maxBodyBytes - kept);
-          chunks.push(part);
-          kept += part.length;
-        }
-      });
-      res.on('error', fail);
-      res.on('end', () => {
-        disarm();
-        if (settled) return;
-        settled = true;
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), bodyBytes: total, timings: clock.timings(secure) });
-      });
-    });
-    req.end(o.body);
+  const connect = setup.connectTimeoutMs;
+  const response = setup.responseTimeoutMs;
+  const client: Got = got.extend({
+    agent: { http: setup.agents.http, https: setup.agents.https },
+    https: setup.tls
+      ? { certificateAuthority: setup.tls.ca, certificate: setup.tls.cert, key: setup.tls.key, rejectUnauthorized: setup.tls.rejectUnauthorized }
+      : {},
+    // got hands node:http about thirty options per request, most of them
+    // undefined, and node copies them twice more (ClientRequest, the
+    // agent). Only these are ever set here; passing just them cut got's
+    // allocation per request by a fifth in the drain benchmark, and with it
+    // the garbage collector's share.
+    request: (url: URL, native: https.RequestOptions, callback?: (res: http.IncomingMessage) => void) => {
+      const secure = url.protocol === 'https:';
+      const options: https.RequestOptions = { method: native.method, headers: native.headers, agent: native.agent };
+      if (secure && setup.tls) Object.assign(options, setup.tls);
+      return (secure ? https : http).request(url, options, callback);
+    },
+    http2: false,
+    retry: { limit: 0 },
+    throwHttpErrors: false,
+    followRedirect: false,
+    decompress: false,
+    cache: undefined,
+    // `socket` (idle socket) is timeout.response's second half: the longest
+    // silence while the body is read. timeout.total (the sender's deadline,
+    // through `signal`) bounds the whole attempt, a trickled body included.
+    timeout: { lookup: connect, connect, secureConnect: connect, send: response, response, socket: response },
   });
+  return {
+    send: (o) =>
+      new Promise((resolve, reject) => {
+        let reused = false;
+        let settled = false;
+        // The body is written into got's stream, not given as its `body`
+        // option. With `body`, got writes it, waits for the write callback,
+        // then ends the request — unless the answer came first (a receiver
+        // may answer once it has content-length bytes), when it destroys the
+        // request and with it the keep-alive socket. On a busy destination
+        // that was most requests: a new TCP (and TLS) connection per delivery,
+        // ×2.7 the CPU in the drain benchmark. Written through the stream, the
+        // request is ended normally and the socket goes back to the pool.
+        // (`body` also structuredClone()s the Buffer per request.)
+        const headers = o.body ? { ...o.headers, 'content-length': String(o.body.length) } : o.headers;
+        const stream = client.stream(o.url, { method: o.method as 'POST', headers, signal: o.signal });
+        const fail = (err: Error): void => {
+          if (settled) return;
+          settled = true;
+          const timings = attemptTimings(stream.timings, reused);
+          if (err instanceof TimeoutError && (err.event in PHASE_WORDS || err.event === 'socket')) {
+            const phase = err.event === 'socket' ? 'response' : (err.event as TimeoutPhase);
+            const ms = phase === 'send' || phase === 'response' ? response : connect;
+            reject(Object.assign(new TransportTimeout(phase, ms), { timings }));
+            return;
+          }
+          reject(Object.assign(err, { timings }));
+        };
+        stream.on('request', (req: http.ClientRequest) =>
+          req.once('socket', (socket: Socket) => {
+            reused = req.reusedSocket;
+            o.onSocket?.(socket);
+          }));
+        stream.on('error', fail);
+        const chunks: Buffer[] = [];
+        let kept = 0;
+        let total = 0;
+        stream.on('data', (chunk: Buffer) => {
+          total += chunk.length;
+          if (kept < setup.maxBodyBytes) {
+            const part = chunk.subarray(0, setup.maxBodyBytes - kept);
+            chunks.push(part);
+            kept += part.length;
+          }
+        });
+        stream.on('end', () => {
+          if (settled) return;
+          settled = true;
+          const res = stream.response!;
+          resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks), bodyBytes: total, timings: attemptTimings(stream.timings ?? res.timings, reused) });
+        });
+        // got ends a GET/HEAD request itself.
+        if (o.body) stream.end(o.body);
+        else if (o.method !== 'GET' && o.method !== 'HEAD') stream.end();
+      }),
+  };
 }

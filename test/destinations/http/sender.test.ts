@@ -125,6 +125,17 @@ t.test('slow response within timeout; hanging → response timeout; reset; refus
   t.match(refused.error, /ECONNREFUSED/);
 });
 
+t.test('a 200 whose body stops half-way ends at timeout.response (the longest silence), not timeout.total', async (t) => {
+  const rx = await startReceiver({ respond: [{ stallBody: true }] });
+  t.teardown(() => rx.close());
+  const dest = httpDest('ci', rx.url, { timeout: { connectMs: 500, responseMs: 600, totalMs: 20_000 } });
+  const res = await sendOnce(dest);
+  t.equal(res.status, null, 'not counted as delivered');
+  t.match(res.error, /timeout waiting for response \(timeout\.response 600ms\)/);
+  t.ok(res.latencyMs >= 590 && res.latencyMs < 10_000, `gave up after the response timeout, not the total (${res.latencyMs} ms)`);
+  t.not(res.timings?.firstByteMs ?? null, null, 'the status line had come: first byte measured');
+});
+
 t.test('a 200 whose body trickles forever ends at timeout.total, a retryable failure; the next attempt goes through', async (t) => {
   const rx = await startReceiver({ respond: [{ trickleMs: 100 }] });
   t.teardown(() => rx.close());
