@@ -15,7 +15,7 @@
 // plain node:http transport (test/bench/peers/node-http-transport.ts): `npm
 // run bench -- drain`, docs/benchmarks.md.
 
-import got, { type Got, type Timings, TimeoutError } from 'got';
+import type { Got, Timings } from 'got';
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
@@ -107,11 +107,32 @@ export function attemptTimings(t: Timings | undefined, reusedSocket: boolean): A
   };
 }
 
+type GotModule = typeof import('got');
+let gotModule: Promise<GotModule> | null = null;
+
+/** got, loaded on first use: ~100 ms and ~30 MB RSS that CLI commands which send nothing (status, config check) never pay. */
+function loadGot(): Promise<GotModule> {
+  return (gotModule ??= import('got'));
+}
+
 /** Build the transport of one destination. */
 export function createTransport(setup: TransportSetup): Transport {
+  const ready = loadGot().then((mod) => ({ TimeoutError: mod.TimeoutError, client: gotClient(mod.default, setup) }));
+  // A got that cannot load fails each send (an attempt error), never the process.
+  ready.catch(() => {});
+  return {
+    send: async (o) => {
+      const { client, TimeoutError } = await ready;
+      return sendOne(client, TimeoutError, setup, o);
+    },
+  };
+}
+
+/** The destination's got instance (`got.extend` once, not per request). */
+function gotClient(got: Got, setup: TransportSetup): Got {
   const connect = setup.connectTimeoutMs;
   const response = setup.responseTimeoutMs;
-  const client: Got = got.extend({
+  return got.extend({
     agent: { http: setup.agents.http, https: setup.agents.https },
     https: setup.tls
       ? { certificateAuthority: setup.tls.ca, certificate: setup.tls.cert, key: setup.tls.key, rejectUnauthorized: setup.tls.rejectUnauthorized }
@@ -138,60 +159,60 @@ export function createTransport(setup: TransportSetup): Transport {
     // through `signal`) bounds the whole attempt, a trickled body included.
     timeout: { lookup: connect, connect, secureConnect: connect, send: response, response, socket: response },
   });
-  return {
-    send: (o) =>
-      new Promise((resolve, reject) => {
-        let reused = false;
-        let settled = false;
-        // The body is written into got's stream, not given as its `body`
-        // option. With `body`, got writes it, waits for the write callback,
-        // then ends the request — unless the answer came first (a receiver
-        // may answer once it has content-length bytes), when it destroys the
-        // request and with it the keep-alive socket. On a busy destination
-        // that was most requests: a new TCP (and TLS) connection per delivery,
-        // ×2.7 the CPU in the drain benchmark. Written through the stream, the
-        // request is ended normally and the socket goes back to the pool.
-        // (`body` also structuredClone()s the Buffer per request.)
-        const headers = o.body ? { ...o.headers, 'content-length': String(o.body.length) } : o.headers;
-        const stream = client.stream(o.url, { method: o.method as 'POST', headers, signal: o.signal });
-        const fail = (err: Error): void => {
-          if (settled) return;
-          settled = true;
-          const timings = attemptTimings(stream.timings, reused);
-          if (err instanceof TimeoutError && (err.event in PHASE_WORDS || err.event === 'socket')) {
-            const phase = err.event === 'socket' ? 'response' : (err.event as TimeoutPhase);
-            const ms = phase === 'send' || phase === 'response' ? response : connect;
-            reject(Object.assign(new TransportTimeout(phase, ms), { timings }));
-            return;
-          }
-          reject(Object.assign(err, { timings }));
-        };
-        stream.on('request', (req: http.ClientRequest) =>
-          req.once('socket', (socket: Socket) => {
-            reused = req.reusedSocket;
-            o.onSocket?.(socket);
-          }));
-        stream.on('error', fail);
-        const chunks: Buffer[] = [];
-        let kept = 0;
-        let total = 0;
-        stream.on('data', (chunk: Buffer) => {
-          total += chunk.length;
-          if (kept < setup.maxBodyBytes) {
-            const part = chunk.subarray(0, setup.maxBodyBytes - kept);
-            chunks.push(part);
-            kept += part.length;
-          }
-        });
-        stream.on('end', () => {
-          if (settled) return;
-          settled = true;
-          const res = stream.response!;
-          resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks), bodyBytes: total, timings: attemptTimings(stream.timings ?? res.timings, reused) });
-        });
-        // got ends a GET/HEAD request itself.
-        if (o.body) stream.end(o.body);
-        else if (o.method !== 'GET' && o.method !== 'HEAD') stream.end();
-      }),
-  };
+}
+
+function sendOne(client: Got, TimeoutError: GotModule['TimeoutError'], setup: TransportSetup, o: TransportRequest): Promise<TransportResponse> {
+  return new Promise((resolve, reject) => {
+    let reused = false;
+    let settled = false;
+    // The body is written into got's stream, not given as its `body`
+    // option. With `body`, got writes it, waits for the write callback,
+    // then ends the request — unless the answer came first (a receiver
+    // may answer once it has content-length bytes), when it destroys the
+    // request and with it the keep-alive socket. On a busy destination
+    // that was most requests: a new TCP (and TLS) connection per delivery,
+    // ×2.7 the CPU in the drain benchmark. Written through the stream, the
+    // request is ended normally and the socket goes back to the pool.
+    // (`body` also structuredClone()s the Buffer per request.)
+    const headers = o.body ? { ...o.headers, 'content-length': String(o.body.length) } : o.headers;
+    const stream = client.stream(o.url, { method: o.method as 'POST', headers, signal: o.signal });
+    const fail = (err: Error): void => {
+      if (settled) return;
+      settled = true;
+      const timings = attemptTimings(stream.timings, reused);
+      if (err instanceof TimeoutError && (err.event in PHASE_WORDS || err.event === 'socket')) {
+        const phase = err.event === 'socket' ? 'response' : (err.event as TimeoutPhase);
+        const ms = phase === 'send' || phase === 'response' ? setup.responseTimeoutMs : setup.connectTimeoutMs;
+        reject(Object.assign(new TransportTimeout(phase, ms), { timings }));
+        return;
+      }
+      reject(Object.assign(err, { timings }));
+    };
+    stream.on('request', (req: http.ClientRequest) =>
+      req.once('socket', (socket: Socket) => {
+        reused = req.reusedSocket;
+        o.onSocket?.(socket);
+      }));
+    stream.on('error', fail);
+    const chunks: Buffer[] = [];
+    let kept = 0;
+    let total = 0;
+    stream.on('data', (chunk: Buffer) => {
+      total += chunk.length;
+      if (kept < setup.maxBodyBytes) {
+        const part = chunk.subarray(0, setup.maxBodyBytes - kept);
+        chunks.push(part);
+        kept += part.length;
+      }
+    });
+    stream.on('end', () => {
+      if (settled) return;
+      settled = true;
+      const res = stream.response!;
+      resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks), bodyBytes: total, timings: attemptTimings(stream.timings ?? res.timings, reused) });
+    });
+    // got ends a GET/HEAD request itself.
+    if (o.body) stream.end(o.body);
+    else if (o.method !== 'GET' && o.method !== 'HEAD') stream.end();
+  });
 }
