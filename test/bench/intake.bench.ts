@@ -3,8 +3,9 @@
 // the real hook (run directly with hook-style stdin, as git would), while the
 // daemon is down; then the daemon starts and drains the backlog. Measured from
 // its "started" log line to the last event made durable (store + JSONL file).
-// "Ours" is the daemon as install.sh installs it (compiled to JS); the same
-// backlog drained from the TypeScript sources is reported beside it.
+// "Ours" is the daemon as install.sh installs it (compiled to JS, the systemd
+// unit's V8 flags); the same backlog drained from the TypeScript sources is
+// reported beside it.
 // Peers in the same run: the same compiled daemon with the git runner from
 // before simple-git (test/bench/peers/direct-spawn-run-git.ts compiled over
 // dist/src/git/run-git.js; goal: within 10 %), and the bare cost of the git
@@ -17,6 +18,7 @@ import { cpSync, mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync
 import os from 'node:os';
 import path from 'node:path';
 import { compiledPath, compiledRelayTree } from './compiled-tree.ts';
+import { installedNodeFlags } from './installed-node-options.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const REPOS = 10;
@@ -80,7 +82,7 @@ async function drainBacklog(bin: string, name: string, total: number): Promise<I
   const archive = path.join(dir, 'events.jsonl');
   const configFile = path.join(dir, 'relay.yaml');
   writeFileSync(configFile, `spool: { dir: ${runSpool} }\nstore: { path: ${path.join(dir, 'relay.db')} }\nadmin: { socket: ${path.join(dir, 'relay.sock')} }\nintake: { concurrency: 4 }\nlog: { format: json, level: info }\ndestinations:\n  - { name: archive, type: file, path: ${archive} }\n`);
-  const daemon = spawn(process.execPath, [bin, 'daemon', '--config', configFile], { env: { ...env, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const daemon = spawn(process.execPath, [bin, 'daemon', '--config', configFile], { env: { ...env, NODE_OPTIONS: installedNodeFlags().join(' ') }, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   daemon.stdout.on('data', (c) => (out += c));
   let startedAt = 0;
