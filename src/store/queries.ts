@@ -23,7 +23,7 @@ export interface DestinationStatus {
   consecutiveFailures: number;
   /** When the open circuit lets the next probe through (ms epoch). */
   nextProbeAt: number | null;
-  /** Earliest retry time among its pending deliveries (before the circuit's say: nextSendAt). */
+  /** Earliest retry time among its pending deliveries (before the circuit's say: nextSendAt); read only while the circuit is open, else null. */
   nextDueAt: number | null;
   /** Pending + in flight. */
   queued: number;
@@ -105,13 +105,17 @@ const HOUR = 3_600_000;
 export function destinationStatus(store: Store, now: number = Date.now(), names: readonly string[] = []): DestinationStatus[] {
   const known = (store.statement('SELECT name FROM destination_state ORDER BY name').all() as { name: string }[]).map((r) => r.name);
   const all = [...new Set([...names, ...known])];
-  const counts = store.statement(`SELECT count(*) AS n, min(created_at) AS oldest, sum(attempts > 0) AS retrying, min(next_attempt_at) AS due
+  // Covered by deliveries_state (destination, state, created_at, attempts): no table rows read, even for
+  // 1,000,000 delivered or 15,000 dead. next_attempt_at is not in it, so the next due time is read only
+  // where it is shown: a destination whose circuit is open (it reads the pending rows).
+  const counts = store.statement(`SELECT count(*) AS n, min(created_at) AS oldest, sum(attempts > 0) AS retrying
     FROM deliveries WHERE destination = ? AND state = ?`);
+  const due = store.statement(`SELECT min(next_attempt_at) AS due FROM deliveries WHERE destination = ? AND state = 'pending'`);
   // outcome IN (every outcome there is): three range seeks along (destination, outcome, time) instead of a walk over the destination's whole log.
   const attempts = store.statement(`SELECT outcome, count(*) AS n FROM attempts WHERE destination = ? AND outcome IN ('delivered', 'retry', 'dead') AND time >= ? GROUP BY outcome`);
   const state = store.statement('SELECT * FROM destination_state WHERE name = ?');
   return all.map((name) => {
-    const c = (s: DeliveryState) => counts.get(name, s) as { n: number; oldest: number | null; retrying: number | null; due: number | null };
+    const c = (s: DeliveryState) => counts.get(name, s) as { n: number; oldest: number | null; retrying: number | null };
     const pending = c('pending');
     const inFlight = c('in_flight');
     const dead = c('dead');
@@ -127,7 +131,7 @@ export function destinationStatus(store: Store, now: number = Date.now(), names:
       circuitOpen: Boolean(st?.circuit_open),
       consecutiveFailures: st?.consecutive_failures ?? 0,
       nextProbeAt: st?.circuit_open ? (st?.next_probe_at ?? null) : null,
-      nextDueAt: pending.due,
+      nextDueAt: st?.circuit_open && pending.n > 0 ? ((due.get(name) as { due: number | null }).due ?? null) : null,
       queued: pending.n + inFlight.n,
       inFlight: inFlight.n,
       retrying: (pending.retrying ?? 0) + (inFlight.retrying ?? 0),
