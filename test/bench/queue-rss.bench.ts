@@ -5,7 +5,8 @@
 // ~1 KB bodies), the daemon started on it, left to settle, and its RSS read
 // from /proc/<pid>/status (VmHWM: peak; VmRSS: settled). Measured at 100,000
 // and at 1,000,000 queued, so growth with the queue shows; the peer is the
-// same daemon idle on an empty store, measured in the same run.
+// same daemon idle on an empty store, measured in the same run. The daemon
+// runs from the sources with the systemd unit's V8 flags.
 // Prints ONE JSON line.
 //
 //   node test/bench/queue-rss.bench.ts [--n 1000000] [--checkpoint 100000] [--repos 100] [--settle 8]
@@ -22,6 +23,7 @@ import { openStore, type Store } from '../../src/store/store.ts';
 import { enqueue, type EnqueueItem } from '../../src/store/enqueue.ts';
 import { makeEvent } from '../deliver/fixtures.ts';
 import { procMemory } from './proc-memory.ts';
+import { installedNodeFlags } from './installed-node-options.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -77,7 +79,8 @@ interface DaemonMemory {
 /** Start `relay daemon` on the config, let it settle, read its memory, ask `relay status`, stop it. */
 async function measureDaemon(configFile: string): Promise<DaemonMemory> {
   const started = performance.now();
-  const child = spawn(process.execPath, [RELAY_BIN, 'daemon', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // The systemd unit's V8 flags, as installed (the daemon runs from the sources here).
+  const child = spawn(process.execPath, [RELAY_BIN, 'daemon', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: installedNodeFlags().join(' ') } });
   let out = '';
   child.stderr!.on('data', (c: Buffer) => (out += c));
   await new Promise<void>((resolve, reject) => {
