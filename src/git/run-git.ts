@@ -89,7 +89,7 @@ export function gitEnvironment(base: NodeJS.ProcessEnv = process.env): NodeJS.Pr
 /** gitEnvironment() of the environment the relay started with, and its names (read once: it costs ~0.1 ms per read). */
 let processGitEnvironment: { env: NodeJS.ProcessEnv; names: string[] } | null = null;
 
-const NO_INPUT = Buffer.alloc(0);
+const EMPTY = Buffer.alloc(0);
 const STDERR_KEPT = 65536;
 
 /** The git subcommand in args (past `-c name=value` and other global options). */
@@ -161,7 +161,7 @@ export class GitRunner {
         maxConcurrentProcesses: 1,
         timeout: { block: this.timeoutMs },
         // Always something to write: simple-git leaves stdin open for an empty input, and a `--stdin` git would wait on it.
-        input: () => (options.input === undefined || options.input.length === 0 ? NO_INPUT : options.input),
+        input: () => (options.input === undefined || options.input.length === 0 ? EMPTY : options.input),
         errors: (error, result) => {
           // `error` is what simple-git's own check made of the exit (a GitError from its output), or a plugin's.
           if (error instanceof GitPluginError) return error.plugin === 'timeout' ? timedOut() : error;
@@ -200,11 +200,22 @@ export class GitRunner {
           if (options.onStdout) options.onStdout(chunk);
           else out.push(chunk);
         });
+        let quiet = true;
+        stdout.once('data', () => (quiet = false));
         stderr.on('data', (chunk: Buffer) => {
           arm();
+          quiet = false;
           // Keep the head of stderr only: enough to explain, never unbounded.
           if (errBytes < STDERR_KEPT) err.push(chunk);
           errBytes += chunk.length;
+        });
+        // simple-git's completion step waits a fixed 50 ms more for a git
+        // that wrote nothing at all (rev-list of a branch created on known
+        // commits, of a deleted ref, of a tag): 63 ms instead of 3 ms per call
+        // here. An empty chunk once stdout has ended tells it the output is
+        // complete; every listener takes a zero-length chunk as nothing.
+        stdout.once('end', () => {
+          if (quiet) stdout.emit('data', EMPTY);
         });
       });
       git.raw(fullArgs).then(
