@@ -3,7 +3,7 @@
 // commands run either in this process with captured streams (fast; the same
 // code path) or as real child processes (exit status of the real binary).
 
-import { spawn, execFile } from 'node:child_process';
+import { spawn, execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import net from 'node:net';
 import { main } from '../../src/cli/main.ts';
 import type { CliIo } from '../../src/cli/cli-io.ts';
 import { connectControl } from '../../src/admin/control-client.ts';
+import type { GitFixture } from '../helpers/git-fixture.ts';
 
 /** The `relay` executable. */
 export const RELAY_BIN = fileURLToPath(new URL('../../bin/relay.js', import.meta.url));
@@ -31,6 +32,17 @@ export interface RelayHome {
   spoolDir: string;
   /** Write relay.yaml: the fixed paths plus `body` (destinations etc.). */
   writeConfig(body: string): void;
+}
+
+/**
+ * Commit a change in `git`'s work tree and `git push` it to main through the
+ * real hook into `home`'s spool. `content` defaults to the message; `env`
+ * adds what a Bitbucket hook script would set (BB_PROJECT_KEY …).
+ */
+export function pushChange(git: GitFixture, home: Pick<RelayHome, 'spoolDir'>, message: string, options: { file?: string; content?: string; env?: NodeJS.ProcessEnv } = {}): void {
+  git.write(options.file ?? 'file.txt', options.content ?? message);
+  git.commit(message);
+  execFileSync('git', ['push', '--quiet', 'origin', 'HEAD:refs/heads/main'], { cwd: git.work, env: { ...git.env, RELAY_SPOOL_DIR: home.spoolDir, ...options.env } });
 }
 
 /** Create a temp installation, removed at teardown. */

@@ -4,14 +4,14 @@
 // and say so; writes only under the store lock.
 
 import t, { type Test } from 'tap';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync, unlinkSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import { createGitFixture } from '../helpers/git-fixture.ts';
 import { startReceiver, type ReceivedRequest } from '../helpers/receiver.ts';
 import { holdStoreLock } from '../helpers/lock-holder.ts';
 import { lockPathFor } from '../../src/store/store-lock.ts';
-import { eventually, freePort, makeRelayHome, relay, relayProcess, startDaemon } from './cli-helpers.ts';
+import { eventually, freePort, makeRelayHome, pushChange, relay, relayProcess, startDaemon } from './cli-helpers.ts';
 import { STATUS_JSON_SCHEMA, DELIVERY_JSON_SCHEMA, SHOW_JSON_SCHEMA } from './json-schemas.ts';
 
 const SECRETS = ['tok-SECRET-1111', 'hmac-SECRET-2222', 'bearer-SECRET-3333', 'apikey-SECRET-4444'];
@@ -50,11 +50,7 @@ destinations:
     headers: { X-Api-Key: ${SECRETS[3]} }
 `);
   const C = ['--config', home.configFile];
-  const push = (message: string): void => {
-    git.write('file.txt', message);
-    git.commit(message);
-    execFileSync('git', ['push', '--quiet', 'origin', 'HEAD:refs/heads/main'], { cwd: git.work, env: { ...git.env, RELAY_SPOOL_DIR: home.spoolDir } });
-  };
+  const push = (message: string): void => pushChange(git, home, message);
   const toCi = (): ReceivedRequest[] => rx.requests.filter((r) => r.url.startsWith('/hook'));
 
   const daemon = await startDaemon(t, home);

@@ -4,10 +4,9 @@
 // (the request carries a deadline the daemon checks). Issue 15 item 3.
 
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
 import { createGitFixture } from '../helpers/git-fixture.ts';
 import { startReceiver } from '../helpers/receiver.ts';
-import { eventually, makeRelayHome, relayProcess, startDaemon } from './cli-helpers.ts';
+import { eventually, makeRelayHome, pushChange, relayProcess, startDaemon } from './cli-helpers.ts';
 
 t.test('a SIGSTOPped daemon: reads answer from the store, a write that gave up never takes effect', async (t) => {
   const rx = await startReceiver({ respond: () => ({ status: 200, body: 'ok' }) });
@@ -23,9 +22,7 @@ t.test('a SIGSTOPped daemon: reads answer from the store, a write that gave up n
 `);
   const C = ['--config', home.configFile];
   const daemon = await startDaemon(t, home);
-  git.write('file.txt', 'one');
-  git.commit('first');
-  execFileSync('git', ['push', '--quiet', 'origin', 'HEAD:refs/heads/main'], { cwd: git.work, env: { ...git.env, RELAY_SPOOL_DIR: home.spoolDir } });
+  pushChange(git, home, 'first', { content: 'one' });
   await eventually(async () => {
     const r = await relayProcess(['deliveries', ...C, '--json']);
     return r.code === 0 && (JSON.parse(r.stdout) as { state: string }[]).some((d) => d.state === 'delivered');

@@ -4,11 +4,10 @@
 // says a restart would fail; a fixed file then applies.
 
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createGitFixture } from '../helpers/git-fixture.ts';
 import { startReceiver } from '../helpers/receiver.ts';
-import { eventually, makeRelayHome, relay, startDaemon } from './cli-helpers.ts';
+import { eventually, makeRelayHome, pushChange, relay, startDaemon } from './cli-helpers.ts';
 
 t.test('a broken config on reload is rejected and the old one keeps delivering', async (t) => {
   const rx = await startReceiver();
@@ -19,11 +18,7 @@ t.test('a broken config on reload is rejected and the old one keeps delivering',
   const good = `destinations:\n  - name: ci\n    type: http\n    url: ${rx.url}/ci\n    secret: reload-SECRET-1\n`;
   home.writeConfig(good);
   const goodText = readFileSync(home.configFile, 'utf8');
-  const push = (message: string): void => {
-    git.write('file.txt', message);
-    git.commit(message);
-    execFileSync('git', ['push', '--quiet', 'origin', 'HEAD:refs/heads/main'], { cwd: git.work, env: { ...git.env, RELAY_SPOOL_DIR: home.spoolDir } });
-  };
+  const push = (message: string): void => pushChange(git, home, message);
   const daemon = await startDaemon(t, home);
   push('one');
   await rx.waitFor(1);

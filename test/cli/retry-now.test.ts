@@ -5,10 +5,9 @@
 // counts right, never resending delivered ones unasked.
 
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
 import { createGitFixture, type GitFixture } from '../helpers/git-fixture.ts';
 import { startReceiver } from '../helpers/receiver.ts';
-import { eventually, makeRelayHome, relay, startDaemon } from './cli-helpers.ts';
+import { eventually, makeRelayHome, pushChange, relay, startDaemon } from './cli-helpers.ts';
 
 t.test('circuit open, receiver fixed: relay test offers retry; retry sends the queue now and closes the circuit', async (t) => {
   let healthy = false;
@@ -30,9 +29,7 @@ t.test('circuit open, receiver fixed: relay test offers retry; retry sends the q
     const git = createGitFixture(`relay-retry-git${i}-`);
     t.teardown(() => git.cleanup());
     repos.push(git);
-    git.write('f.txt', `change ${i}`);
-    git.commit(`change ${i}`);
-    execFileSync('git', ['push', '--quiet', 'origin', 'HEAD:refs/heads/main'], { cwd: git.work, env: { ...git.env, RELAY_SPOOL_DIR: home.spoolDir, BB_PROJECT_KEY: 'PRJ', BB_REPO_SLUG: `repo${i}` } });
+    pushChange(git, home, `change ${i}`, { file: 'f.txt', env: { BB_PROJECT_KEY: 'PRJ', BB_REPO_SLUG: `repo${i}` } });
   }
   const ciState = async (): Promise<{ state: string; queued: number }> => {
     const r = await relay(['status', ...C, '--json']);

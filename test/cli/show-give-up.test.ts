@@ -5,12 +5,11 @@
 // answering 503.
 
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createGitFixture } from '../helpers/git-fixture.ts';
 import { startReceiver } from '../helpers/receiver.ts';
 import { formatTimestamp } from '../../src/cli/table.ts';
-import { eventually, makeRelayHome, relay, startDaemon } from './cli-helpers.ts';
+import { eventually, makeRelayHome, pushChange, relay, startDaemon } from './cli-helpers.ts';
 import { SHOW_JSON_SCHEMA } from './json-schemas.ts';
 import { Ajv } from 'ajv';
 
@@ -31,9 +30,7 @@ t.test('a retried delivery shows when it is given up, the same in text and JSON,
   await startDaemon(t, home);
   const git = createGitFixture('relay-show-giveup-git-');
   t.teardown(() => git.cleanup());
-  git.write('f.txt', 'change');
-  git.commit('change');
-  execFileSync('git', ['push', '--quiet', 'origin', 'HEAD:refs/heads/main'], { cwd: git.work, env: { ...git.env, RELAY_SPOOL_DIR: home.spoolDir, BB_PROJECT_KEY: 'PRJ', BB_REPO_SLUG: 'app' } });
+  pushChange(git, home, 'change', { file: 'f.txt', env: { BB_PROJECT_KEY: 'PRJ', BB_REPO_SLUG: 'app' } });
 
   let id = '';
   await eventually(async () => {

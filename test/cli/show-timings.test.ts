@@ -4,7 +4,6 @@
 // lookup), and the attempts log keeps DNS / TCP / TLS / first byte / total.
 
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +11,7 @@ import { Ajv } from 'ajv';
 import { createGitFixture } from '../helpers/git-fixture.ts';
 import { startReceiver } from '../helpers/receiver.ts';
 import { makePki } from '../deliver/tls-certs.ts';
-import { eventually, makeRelayHome, relay, startDaemon } from './cli-helpers.ts';
+import { eventually, makeRelayHome, pushChange, relay, startDaemon } from './cli-helpers.ts';
 import { SHOW_JSON_SCHEMA } from './json-schemas.ts';
 
 const ANSWER_DELAY_MS = 120;
@@ -43,11 +42,7 @@ t.test('relay show: per-phase timings of an HTTPS attempt, text and --json', asy
     tls: { ca: ${pki.caPath} }
 `);
   const C = ['--config', home.configFile];
-  const push = (message: string): void => {
-    git.write('file.txt', message);
-    git.commit(message);
-    execFileSync('git', ['push', '--quiet', 'origin', 'HEAD:refs/heads/main'], { cwd: git.work, env: { ...git.env, RELAY_SPOOL_DIR: home.spoolDir } });
-  };
+  const push = (message: string): void => pushChange(git, home, message);
   await startDaemon(t, home);
   push('ABC-1 first change');
   await eventually(() => rx.requests.length >= 1, 'the first push delivered');
