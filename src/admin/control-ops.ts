@@ -11,7 +11,7 @@ import { configRedactor, isQueued, queuedKindOf } from '../destinations/registry
 import { spoolStats } from '../intake/spool-stats.ts';
 import { giveUpAt } from '../deliver/retry-policy.ts';
 import type { Log } from '../log/logger.ts';
-import { redactUrl } from '../log/redact.ts';
+import { maskHeaderValues, redactUrl } from '../log/redact.ts';
 import {
   dropDeadLetters,
   enqueue,
@@ -280,7 +280,7 @@ const OPERATIONS: Record<ControlOp, (call: OpCall) => unknown> = {
         responseExcerpt: x.responseExcerpt === null ? null : redact(x.responseExcerpt),
         location: x.location === null ? null : redact(redactUrl(x.location)),
         target: redact(redactUrl(x.target)),
-        responseHeaders: x.responseHeaders ? Object.fromEntries(Object.entries(x.responseHeaders).map(([k, v]) => [k, redact(v)])) : null,
+        responseHeaders: x.responseHeaders ? maskHeaderValues(x.responseHeaders, redact) : null,
       })),
     };
     return { delivery, request: requestPreview(config, delivery), giveUp: giveUpOf(config, delivery) } satisfies ShowResult;

@@ -195,13 +195,13 @@ export class GitRunner {
         // (the only 'data' listener when the handler is called; the timeout
         // plugin attaches its own after this) so the output is held once.
         if (options.onStdout) for (const listener of stdout.listeners('data')) stdout.off('data', listener as (chunk: Buffer) => void);
+        let quiet = true;
         stdout.on('data', (chunk: Buffer) => {
           arm();
+          quiet = false;
           if (options.onStdout) options.onStdout(chunk);
           else out.push(chunk);
         });
-        let quiet = true;
-        stdout.once('data', () => (quiet = false));
         stderr.on('data', (chunk: Buffer) => {
           arm();
           quiet = false;

@@ -66,6 +66,11 @@ export function redactHeaders(headers: Record<string, string | string[] | undefi
   return out;
 }
 
+/** `headers` with every value through `mask` (a secrets redactor), names kept. */
+export function maskHeaderValues(headers: Record<string, string>, mask: (text: string) => string): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, mask(value)]));
+}
+
 /** Bounds of the response headers kept per attempt: how many, each value's length, and all of them together. */
 export const RESPONSE_HEADER_LIMITS = { count: 32, valueChars: 256, totalChars: 2048 } as const;
 

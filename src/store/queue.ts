@@ -4,6 +4,7 @@
 // busy drain pays one fsync per batch, not per delivery.
 
 import type { AttemptTimings } from '../destinations/timings.ts';
+import { maskHeaderValues } from '../log/redact.ts';
 import type { Store } from './store.ts';
 
 /** A pending delivery, everything needed to send it. */
@@ -187,7 +188,7 @@ export function applyQueueWrites(store: Store, writes: readonly QueueWrite[]): v
           // Where receivers' answers enter the store: no secret may stay in them.
           const r = (text: string | null): string | null => (text === null ? null : store.redact(text));
           const error = r(a.error);
-          store.statement(SQL.attempt).run(a.deliveryId, a.destination, a.time, a.outcome, a.status, a.latencyMs, error, r(a.detail), r(a.responseExcerpt), r(a.location), store.redact(a.target), responseHeadersJson(a.responseHeaders, store.redact), a.timings ? JSON.stringify(a.timings) : null);
+          store.statement(SQL.attempt).run(a.deliveryId, a.destination, a.time, a.outcome, a.status, a.latencyMs, error, r(a.detail), r(a.responseExcerpt), r(a.location), store.redact(a.target), a.responseHeaders ? JSON.stringify(maskHeaderValues(a.responseHeaders, store.redact)) : null, a.timings ? JSON.stringify(a.timings) : null);
           if (a.outcome === 'delivered') {
             store.statement(SQL.delivered).run(w.attempts, w.firstAttemptAt, a.time, a.status, a.time, a.time, a.deliveryId);
           } else if (a.outcome === 'dead') {
@@ -205,10 +206,4 @@ export function applyQueueWrites(store: Store, writes: readonly QueueWrite[]): v
       }
     }
   }, { durable: false });
-}
-
-/** Response headers as stored: JSON, every value through the store's redaction once more (null when none). */
-function responseHeadersJson(headers: Record<string, string> | null | undefined, redact: (text: string) => string): string | null {
-  if (!headers) return null;
-  return JSON.stringify(Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, redact(v)])));
 }

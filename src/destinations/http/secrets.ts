@@ -2,7 +2,7 @@
 // the signing secret, auth, URL credentials / tokens, auth-like headers and
 // values ${ENV} put into url, proxy or headers.
 
-import { REDACTED, basicCredential, isSecretHeader, maskSecrets, redactHeaders, redactText, redactUrl, urlSecrets } from '../../log/redact.ts';
+import { REDACTED, basicCredential, isSecretHeader, maskHeaderValues, maskSecrets, redactHeaders, redactText, redactUrl, urlSecrets } from '../../log/redact.ts';
 import type { HttpDestination } from './config.ts';
 
 /** The secret values of one http destination. */
@@ -27,12 +27,13 @@ export function redactHttpUrl(d: HttpDestination, url?: string): string {
 
 /** A copy of the destination's config safe to print. */
 export function redactHttpConfig(d: HttpDestination): Record<string, unknown> {
+  const secrets = httpSecrets(d);
   return {
     ...d,
     url: redactHttpUrl(d),
     proxy: d.proxy && redactHttpUrl(d, d.proxy),
     secret: d.secret === undefined ? undefined : REDACTED,
-    headers: Object.fromEntries(Object.entries(redactHeaders(d.headers)).map(([k, v]) => [k, redactText(v, httpSecrets(d))])),
+    headers: maskHeaderValues(redactHeaders(d.headers), (text) => redactText(text, secrets)),
     envSecrets: d.envSecrets?.length ? `${d.envSecrets.length} value(s) from the environment, masked` : undefined,
     auth: d.auth && {
       bearer: d.auth.bearer === undefined ? undefined : REDACTED,

@@ -16,7 +16,7 @@ import { createAgents } from './agents.ts';
 import { toSendResult, type HttpExchange } from './classify.ts';
 import type { HttpDestination } from './config.ts';
 import { httpSecrets, redactHttpUrl } from './secrets.ts';
-import { createTransport, errorTimings, PHASE_WORDS, TransportTimeout, type Transport, type TransportResponse } from './transport.ts';
+import { createTransport, errorTimings, PHASE_WORDS, timeoutSetting, TransportTimeout, type Transport, type TransportResponse } from './transport.ts';
 
 export type { OutgoingDelivery } from '../kind.ts';
 export type { HttpExchange } from './classify.ts';
@@ -238,7 +238,7 @@ function excerpt(res: TransportResponse, redact: (text: string) => string): stri
 /** One line saying what failed, with the code an operator can search for. */
 function describeError(err: unknown, dest: HttpDestination): string {
   if (err instanceof TransportTimeout) {
-    const limit = err.phase === 'send' || err.phase === 'response' ? `timeout.response ${dest.timeout.responseMs}ms` : `timeout.connect ${dest.timeout.connectMs}ms`;
+    const limit = timeoutSetting(err.phase) === 'response' ? `timeout.response ${dest.timeout.responseMs}ms` : `timeout.connect ${dest.timeout.connectMs}ms`;
     return `timeout waiting for ${PHASE_WORDS[err.phase]} (${limit})`;
   }
   const e = err as { name?: string; code?: string; message?: string };

@@ -44,6 +44,11 @@ export const PHASE_WORDS: Record<TimeoutPhase, string> = {
   response: 'response',
 };
 
+/** The config setting that bounds a phase: DNS, TCP and TLS are timeout.connect; sending and waiting for the answer, timeout.response. */
+export function timeoutSetting(phase: TimeoutPhase): 'connect' | 'response' {
+  return phase === 'send' || phase === 'response' ? 'response' : 'connect';
+}
+
 /** A request that ran out of time in one phase. */
 export class TransportTimeout extends Error {
   override name = 'TransportTimeout';
@@ -182,7 +187,7 @@ function sendOne(client: Got, TimeoutError: GotModule['TimeoutError'], setup: Tr
       const timings = attemptTimings(stream.timings, reused);
       if (err instanceof TimeoutError && (err.event in PHASE_WORDS || err.event === 'socket')) {
         const phase = err.event === 'socket' ? 'response' : (err.event as TimeoutPhase);
-        const ms = phase === 'send' || phase === 'response' ? setup.responseTimeoutMs : setup.connectTimeoutMs;
+        const ms = timeoutSetting(phase) === 'response' ? setup.responseTimeoutMs : setup.connectTimeoutMs;
         reject(Object.assign(new TransportTimeout(phase, ms), { timings }));
         return;
       }

@@ -13,7 +13,7 @@ import type { AttemptTimings } from '../../../src/destinations/timings.ts';
 import { TransportTimeout, type TimeoutPhase, type Transport, type TransportRequest, type TransportResponse, type TransportSetup } from '../../../src/destinations/http/transport.ts';
 
 // The rest of the transport surface the sender imports, so this module can stand in for it.
-export { errorTimings, PHASE_WORDS, TransportTimeout } from '../../../src/destinations/http/transport.ts';
+export { errorTimings, PHASE_WORDS, timeoutSetting, TransportTimeout } from '../../../src/destinations/http/transport.ts';
 
 /** Build the node:http transport of one destination. */
 export function createTransport(setup: TransportSetup): Transport {
