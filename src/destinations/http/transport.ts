@@ -106,7 +106,10 @@ export function attemptTimings(t: Timings | undefined, reusedSocket: boolean): A
     dnsMs: fresh(p.dns),
     tcpMs: fresh(p.tcp),
     tlsMs: fresh(p.tls),
-    firstByteMs: p.firstByte ?? null,
+    // got has no first-byte phase when the answer came before the request
+    // had finished uploading (a receiver may answer once it has the body's
+    // bytes): the answer took no time after the request, so 0.
+    firstByteMs: p.firstByte ?? (t.response !== undefined ? 0 : null),
     totalMs: p.total ?? null,
     reused: reusedSocket,
   };
