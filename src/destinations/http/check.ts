@@ -20,12 +20,13 @@ import { redactText, redactUrl } from '../../log/redact.ts';
 import { formatDuration } from '../../config/units.ts';
 import { deliveryIdFor } from '../../route/delivery-id.ts';
 import { DestinationSetupError, type CheckOptions, type CheckStep, type PreflightCheck } from '../kind.ts';
+import { readTlsMaterial } from '../tls-config.ts';
 import { connectTcp, elapsed, errCode, peerCertificate, tlsHandshake, trustAdvice, type CertificateInfo } from '../probe.ts';
-import { createAgents, proxyEnvFor, proxyFor } from './agents.ts';
+import { proxyEnvFor, proxyFor } from './agents.ts';
 import type { HttpExchange } from './classify.ts';
 import type { HttpDestination } from './config.ts';
 import { httpSecrets, redactHttpUrl } from './secrets.ts';
-import { createHttpSender } from './sender.ts';
+import { createHttpSender, type HttpSender } from './sender.ts';
 import type { AttemptTimings } from '../timings.ts';
 import type tls from 'node:tls';
 
@@ -123,19 +124,16 @@ export async function checkEndpoint(destIn: HttpDestination, options: Partial<Ch
   };
   const connectMs = dest.timeout.connectMs;
 
-  // Agents first: unreadable tls files stop everything and say which.
-  let agents;
+  // The ping goes through delivery's own sender and transport (got: its timings are the steps).
+  // Building it first: unreadable tls files or a bad proxy stop everything and say which.
+  let sender: HttpSender;
   try {
-    agents = createAgents(dest, env);
-    agents.destroy();
+    sender = createHttpSender(dest, { env });
   } catch (err) {
     steps.push({ step: 'setup', result: 'failed', ms: null, detail: (err as Error).message });
     diagnosis.push(err instanceof DestinationSetupError ? (err as Error).message : `cannot set up the destination: ${(err as Error).message}`);
     return check;
   }
-
-  // The ping goes through delivery's own sender and transport (got: its timings are the steps).
-  const sender = createHttpSender(dest, { env });
   try {
     return await walk();
   } finally {
@@ -273,16 +271,15 @@ export async function checkEndpoint(destIn: HttpDestination, options: Partial<Ch
       // TLS: look at the certificate ourselves, trusting what the sender trusts.
       if (https) {
         const t0 = performance.now();
-        const a = createAgents(dest, env);
-        a.destroy();
+        const material = readTlsMaterial(dest.tls, dest.name);
         try {
           const secure = await tlsHandshake({
             socket,
             host,
             servername: net.isIP(host) ? undefined : host,
-            ca: a.tls.ca,
-            cert: a.tls.cert,
-            key: a.tls.key,
+            ca: material.ca,
+            cert: material.cert,
+            key: material.key,
             rejectUnauthorized: false,
           }, connectMs);
           const trusted = tlsStep(secure, elapsed(t0));
