@@ -14,6 +14,7 @@ import path from 'node:path';
 import { loadConfig, ConfigError } from '../config/load-config.ts';
 import type { RelayConfig } from '../config/config-types.ts';
 import { analyzePushWithStats } from '../git/analyze-push.ts';
+import { WalkedPushes } from '../git/walked-pushes.ts';
 import { PullRequestEnricher, pullRequestSourceFor } from '../bitbucket/pull-request.ts';
 import { RepositoryUnreadableError } from '../git/repository-identity.ts';
 import { analysisOptionsFromConfig } from '../git/analysis-options.ts';
@@ -88,6 +89,8 @@ export class RelayDaemon {
   private readonly refChanges: RefChangeCounts = { hook: 0, hookScript: 0, reconciled: 0 };
   /** Per repository: the work in hand (hook records and reconciled events of one repository never interleave). */
   private readonly repoChains = new Map<string, Promise<void>>();
+  /** Walks of queued pushes, read ahead with an earlier push's (git/walk-ahead.ts). */
+  private readonly walkedPushes = new WalkedPushes();
   private maintenance!: Maintenance;
   private fullTimer: NodeJS.Timeout | null = null;
   private configWatcher: FSWatcher | null = null;
@@ -178,7 +181,7 @@ export class RelayDaemon {
     this.checkDeliveryRows();
     this.intake = new SpoolIntake({
       dir: config.spool.dir,
-      onRecord: (record, later) => this.handleRecord(record, later),
+      onRecord: (record, later, contiguous) => this.handleRecord(record, later, contiguous),
       concurrency: config.intake.concurrency,
       graceMs: config.spool.incompleteGraceMs,
       log: log.child({ component: 'intake' }),
@@ -295,11 +298,11 @@ export class RelayDaemon {
   }
 
   /** One spool record → one event, durable at every destination. Rejects to make intake retry later. */
-  handleRecord(record: SpoolRecord, later: readonly SpoolRecord[] = []): Promise<void> {
-    return this.inRepo(record.repoPath, () => this.relayRecord(record, later));
+  handleRecord(record: SpoolRecord, later: readonly SpoolRecord[] = [], contiguous = 0): Promise<void> {
+    return this.inRepo(record.repoPath, () => this.relayRecord(record, later, contiguous));
   }
 
-  private async relayRecord(record: SpoolRecord, later: readonly SpoolRecord[]): Promise<void> {
+  private async relayRecord(record: SpoolRecord, later: readonly SpoolRecord[], contiguous: number): Promise<void> {
     // One (repository, ref, before, after), one event: updates already relayed (by a hook script and the
     // file hook during a switch-over, by reconciliation, by a retried hook) are left out.
     const lines = uniqueRefLines(record.refLines); // a record listing one update twice (hand-made, fuzzed) relays it once
@@ -316,8 +319,10 @@ export class RelayDaemon {
       const gaps = gapsBefore(knownRefs(this.store, record.repoPath), refLines, zeroFor(refLines[0].before));
       if (gaps.length) await this.relayReconciled(record.repoPath, gaps, { timeNs: record.timeNs, later: [...refLines, ...laterLines] });
     }
-    const { event, stats } = await analyzePushWithStats(
-      { repoPath: record.repoPath, refLines, env: record.env, timeNs: record.timeNs, host: record.host || this.config.node, laterRefLines: laterLines, recordErrors: record.refErrors },
+    // Queued pushes that follow this one: their walks are read with this one's, unless an earlier push already did.
+    const ahead = this.walkedPushes.forPush(record.repoPath, refLines, later.slice(0, contiguous).map((r) => uniqueRefLines(r.refLines)), Date.now());
+    const { event, stats, walkedAhead } = await analyzePushWithStats(
+      { repoPath: record.repoPath, refLines, env: record.env, timeNs: record.timeNs, host: record.host || this.config.node, laterRefLines: laterLines, recordErrors: record.refErrors, ...ahead },
       this.analysis,
     ).catch((err: unknown) => {
       // A repository that is gone (deleted since the push, or a path that was
@@ -328,6 +333,7 @@ export class RelayDaemon {
       }
       throw err;
     });
+    this.walkedPushes.keep(record.repoPath, walkedAhead, Date.now());
     // A pull-request merge: details the hook lacks, from Bitbucket next door (never longer than bitbucket.api.timeout).
     await this.pullRequests.enrich(event);
     const plan = planDeliveries(event, this.config.destinations);
@@ -345,6 +351,7 @@ export class RelayDaemon {
       queued: plan.queued.map((q) => `${q.destination}×${q.requests.length}`),
       unmatched: plan.unmatched,
       gitSpawns: stats.spawns,
+      walkedAhead: stats.walkedAhead,
       analysisMs: Math.round(stats.totalMs),
     });
     if (event.errors.length) this.log.warn('push analyzed with errors', { eventId: event.id, errors: event.errors.map((e) => e.message) });

@@ -20,7 +20,9 @@
 //      branches come from the object store (commit-objects.ts), git log only
 //      for those it cannot read
 // so a fast-forward costs 1, a new branch 1, a tag or branch on an existing
-// commit 2, a force-push 2, a delete 1.
+// commit 2, a force-push 2, a delete 1. When pushes to the repository queue
+// up, the first one's walk also reads the next ones' (walk-ahead.ts): a
+// fast-forward or new branch read ahead costs 0.
 // Anything missing or unreadable becomes an `errors[]` entry; only a
 // repository that cannot be opened at all throws (RepositoryUnreadableError).
 
@@ -35,8 +37,9 @@ import { capCommitLists } from './commit-caps.ts';
 import { toCommitInfo, withoutTrailingNewlines, type CommitInfoContext } from './commit-info.ts';
 import { readCommitsFromStore } from './commit-objects.ts';
 import { pullRequestFromMergeMessage } from '../event/merge-message.ts';
-import { logCommits, splitForParallelLog } from './commit-log.ts';
-import { walkDetailLimit, walkNewCommits } from './new-commit-walk.ts';
+import { logCommits, splitForParallelLog, type LoggedCommit } from './commit-log.ts';
+import { walkDetailLimit, walkNewCommits, type NewCommitWalk } from './new-commit-walk.ts';
+import { pushesToWalk, pushKey, walkPushes, type WalkedPush, type WalksReadAhead } from './walk-ahead.ts';
 import { gitConfigValue } from './git-config-file.ts';
 import { compareRefValues, findMissingObjects, listNewCommits, listOrphanedCommits, oldestFirst, refStatesAroundPush, walkWithin, type CommitGraph, type RefsAsOf } from './new-commits.ts';
 import { changeOf, describeRef, isZeroSha, matchesAnyRefGlob, type RefLine } from './ref-lines.ts';
@@ -70,6 +73,14 @@ export interface PushInput {
   laterRefLines?: RefLine[];
   /** Problems found before analysis (e.g. a ref line whose name is not UTF-8): they head errors[]. */
   recordErrors?: AnalysisError[];
+  /**
+   * Ref lines of each push to the same repository recorded right after this
+   * one, oldest first, with none left out between: their walks are read
+   * with this push's (walk-ahead.ts) and returned as `walkedAhead`.
+   */
+  laterPushes?: readonly (readonly RefLine[])[];
+  /** This push's walk, read ahead by an earlier push's analysis (used when its key matches the ref lines). */
+  walked?: WalkedPush;
 }
 
 /** What one analysis cost. */
@@ -81,6 +92,8 @@ export interface AnalysisStats extends GitStats {
   ignoredRefs: number;
   /** Commits whose details were read. */
   commitsDetailed: number;
+  /** The walk was read ahead by an earlier push's analysis. */
+  walkedAhead: boolean;
 }
 
 /** Per-ref working state while the push is analysed. */
@@ -131,7 +144,7 @@ function errorText(error: unknown): string {
 }
 
 /** Analyzes one push into a PushEvent and reports what it cost. */
-export async function analyzePushWithStats(input: PushInput, options: AnalysisOptions = DEFAULT_ANALYSIS_OPTIONS): Promise<{ event: PushEvent; stats: AnalysisStats }> {
+export async function analyzePushWithStats(input: PushInput, options: AnalysisOptions = DEFAULT_ANALYSIS_OPTIONS): Promise<{ event: PushEvent; stats: AnalysisStats; walkedAhead: WalksReadAhead }> {
   const started = performance.now();
   const hookEnv = capHookEnv(input.env);
   input = { ...input, env: hookEnv.env };
@@ -231,9 +244,30 @@ export async function analyzePushWithStats(input: PushInput, options: AnalysisOp
   /** Details the walk read; every walked commit is new to the repository, hence distinct. */
   const walkDetails = new Map<string, CommitInfo>();
   const walkContext: CommitInfoContext = { ...context, isDistinct: () => true };
-  const walk = tips.length === 0 ? null : await (async () => {
+  const limit = walkDetailLimit(options.maxCommits, options.maxLogProcesses);
+  /** Walks of the later pushes read with this one's (walk-ahead.ts), for the caller to hand on. */
+  const walkedAhead: WalksReadAhead = { walks: [], overflowed: false };
+  const readAhead = input.walked?.key === pushKey(input.refLines) ? input.walked : null;
+  const walk = tips.length === 0 ? null : await (async (): Promise<NewCommitWalk | null> => {
+    const keep = (c: LoggedCommit) => walkDetails.set(c.id, toCommitInfo(c, walkContext));
+    if (readAhead) {
+      readAhead.commits.forEach(keep);
+      return { graph: readAhead.graph, complete: true };
+    }
+    const pushes = pushesToWalk(input.refLines, input.laterPushes ?? [], options.ignoreRefs);
+    // A later push's trouble (a pruned object) must not cost this one more than its own walk.
+    const walks = pushes.length > 0 ? await walkPushes(git, pushes, states.before, { ...logOptions, limit }).catch((error: unknown) => {
+      rethrowIfRepositoryUnreadable(error, repo.repoPath);
+      return null;
+    }) : null;
+    walkedAhead.overflowed = pushes.length > 0 && walks === null;
+    if (walks?.[0]) {
+      walks[0].commits.forEach(keep);
+      walkedAhead.walks = walks.slice(1).filter((w): w is WalkedPush => w !== null);
+      return { graph: walks[0].graph, complete: true };
+    }
     try {
-      return await walkNewCommits(git, tips, states.before, { ...logOptions, limit: walkDetailLimit(options.maxCommits, options.maxLogProcesses), onCommit: (c) => walkDetails.set(c.id, toCommitInfo(c, walkContext)) });
+      return await walkNewCommits(git, tips, states.before, { ...logOptions, limit, onCommit: keep });
     } catch (error) {
       rethrowIfRepositoryUnreadable(error, repo.repoPath);
       walkDetails.clear(); // a commit in progress may lack files; the fallback below reports what is wrong
@@ -402,8 +436,9 @@ export async function analyzePushWithStats(input: PushInput, options: AnalysisOp
     refs: refs.length,
     ignoredRefs: input.refLines.length - active.length,
     commitsDetailed: commits.size,
+    walkedAhead: readAhead !== null,
   };
-  return { event, stats };
+  return { event, stats, walkedAhead };
 }
 
 /** Analyzes one push into a PushEvent (see analyzePushWithStats for its cost). */

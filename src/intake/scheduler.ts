@@ -65,16 +65,26 @@ export function runnableEntries(order: readonly Entry[], now: number, active: nu
   return out;
 }
 
-/** Parsed records of e's repository that come after it in spool order (up to the parsed window). */
-export function laterRecordsOf(order: readonly Entry[], e: Entry): SpoolRecord[] {
+/** Records of one repository that come after a record, as far as the intake knows them. */
+export interface LaterRecords {
+  /** Parsed records of the repository after it in spool order (up to the parsed window), oldest first. */
+  records: SpoolRecord[];
+  /** How many of `records` come before any record still being written (whose repository is not known yet): pushes known to follow each other. */
+  contiguous: number;
+}
+
+/** The parsed records of e's repository that come after it (see LaterRecords). */
+export function laterRecordsOf(order: readonly Entry[], e: Entry): LaterRecords {
   const repo = e.record!.repoPath;
-  const later: SpoolRecord[] = [];
+  const records: SpoolRecord[] = [];
+  let contiguous: number | null = null;
   for (let i = order.indexOf(e) + 1; i < order.length; i++) {
     if (order[i].state === 'unread') break; // beyond the parsed window (bounded cost)
     const r = order[i].record;
-    if (r && r.repoPath === repo) later.push(r);
+    if (!r) contiguous ??= records.length;
+    else if (r.repoPath === repo) records.push(r);
   }
-  return later;
+  return { records, contiguous: contiguous ?? records.length };
 }
 
 /** Retry delay after `attempts` failed attempts: base doubling up to max, jittered down by up to 20 %. */

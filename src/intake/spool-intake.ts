@@ -42,9 +42,11 @@ export interface SpoolIntakeOptions {
    * Makes the record durable downstream; the record file is removed once it
    * resolves. `later` lists the records of the same repository already known
    * to come after it (oldest first): analysis runs after those pushes moved
-   * refs, and uses them to see the refs as they stood at this push.
+   * refs, and uses them to see the refs as they stood at this push. The
+   * first `contiguous` of them follow it with no record being written in
+   * between (one could be this repository's): pushes in a known order.
    */
-  onRecord: (record: SpoolRecord, later: readonly SpoolRecord[]) => Promise<void>;
+  onRecord: (record: SpoolRecord, later: readonly SpoolRecord[], contiguous: number) => Promise<void>;
   /** Records in onRecord at once (different repositories only). Default 4. */
   concurrency?: number;
   /** How long a record without end marker counts as "being written" (by mtime). Default 60 s. */
@@ -461,7 +463,8 @@ export class SpoolIntake {
     const done = (async () => {
       let failure: unknown = null;
       try {
-        await this.opts.onRecord(record, laterRecordsOf(this.order, e));
+        const later = laterRecordsOf(this.order, e);
+        await this.opts.onRecord(record, later.records, later.contiguous);
       } catch (err) {
         failure = err ?? new Error('onRecord rejected');
       }

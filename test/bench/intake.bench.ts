@@ -9,7 +9,10 @@
 // Peers in the same run: the same compiled daemon with the git runner from
 // before simple-git (test/bench/peers/direct-spawn-run-git.ts compiled over
 // dist/src/git/run-git.js; goal: within 10 %), and the bare cost of the git
-// spawns we make per push.
+// spawns we make per push. The backlog lets each repository's first push
+// read the walks of the next ones (src/git/walk-ahead.ts); both runners are
+// also measured with walking ahead off (one walk per push, as when pushes
+// arrive one at a time), which shows the cost per git process.
 //
 // Run: node test/bench/intake.bench.ts [pushesPerRepo=40] [runs=3]
 
@@ -70,6 +73,8 @@ function median(xs: number[]): number {
 interface IntakeRun {
   elapsedMs: number;
   spawns: number[];
+  /** Pushes whose walk was read ahead. */
+  walkedAhead: number;
   analysisMsMedian: number;
 }
 
@@ -98,7 +103,7 @@ async function drainBacklog(bin: string, name: string, total: number): Promise<I
   daemon.kill('SIGTERM');
   await new Promise((r) => daemon.on('exit', r));
   const lines = out.split('\n').filter((l) => l.includes('"push event"')).map((l) => JSON.parse(l));
-  return { elapsedMs, spawns: lines.map((l) => l.gitSpawns as number), analysisMsMedian: median(lines.map((l) => l.analysisMs as number)) };
+  return { elapsedMs, spawns: lines.map((l) => l.gitSpawns as number), walkedAhead: lines.filter((l) => l.walkedAhead === true).length, analysisMsMedian: median(lines.map((l) => l.analysisMs as number)) };
 }
 
 async function main(): Promise<void> {
@@ -117,26 +122,47 @@ async function main(): Promise<void> {
   const directDir = path.join(tmp, 'app-direct-spawn');
   const directBin = compiledRelayTree(directDir, [PEER_RUNNER]);
   copyFileSync(compiledPath(directDir, PEER_RUNNER), compiledPath(directDir, 'src/git/run-git.ts'));
+  // Walking ahead off: a chain of one push is no chain (pushesToWalk).
+  const walkAheadOff = (dir: string): void => {
+    const file = compiledPath(dir, 'src/git/walk-ahead.ts');
+    const js = readFileSync(file, 'utf8');
+    if (!/MAX_PUSHES_WALKED_AHEAD = \d+/.test(js)) throw new Error(`${file}: MAX_PUSHES_WALKED_AHEAD not found`);
+    writeFileSync(file, js.replace(/MAX_PUSHES_WALKED_AHEAD = \d+/, 'MAX_PUSHES_WALKED_AHEAD = 1'));
+  };
+  const soloDir = path.join(tmp, 'app-solo');
+  const soloBin = compiledRelayTree(soloDir);
+  walkAheadOff(soloDir);
+  const directSoloDir = path.join(tmp, 'app-direct-spawn-solo');
+  const directSoloBin = compiledRelayTree(directSoloDir, [PEER_RUNNER]);
+  copyFileSync(compiledPath(directSoloDir, PEER_RUNNER), compiledPath(directSoloDir, 'src/git/run-git.ts'));
+  walkAheadOff(directSoloDir);
   const sourcesBin = path.join(ROOT, 'bin', 'relay.js');
-  // Alternate compiled (what install.sh installs), the direct-spawn peer and sources (a checkout), each on a fresh copy of the backlog.
+  // Alternate the variants, each on a fresh copy of the backlog.
   const compiled: IntakeRun[] = [];
   const direct: IntakeRun[] = [];
   const sources: IntakeRun[] = [];
+  const solo: IntakeRun[] = [];
+  const directSolo: IntakeRun[] = [];
   for (let i = 0; i < RUNS; i++) {
     compiled.push(await drainBacklog(compiledBin, `c${i}`, total));
     direct.push(await drainBacklog(directBin, `d${i}`, total));
     sources.push(await drainBacklog(sourcesBin, `s${i}`, total));
+    solo.push(await drainBacklog(soloBin, `o${i}`, total));
+    directSolo.push(await drainBacklog(directSoloBin, `do${i}`, total));
   }
   const medianRun = (runs: IntakeRun[]): IntakeRun => [...runs].sort((a, b) => a.elapsedMs - b.elapsedMs)[Math.floor(runs.length / 2)];
   const c = medianRun(compiled);
   const sr = medianRun(sources);
   const d = medianRun(direct);
+  const o = medianRun(solo);
+  const dso = medianRun(directSolo);
   const rate = (r: IntakeRun): number => Math.round((total / r.elapsedMs) * 1000);
-  const spawns = c.spawns;
+  const mean = (xs: number[]): number => Number((xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(2));
+  const perPush = mean(c.spawns);
+  const soloPerPush = mean(o.spawns);
 
-  // Peer: the same number of bare git spawns, sequentially, on this machine now.
-  const perPush = median(spawns);
-  const peerRuns = Math.min(total * perPush, 600);
+  // Peer: bare git spawns, sequentially, on this machine now (as many as one push each on its own makes).
+  const peerRuns = Math.max(100, Math.min(Math.round(total * soloPerPush), 600));
   const t0 = performance.now();
   for (let i = 0; i < peerRuns; i++) execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repos[0].bare, env });
   const spawnMs = (performance.now() - t0) / peerRuns;
@@ -148,23 +174,30 @@ async function main(): Promise<void> {
     repositories: REPOS,
     elapsedMs: Math.round(elapsedMs),
     pushesPerSec: Math.round((total / elapsedMs) * 1000),
-    gitSpawnsPerPushMedian: perPush,
-    gitSpawnsPerPushMax: Math.max(...spawns),
+    gitSpawnsPerPush: perPush,
+    gitSpawnsPerPushMax: Math.max(...c.spawns),
+    walkedAhead: c.walkedAhead,
     analysisMsMedian: c.analysisMsMedian,
     runs: RUNS,
     compiledPushesPerSec: compiled.map(rate),
     sourcesPushesPerSec: sources.map(rate),
     directSpawnPushesPerSec: direct.map(rate),
-    directSpawnGitSpawnsPerPushMedian: median(d.spawns),
+    directSpawnGitSpawnsPerPush: mean(d.spawns),
     ratioToDirectSpawn: Number((rate(c) / rate(d)).toFixed(2)),
+    walkAheadOff: {
+      pushesPerSec: solo.map(rate),
+      directSpawnPushesPerSec: directSolo.map(rate),
+      gitSpawnsPerPush: soloPerPush,
+      ratioToDirectSpawn: Number((rate(o) / rate(dso)).toFixed(2)),
+    },
     pass: rate(c) >= 150 && rate(c) >= 0.9 * rate(d),
-    peer: { gitSpawnMs: Number(spawnMs.toFixed(2)), sequentialSpawnCeilingPushesPerSec: Math.round(1000 / (spawnMs * perPush)) },
+    peer: { gitSpawnMs: Number(spawnMs.toFixed(2)), sequentialSpawnCeilingPushesPerSec: Math.round(1000 / (spawnMs * soloPerPush)) },
     goalPushesPerSec: 150,
     table: [
       {
         what: `pushes/s, spool record → event durable (store + JSONL), ${total} pushes over ${REPOS} repos, 1-3 commits each`,
-        ours: `${rate(c)}/s compiled as installed, simple-git (from sources: ${rate(sr)}/s); ${perPush} git process per push, median analysis ${c.analysisMsMedian} ms; median of ${RUNS} runs each`,
-        peer: `direct-spawn runner, same compiled daemon: ${rate(d)}/s (×${(rate(c) / rate(d)).toFixed(2)}), ${median(d.spawns)} git process per push; git spawn ${spawnMs.toFixed(2)} ms here now: ceiling ${Math.round(1000 / (spawnMs * perPush))}/s if spawning were all the work`,
+        ours: `${rate(c)}/s compiled as installed, simple-git (from sources: ${rate(sr)}/s); ${perPush} git processes per push (${c.walkedAhead} of ${total} walked ahead), median analysis ${c.analysisMsMedian} ms; walking ahead off: ${rate(o)}/s, ${soloPerPush} per push; median of ${RUNS} runs each`,
+        peer: `direct-spawn runner, same compiled daemon: ${rate(d)}/s (×${(rate(c) / rate(d)).toFixed(2)}); walking ahead off: ${rate(dso)}/s (×${(rate(o) / rate(dso)).toFixed(2)}); git spawn ${spawnMs.toFixed(2)} ms here now: ceiling ${Math.round(1000 / (spawnMs * soloPerPush))}/s with one walk per push if spawning were all the work`,
         goal: '≥ 150/s, ≥ 0.9 × direct spawn',
       },
     ],

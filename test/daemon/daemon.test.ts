@@ -27,8 +27,13 @@ t.test('pushes made while the daemon is down are processed at start, in order', 
   }, 'three archived events');
   t.same(events.map((e) => e.refs[0].after), shas, 'events archived in push order');
   t.same(events.map((e) => e.refs[0].change), ['create', 'update', 'update']);
+  t.same(events.map((e) => e.refs[0].commits), shas.map((sha) => [sha]), 'each event lists the commit its push brought');
   for (const e of events) assertValidPushEvent(t, e);
   await waitUntil(() => fx.incoming().length === 0, 'spool drained');
+  // The first push's walk read the queued ones' (git/walk-ahead.ts): they started no git.
+  const logged = daemon.output().split('\n').filter((l) => l.includes('push event'));
+  t.same(logged.map((l) => /walkedAhead[":= ]+true/.test(l)), [false, true, true], 'the later pushes were walked ahead');
+  t.same(logged.map((l) => /gitSpawns[":= ]+0\b/.test(l)), [false, true, true], 'and cost no git process');
   daemon.child.kill('SIGTERM');
   const exit = await daemon.exited;
   t.equal(exit.code, 0, 'SIGTERM → exit 0');

@@ -28,7 +28,16 @@ t.test('runnable: the first unfinished record of each repository, oldest first, 
   t.same(runnableEntries([retry, r2], 50, 0, 4).map((e) => e.name), [], 'a retry not yet due holds its repository');
   t.same(runnableEntries([retry, r2], 100, 0, 4).map((e) => e.name), ['r1'], 'due: it goes first');
   t.same(runnableEntries([entry('x', '/x', 'ready', 1), entry('u', '/u', 'unread', 2), entry('y', '/y', 'ready', 3)], 0, 0, 4).map((e) => e.name), ['x'], 'nothing beyond the first unread entry');
-  t.same(laterRecordsOf(order, order[0]).map((r) => r.id), ['a2'], 'later records of the same repository');
+  t.same(laterRecordsOf(order, order[0]), { records: [order[2].record], contiguous: 1 }, 'later records of the same repository, none being written between');
+});
+
+t.test('later records: those after a record still being written are known, but not known to follow directly', async (t) => {
+  const writing = entry('w', '/?', 'incomplete', 3);
+  writing.record = null;
+  const order = [entry('a1', '/a', 'ready', 1), entry('a2', '/a', 'ready', 2), writing, entry('b1', '/b', 'ready', 4), entry('a3', '/a', 'ready', 5), entry('u', '/a', 'unread', 6), entry('a4', '/a', 'ready', 7)];
+  const later = laterRecordsOf(order, order[0]);
+  t.same(later.records.map((r) => r.id), ['a2', 'a3'], 'up to the first unread entry');
+  t.equal(later.contiguous, 1, 'a2 directly; a3 only after the record being written');
 });
 
 t.test('insertOrdered keeps spool order (mtime, then name)', async (t) => {
