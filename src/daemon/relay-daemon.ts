@@ -99,6 +99,7 @@ export class RelayDaemon {
   private admin: AdminServices | null = null;
   private storeLock: StoreLock | null = null;
   private rowsCheck!: DeliveryRowsCheck;
+  /** The store problem last logged (logged again only when it changes). */
   private rowsProblem: string | null = null;
   /** The store file as opened; checked so a deleted or replaced store is noticed. */
   private storeFile: FileIdentity | null = null;
@@ -177,8 +178,8 @@ export class RelayDaemon {
       onFullChange: (full) => this.setStoreFull(full),
     });
     this.maintenance.runNow();
-    this.rowsCheck = new DeliveryRowsCheck(this.store);
-    this.checkDeliveryRows();
+    this.rowsCheck = new DeliveryRowsCheck(this.store, ROWS_CHECKED_PER_TURN);
+    void this.checkRowsUntilCaughtUp();
     this.intake = new SpoolIntake({
       dir: config.spool.dir,
       onRecord: (record, later, contiguous) => this.handleRecord(record, later, contiguous),
@@ -365,9 +366,20 @@ export class RelayDaemon {
     } catch (err) {
       problem = `cannot check store ${this.store.path}: ${(err as Error).message}`;
     }
+    // While the start-up check is still under way, the problem grows chunk by chunk: logged once it is whole.
+    if (!this.rowsCheck.caughtUp) return problem;
     if (problem && problem !== this.rowsProblem) this.log.error(problem);
     this.rowsProblem = problem;
     return problem;
+  }
+
+  /** The start-up check of every event in the window, a chunk per turn of the event loop (records are handled meanwhile). */
+  private async checkRowsUntilCaughtUp(): Promise<void> {
+    do {
+      if (this.stopping) return;
+      this.checkDeliveryRows();
+      await new Promise((resolve) => setImmediate(resolve));
+    } while (!this.rowsCheck.caughtUp);
   }
 
   /** Reconciliation and hook-script facts for `relay status` and metrics. */
@@ -569,6 +581,8 @@ function changesSince(repoPath: string, known: ReadonlyMap<string, string> | nul
 
 /** How often the daemon checks that its store file is still there (also before each spool record is removed). */
 const STORE_FILE_CHECK_MS = 2_000;
+/** Events the delivery-rows check reads per turn of the event loop (~60 ms; a million take ~3 s in all). */
+const ROWS_CHECKED_PER_TURN = 20_000;
 
 function storeLimits(config: RelayConfig): { maxBytes: number; logMaxAgeMs: number; logMaxRows: number; bodyMaxAgeMs: number } {
   const { maxBytes, logMaxAgeMs, logMaxRows, bodyMaxAgeMs } = config.store;

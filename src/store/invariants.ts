@@ -18,23 +18,27 @@ const CHECK_SQL = `SELECT e.rowid AS r, e.id, e.repo_key, e.deliveries AS expect
     (SELECT count(*) FROM deliveries d WHERE d.event_id = e.id) AS found
   FROM events e
   WHERE e.rowid > ? AND e.deliveries IS NOT NULL AND e.created_at >= ?
-  ORDER BY e.rowid`;
+  ORDER BY e.rowid
+  LIMIT ?`;
 
 /**
  * Events after rowid `afterRowid` (created within the retention window) that
- * lack delivery rows; also returns the last rowid looked at, so a caller can
- * check only what is new next time (rows of an event are written with it, so
- * a checked event cannot lose rows later except by retention).
+ * lack delivery rows, looking at `maxEvents` events at most; also returns the
+ * last rowid looked at, so a caller can check only what is new next time
+ * (rows of an event are written with it, so a checked event cannot lose rows
+ * later except by retention), and whether it reached the newest event.
  */
-export function findMissingDeliveries(store: Store, now: number = Date.now(), afterRowid = 0): { missing: MissingDeliveries[]; lastRowid: number } {
+export function findMissingDeliveries(store: Store, now: number = Date.now(), afterRowid = 0, maxEvents = Infinity): { missing: MissingDeliveries[]; lastRowid: number; caughtUp: boolean } {
   const cutoff = now - store.limits.logMaxAgeMs;
   const missing: MissingDeliveries[] = [];
   let lastRowid = afterRowid;
-  for (const row of store.statement(CHECK_SQL).iterate(afterRowid, cutoff) as Iterable<{ r: number; id: string; repo_key: string; expected: number; found: number }>) {
+  let seen = 0;
+  for (const row of store.statement(CHECK_SQL).iterate(afterRowid, cutoff, Number.isFinite(maxEvents) ? maxEvents : -1) as Iterable<{ r: number; id: string; repo_key: string; expected: number; found: number }>) {
+    seen++;
     lastRowid = Number(row.r);
     if (Number(row.found) < Number(row.expected)) missing.push({ eventId: row.id, repoKey: row.repo_key, expected: Number(row.expected), found: Number(row.found) });
   }
-  return { missing, lastRowid };
+  return { missing, lastRowid, caughtUp: seen < maxEvents };
 }
 
 /** The operator-facing sentence for missing rows (null when none). */
@@ -47,18 +51,28 @@ export function describeMissingDeliveries(storePath: string, missing: readonly M
     `those deliveries were lost (was a second writer on the store?); resend them with \`relay backfill\` for the affected repositories`;
 }
 
-/** Incremental checker for the daemon: the first run checks the window, later runs only new events. */
+/**
+ * Incremental checker for the daemon: the first runs check the window, later
+ * runs only new events; each run looks at `maxEvents` events at most (a
+ * store of a million events takes seconds to check, which must not hold the
+ * daemon's event loop in one piece).
+ */
 export class DeliveryRowsCheck {
   private lastRowid = 0;
   private readonly missing = new Map<string, MissingDeliveries>();
   private readonly store: Store;
-  constructor(store: Store) {
+  private readonly maxEvents: number;
+  /** The last run reached the newest event. */
+  caughtUp = false;
+  constructor(store: Store, maxEvents = Infinity) {
     this.store = store;
+    this.maxEvents = maxEvents;
   }
-  /** Check what is new; returns every event found lacking rows so far. */
+  /** Check what is new (up to maxEvents events); returns every event found lacking rows so far. */
   run(now: number = Date.now()): MissingDeliveries[] {
-    const r = findMissingDeliveries(this.store, now, this.lastRowid);
+    const r = findMissingDeliveries(this.store, now, this.lastRowid, this.maxEvents);
     this.lastRowid = r.lastRowid;
+    this.caughtUp = r.caughtUp;
     for (const m of r.missing) this.missing.set(m.eventId, m);
     return [...this.missing.values()];
   }

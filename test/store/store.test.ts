@@ -206,6 +206,14 @@ t.test('two writers on one store: no delivery row is ever dropped; a conflict is
   t.equal(check.run().length, 1);
   enqueue(a, items([makeEvent('later')], ['ci']));
   t.equal(check.run().length, 1, 'incremental run keeps what it found and checks only new events');
+  // In chunks (the daemon's start-up check): a few events per run, until it reaches the newest.
+  const chunked = new DeliveryRowsCheck(a, 2);
+  const runs: [number, boolean][] = [];
+  do runs.push([chunked.run().length, chunked.caughtUp]); while (!chunked.caughtUp && runs.length < 10);
+  const events = Number((a.db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n);
+  t.equal(runs.length, Math.floor(events / 2) + 1, `${events} events, 2 per run`);
+  t.same(runs.map(([, caughtUp]) => caughtUp), [...Array(runs.length - 1).fill(false), true], 'caught up with the last run only');
+  t.equal(runs.at(-1)![0], 1, 'and found the event lacking its row');
 });
 
 t.test('relay status (daemon down) reports events lacking delivery rows as attention', async (t) => {
