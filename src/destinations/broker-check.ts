@@ -9,7 +9,9 @@ import dns from 'node:dns/promises';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { formatDuration } from '../config/units.ts';
-import type { PublishOutcome } from './broker-outcome.ts';
+import { formatFor, type FormatOptions } from '../formats/index.ts';
+import { deliveryIdFor } from '../route/delivery-id.ts';
+import type { BrokerSender, PublishOutcome } from './broker-outcome.ts';
 import type { CheckStep, PreflightCheck } from './kind.ts';
 import { connectTcp, elapsed, errCode, peerCertificate, tlsHandshake, trustAdvice } from './probe.ts';
 
@@ -45,6 +47,24 @@ export interface BrokerProbe {
   publish(): Promise<PublishOutcome>;
   /** Words for a failed login or publish. */
   advise(stage: 'auth' | 'publish', text: string): string;
+}
+
+/**
+ * The ping of `relay test`, in the destination's format, published through
+ * a sender of the daemon's own (closed after): what a real delivery does.
+ */
+export async function publishPing(
+  dest: { name: string; format: string; formatOptions: FormatOptions },
+  options: { node: string; repo: { projectKey: string; repoSlug: string; repoId: number | null } },
+  sender: BrokerSender,
+): Promise<PublishOutcome> {
+  const id = deliveryIdFor(`relay-test-${Date.now()}`, dest.name, 0);
+  const ping = formatFor(dest.format).renderPing({ seed: id, destination: dest.name, options: dest.formatOptions, node: options.node, time: new Date().toISOString() });
+  try {
+    return await sender.send({ id, headers: ping.headers, body: ping.body, ...options.repo });
+  } finally {
+    await sender.close();
+  }
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, late: string): Promise<T> {

@@ -4,10 +4,8 @@
 // confirmed by the broker.
 
 import amqp from 'amqplib';
-import { formatFor } from '../../formats/index.ts';
-import { deliveryIdFor } from '../../route/delivery-id.ts';
 import { redactUrl } from '../../log/redact.ts';
-import { checkBroker, type BrokerCheck } from '../broker-check.ts';
+import { checkBroker, publishPing, type BrokerCheck } from '../broker-check.ts';
 import type { AmqpDestination } from './config.ts';
 import { createAmqpSender } from './sender.ts';
 import { amqpConnectArgs, amqpRoutingKey } from './message.ts';
@@ -47,16 +45,7 @@ export async function checkAmqp(destIn: AmqpDestination, options: AmqpCheckOptio
       const conn = await amqp.connect(args.url, args.socket);
       await conn.close();
     },
-    async publish() {
-      const id = deliveryIdFor(`relay-test-${Date.now()}`, dest.name, 0);
-      const ping = formatFor(dest.format).renderPing({ seed: id, destination: dest.name, options: dest.formatOptions, node: options.node, time: new Date().toISOString() });
-      const sender = createAmqpSender(dest);
-      try {
-        return await sender.send({ id, headers: ping.headers, body: ping.body, ...repo });
-      } finally {
-        await sender.close();
-      }
-    },
+    publish: () => publishPing(dest, { node: options.node, repo }, createAmqpSender(dest)),
     advise(stage, text) {
       if (stage === 'auth') {
         if (/ACCESS.REFUSED|403/.test(text)) return `the broker refused our login (${text}): check the user and password (url or auth) and that the user may use the vhost`;

@@ -3,10 +3,8 @@
 // through the daemon's own sender and acknowledged by JetStream.
 
 import { connect } from '@nats-io/transport-node';
-import { formatFor } from '../../formats/index.ts';
-import { deliveryIdFor } from '../../route/delivery-id.ts';
 import { redactUrl } from '../../log/redact.ts';
-import { checkBroker, type BrokerCheck } from '../broker-check.ts';
+import { checkBroker, publishPing, type BrokerCheck } from '../broker-check.ts';
 import type { NatsDestination } from './config.ts';
 import { createNatsSender, natsConnectionOptions } from './sender.ts';
 import { natsSubject } from './message.ts';
@@ -54,16 +52,7 @@ export async function checkNats(destIn: NatsDestination, options: NatsCheckOptio
       const nc = await connect({ ...connectOptions, servers: [dest.servers[0]], reconnect: false });
       await nc.close();
     },
-    async publish() {
-      const id = deliveryIdFor(`relay-test-${Date.now()}`, dest.name, 0);
-      const ping = formatFor(dest.format).renderPing({ seed: id, destination: dest.name, options: dest.formatOptions, node: options.node, time: new Date().toISOString() });
-      const sender = createNatsSender(dest);
-      try {
-        return await sender.send({ id, headers: ping.headers, body: ping.body, ...repo });
-      } finally {
-        await sender.close();
-      }
-    },
+    publish: () => publishPing(dest, { node: options.node, repo }, createNatsSender(dest)),
     advise(stage, text) {
       if (stage === 'auth') {
         if (/authorization|authentication/i.test(text)) return `the server refused our credentials (${text}): check auth (username/password, token, nkeySeedFile or credsFile)`;
