@@ -8,20 +8,10 @@
 
 import t from 'tap';
 import amqp from 'amqplib';
-import { openStore } from '../../src/store/store.ts';
-import { createRelayFixture, waitUntil, type RelayFixture } from '../helpers/relay-fixture.ts';
+import { createRelayFixture, undeliveredCount, waitUntil } from '../helpers/relay-fixture.ts';
 import { rabbitSkip, startRabbitServer } from '../helpers/rabbitmq-server.ts';
 
 const skip = rabbitSkip();
-
-function undelivered(fx: RelayFixture): number {
-  const store = openStore(fx.storePath, { readOnly: true });
-  try {
-    return (store.db.prepare(`SELECT count(*) AS n FROM deliveries WHERE destination = 'mq' AND state != 'delivered'`).get() as { n: number }).n;
-  } finally {
-    store.close();
-  }
-}
 
 if (skip) {
   t.plan(0, skip);
@@ -68,7 +58,7 @@ if (skip) {
     await server.start();
     for (let i = 6; i < 9; i++) push(i);
     const total = repos.length * 9;
-    await waitUntil(() => undelivered(fx) === 0 && fx.incoming().length === 0, 'every delivery confirmed', 45_000, 200);
+    await waitUntil(() => undeliveredCount(fx, 'mq') === 0 && fx.incoming().length === 0, 'every delivery confirmed', 45_000, 200);
 
     const conn = await amqp.connect(server.url);
     t.teardown(() => conn.close());

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import { openStore } from '../../src/store/store.ts';
-import { createRelayFixture, waitUntil, RELAY_BIN, type RelayFixture } from '../helpers/relay-fixture.ts';
+import { createRelayFixture, undeliveredCount, waitUntil, RELAY_BIN } from '../helpers/relay-fixture.ts';
 import { natsSkip, startNatsServer } from '../helpers/nats-server.ts';
 import { startTcpProxy } from '../helpers/tcp-proxy.ts';
 
@@ -48,16 +48,6 @@ async function readStream(nc: NatsConnection, expected: number): Promise<JsMsg[]
   return out;
 }
 
-/** Deliveries of `destination` not yet delivered (read-only look at the daemon's store). */
-function undelivered(fx: RelayFixture): number {
-  const store = openStore(fx.storePath, { readOnly: true });
-  try {
-    return (store.db.prepare(`SELECT count(*) AS n FROM deliveries WHERE destination = 'bus' AND state != 'delivered'`).get() as { n: number }).n;
-  } finally {
-    store.close();
-  }
-}
-
 if (skip) {
   t.plan(0, skip);
 } else {
@@ -84,7 +74,7 @@ if (skip) {
     const nc = await connect({ servers: server.url });
     t.teardown(() => nc.close());
     const jsm = await jetstreamManager(nc);
-    await waitUntil(async () => (await jsm.streams.info('BITBUCKET').catch(() => null))?.state.messages === total && undelivered(fx) === 0, `${total} messages in the stream and every delivery delivered`, 45_000, 200);
+    await waitUntil(async () => (await jsm.streams.info('BITBUCKET').catch(() => null))?.state.messages === total && undeliveredCount(fx, 'bus') === 0, `${total} messages in the stream and every delivery delivered`, 45_000, 200);
     const msgs = await readStream(nc, total);
     t.equal(msgs.length, total, 'every push is in the stream');
     const ids = msgs.map((m) => m.headers?.get('Nats-Msg-Id'));
@@ -116,20 +106,20 @@ if (skip) {
     t.teardown(() => nc.close());
     const jsm = await jetstreamManager(nc);
     const messages = async (): Promise<number> => (await jsm.streams.info('BITBUCKET').catch(() => null))?.state.messages ?? 0;
-    await waitUntil(async () => (await messages()) === 1 && undelivered(fx) === 0, 'the first push delivered');
+    await waitUntil(async () => (await messages()) === 1 && undeliveredCount(fx, 'bus') === 0, 'the first push delivered');
 
     // The publish still reaches the server; its PubAck is lost on the way back.
     await proxy.setMode('drop-replies');
     const sha = repo.commit('b.txt', 'b\n', 'second');
     repo.push(['origin', 'main'], env);
     await waitUntil(async () => (await messages()) === 2, 'the second publish stored by JetStream');
-    t.equal(undelivered(fx), 1, 'the daemon has not seen the PubAck: the delivery is still open');
+    t.equal(undeliveredCount(fx, 'bus'), 1, 'the daemon has not seen the PubAck: the delivery is still open');
     daemon.child.kill('SIGKILL');
     await daemon.exited;
 
     await proxy.setMode('pass');
     daemon = await fx.startDaemon();
-    await waitUntil(() => undelivered(fx) === 0, 'the redelivery acknowledged', 30_000);
+    await waitUntil(() => undeliveredCount(fx, 'bus') === 0, 'the redelivery acknowledged', 30_000);
     t.equal(await messages(), 2, 'JetStream dropped the redelivery: the event is in the stream once');
     const msgs = await readStream(nc, 2);
     t.equal((msgs[1].json() as { data: { refs: { after: string }[] } }).data.refs[0].after, sha);

@@ -8,6 +8,7 @@ import { copyFileSync, chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirS
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
+import { openStore } from '../../src/store/store.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 /** The project's hook and CLI entry. */
@@ -249,4 +250,14 @@ export function quarantinedReasons(quarantineDir: string): string[] {
 export function readJsonLines(file: string): any[] {
   if (!existsSync(file)) return [];
   return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
+/** Deliveries to `destination` not yet delivered (a read-only look at the daemon's store). */
+export function undeliveredCount(fx: Pick<RelayFixture, 'storePath'>, destination: string): number {
+  const store = openStore(fx.storePath, { readOnly: true });
+  try {
+    return (store.db.prepare(`SELECT count(*) AS n FROM deliveries WHERE destination = ? AND state != 'delivered'`).get(destination) as { n: number }).n;
+  } finally {
+    store.close();
+  }
 }
