@@ -20,10 +20,7 @@ import { parseArgs } from 'node:util';
 import amqp from 'amqplib';
 import { connect, headers as natsHeaders } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
-import { openStore } from '../../src/store/store.ts';
-import { enqueue } from '../../src/store/enqueue.ts';
-import { startDispatcher } from '../../src/deliver/dispatcher.ts';
-import { makeEvent } from '../deliver/fixtures.ts';
+import { fillBenchQueue, measuredDrain } from './bench-queue.ts';
 import { natsDest, amqpDest } from '../destinations/broker-fixtures.ts';
 import { startNatsServer } from '../helpers/nats-server.ts';
 import { startRabbitServer } from '../helpers/rabbitmq-server.ts';
@@ -52,42 +49,13 @@ function bodyFor(i: number): Buffer {
   return Buffer.from(JSON.stringify({ specversion: '1.0', id: `ev-${i}`, type: 'dev.bitbucket-relay.push', data: { repo: `r${i % REPOS}`, filler: 'x'.repeat(1400) } }));
 }
 
-/** Fill a store with N deliveries to destination "bench"; lane and seq headers let the consumer check FIFO. */
-function prepare(path: string): void {
-  const store = openStore(path);
-  for (let start = 0; start < N; start += 1000) {
-    const batch = [];
-    for (let i = start; i < Math.min(N, start + 1000); i++) {
-      const headers = { 'Content-Type': 'application/cloudevents+json', 'X-Bench-Lane': `r${i % REPOS}`, 'X-Bench-Seq': String(i) };
-      batch.push({ event: makeEvent(`ev-${i}`, { slug: `r${i % REPOS}` }), deliveries: [{ destination: 'bench', requests: [{ headers, body: bodyFor(i), signatureHeader: null, label: 'push' }] }] });
-    }
-    enqueue(store, batch);
-  }
-  store.close();
-}
-
 /** The publishing process: drain the queue to the broker, print {seconds, peakRssMb, cpuUsPerDelivery, delivered}. */
 async function drain(path: string, kind: string, server: string): Promise<void> {
-  const store = openStore(path);
-  let peak = process.memoryUsage.rss();
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20);
-  const cpu0 = process.cpuUsage();
-  const started = performance.now();
   const dest =
     kind === 'nats'
       ? natsDest([server], { name: 'bench', concurrency: CONCURRENCY, subject: 'bench.{projectKey}.{repoSlug}', stream: { name: 'BENCH', create: true, subjects: ['bench.>'], maxAgeMs: 3_600_000, duplicateWindowMs: 120_000, storage: 'file', replicas: 1 }, timeout: { connectMs: 5000, ackMs: 30_000 } })
       : amqpDest(server, { name: 'bench', concurrency: CONCURRENCY, exchange: { name: EXCHANGE, type: 'topic', declare: true }, routingKey: 'bench.{projectKey}.{repoSlug}', timeout: { connectMs: 5000, ackMs: 30_000 } });
-  const dispatcher = startDispatcher({ store, destinations: [dest] });
-  const delivered = (): number => (store.statement(`SELECT count(*) AS n FROM deliveries WHERE state = 'delivered'`).get() as { n: number }).n;
-  while (delivered() < N) await new Promise((r) => setTimeout(r, 250));
-  await dispatcher.stop();
-  const seconds = (performance.now() - started) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  clearInterval(sampler);
-  peak = Math.max(peak, process.resourceUsage().maxRSS * 1024);
-  const result = { seconds, peakRssMb: Math.round(peak / 1e5) / 10, cpuUsPerDelivery: Math.round((cpu.user + cpu.system) / N), delivered: delivered() };
-  store.close();
-  console.log(JSON.stringify(result));
+  console.log(JSON.stringify(await measuredDrain(path, dest, N)));
 }
 
 interface RunResult {
@@ -268,6 +236,7 @@ async function main(): Promise<void> {
   }
 }
 
-if (args.prepare) prepare(args.prepare);
+// Lane and seq headers let the consumer check FIFO.
+if (args.prepare) fillBenchQueue(args.prepare, N, REPOS, (i) => ({ headers: { 'Content-Type': 'application/cloudevents+json', 'X-Bench-Lane': `r${i % REPOS}`, 'X-Bench-Seq': String(i) }, body: bodyFor(i), signatureHeader: null }));
 else if (args.drain) await drain(args.drain, args.kind!, args.server!);
 else await main();

@@ -27,10 +27,8 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { openStore } from '../../src/store/store.ts';
-import { enqueue } from '../../src/store/enqueue.ts';
-import { startDispatcher } from '../../src/deliver/dispatcher.ts';
-import { httpDest, makeEvent } from '../deliver/fixtures.ts';
+import { httpDest } from '../deliver/fixtures.ts';
+import { fillBenchQueue, measuredDrain } from './bench-queue.ts';
 import { compiledPath, compiledRelayTree } from './compiled-tree.ts';
 import { installedNodeFlags } from './installed-node-options.ts';
 
@@ -59,45 +57,15 @@ function bodyFor(i: number): Buffer {
   return Buffer.from(JSON.stringify({ specversion: '1.0', id: `ev-${i}`, type: 'com.atlassian.bitbucket.push', data: { repo: `r${i % REPOS}`, filler: 'x'.repeat(1400) } }));
 }
 
-/** Fill a store with N deliveries to destination "bench" (lane and order headers let the receiver check FIFO). */
-function prepare(path: string): void {
-  const store = openStore(path);
-  const BATCH = 1000;
-  for (let start = 0; start < N; start += BATCH) {
-    const batch = [];
-    for (let i = start; i < Math.min(N, start + BATCH); i++) {
-      const headers = { 'Content-Type': 'application/json', 'X-Bench-Lane': `r${i % REPOS}`, 'X-Bench-Seq': String(i) };
-      batch.push({ event: makeEvent(`ev-${i}`, { slug: `r${i % REPOS}` }), deliveries: [{ destination: 'bench', requests: [{ headers, body: bodyFor(i), signatureHeader: 'X-Hub-Signature', label: 'push' }] }] });
-    }
-    enqueue(store, batch);
-  }
-  store.close();
-}
-
 /** The drain process: send everything, print {seconds, peakRssMb, cpuUsPerDelivery, delivered}. */
 async function drain(path: string, url: string): Promise<void> {
-  const store = openStore(path);
-  let peak = process.memoryUsage.rss();
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20);
-  const cpu0 = process.cpuUsage();
-  const started = performance.now();
-  const dispatcher = startDispatcher({ store, destinations: [httpDest('bench', url, { concurrency: CONCURRENCY, secret: 'bench-secret' })] });
-  const delivered = (): number => (store.statement(`SELECT count(*) AS n FROM deliveries WHERE state = 'delivered'`).get() as { n: number }).n;
-  // Poll the store rarely (a count is not free); finish on the exact figure.
-  while (delivered() < N) await new Promise((r) => setTimeout(r, 250));
-  await dispatcher.stop();
-  const seconds = (performance.now() - started) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  clearInterval(sampler);
-  peak = Math.max(peak, process.resourceUsage().maxRSS * 1024);
-  const result = { seconds, peakRssMb: Math.round(peak / 1e5) / 10, cpuUsPerDelivery: Math.round((cpu.user + cpu.system) / N), delivered: delivered() };
-  if (process.env.DRAIN_TRACE_MEMORY) {
+  const result = await measuredDrain(path, httpDest('bench', url, { concurrency: CONCURRENCY, secret: 'bench-secret' }), N, () => {
+    if (!process.env.DRAIN_TRACE_MEMORY) return;
     // Live heap after a full GC (run with --expose-gc): tells growth from garbage.
     (globalThis as { gc?: () => void }).gc?.();
     const m = process.memoryUsage();
     console.error(JSON.stringify({ rssMb: Math.round(m.rss / 1e6), heapUsedMb: Math.round(m.heapUsed / 1e6), heapTotalMb: Math.round(m.heapTotal / 1e6), externalMb: Math.round(m.external / 1e6) }));
-  }
-  store.close();
+  });
   console.log(JSON.stringify(result));
 }
 
@@ -252,6 +220,7 @@ async function main(): Promise<void> {
   }
 }
 
-if (args.prepare) prepare(args.prepare);
+// Lane and order headers let the receiver check FIFO.
+if (args.prepare) fillBenchQueue(args.prepare, N, REPOS, (i) => ({ headers: { 'Content-Type': 'application/json', 'X-Bench-Lane': `r${i % REPOS}`, 'X-Bench-Seq': String(i) }, body: bodyFor(i), signatureHeader: 'X-Hub-Signature' }));
 else if (args.drain) await drain(args.drain, args.url!);
 else await main();
