@@ -261,9 +261,10 @@ export async function analyzePushWithStats(input: PushInput, options: AnalysisOp
       return null;
     }) : null;
     walkedAhead.overflowed = pushes.length > 0 && walks === null;
+    // The later pushes keep their walks even when this one must walk on its own (e.g. a merge with its branch).
+    walkedAhead.walks = (walks ?? []).slice(1).filter((w): w is WalkedPush => w !== null);
     if (walks?.[0]) {
       walks[0].commits.forEach(keep);
-      walkedAhead.walks = walks.slice(1).filter((w): w is WalkedPush => w !== null);
       return { graph: walks[0].graph, complete: true };
     }
     try {

@@ -80,6 +80,31 @@ t.test('a force-push between: the commits it dropped are new again for the push 
   t.equal(ahead[1].stats.spawns, 0, 'a fast-forward read ahead starts no git');
 });
 
+t.test('a merge that brings both its sides walks on its own; the push after it still gets its walk read ahead', async (t) => {
+  const fx = gitFixtureFor(t, 'relay-ahead-');
+  fx.write('a', '1\n');
+  fx.commit('base');
+  fx.push(['origin', 'main']);
+  fx.git(['checkout', '--quiet', '-b', 'topic']);
+  fx.write('t', '1\n');
+  const x = fx.commit('topic work, never pushed on its own');
+  fx.git(['checkout', '--quiet', 'main']);
+  fx.write('b', '1\n');
+  const z = fx.commit('main work, not pushed either');
+  fx.git(['merge', '--quiet', '--no-ff', '-m', 'merge topic', 'topic']);
+  const m = fx.rev('HEAD');
+  const p1 = fx.push(['origin', 'main']);
+  fx.write('a', '2\n');
+  const y = fx.commit('after the merge');
+  const p2 = fx.push(['origin', 'main']);
+  const { solo, ahead } = await bothWays(fx.bare, [p1, p2]);
+  t.same(ahead.map((r) => r.event), solo.map((r) => r.event), 'the same events');
+  t.same(new Set(ahead[0].event.refs[0].commits), new Set([x, z, m]), 'the merge and both sides it brought');
+  t.same(ahead[1].event.refs[0].commits, [y]);
+  t.same(ahead.map((r) => r.stats.walkedAhead), [false, true], 'the second push was read ahead');
+  t.same(ahead.map((r) => r.stats.spawns), [2, 0], 'the merge: the walk for both, then its own; the next push: none');
+});
+
 t.test('queued pushes with more commits than one walk reads: each walks on its own, and the repository stops trying for a while', async (t) => {
   const fx = gitFixtureFor(t, 'relay-ahead-');
   const pushes: RefLine[][] = [];
