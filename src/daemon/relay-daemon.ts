@@ -360,26 +360,33 @@ export class RelayDaemon {
 
   /** Store invariant (every event has its delivery rows): at start and for each status; logged when it first fails. */
   checkDeliveryRows(): string | null {
+    return this.runRowsCheck().problem;
+  }
+
+  /** One run of the delivery-rows check: the problem found so far (or null), and whether the store could not be read. */
+  private runRowsCheck(): { problem: string | null; failed: boolean } {
     let problem: string | null;
+    let failed = false;
     try {
       problem = describeMissingDeliveries(this.store.path, this.rowsCheck.run());
     } catch (err) {
       problem = `cannot check store ${this.store.path}: ${(err as Error).message}`;
+      failed = true;
     }
     // While the start-up check is still under way, the problem grows chunk by chunk: logged once it is whole.
-    if (!this.rowsCheck.caughtUp) return problem;
+    if (!failed && !this.rowsCheck.caughtUp) return { problem, failed };
     if (problem && problem !== this.rowsProblem) this.log.error(problem);
     this.rowsProblem = problem;
-    return problem;
+    return { problem, failed };
   }
 
   /** The start-up check of every event in the window, a chunk per turn of the event loop (records are handled meanwhile). */
   private async checkRowsUntilCaughtUp(): Promise<void> {
-    do {
-      if (this.stopping) return;
-      this.checkDeliveryRows();
+    while (!this.stopping) {
+      // Done, or the store cannot be read (logged): each status tries again from where it stopped.
+      if (this.runRowsCheck().failed || this.rowsCheck.caughtUp) return;
       await new Promise((resolve) => setImmediate(resolve));
-    } while (!this.rowsCheck.caughtUp);
+    }
   }
 
   /** Reconciliation and hook-script facts for `relay status` and metrics. */
