@@ -38,7 +38,7 @@ t.test('splitWalk: each push gets the commits only it brought; merges and large 
   const out = splitWalk(graph, pushes, 10);
   t.same(out.map((g) => g && g.topoOrder), [[a], [b], [x], [m], [y]], 'each push its own commits, in order');
   t.same(out[3]!.parents.get(m), [b, x], 'parents kept whole (the boundary proves the fast-forward)');
-  t.same(splitWalk(graph, [[line(Z, m, 'refs/heads/n')]], 10), [null], 'commits that are not one line (a merge with its branch): the push walks on its own');
+  t.same(splitWalk(graph, [[line(Z, m, 'refs/heads/n')]], 10), [null], 'commits that are not one line (a merge with both its sides new): the push walks on its own');
   t.same(splitWalk(graph, [[line(o, b)], [line(Z, x, 'refs/heads/f')], [line(b, m)]], 1).map((g) => g && g.topoOrder), [null, [x], [m]], 'more than the limit: walks on its own (and the pushes after it still get theirs)');
   // main moved back to a (not provably a fast-forward): b could come back with a later push.
   t.same(splitWalk(graph, [[line(o, b)], [line(b, a)], [line(Z, b, 'refs/heads/again')]], 10).map((g) => g && g.topoOrder), [[b, a], []], 'stops after a push that may have dropped commits');
