@@ -31,7 +31,11 @@ t.test('pushes made while the daemon is down are processed at start, in order', 
   for (const e of events) assertValidPushEvent(t, e);
   await waitUntil(() => fx.incoming().length === 0, 'spool drained');
   // The first push's walk read the queued ones' (git/walk-ahead.ts): they started no git.
-  const logged = daemon.output().split('\n').filter((l) => l.includes('push event'));
+  // The log line comes after the event is durable: wait for it.
+  const logged = await waitUntil(() => {
+    const lines = daemon.output().split('\n').filter((l) => l.includes('push event'));
+    return lines.length === 3 ? lines : null;
+  }, 'three push event log lines');
   t.same(logged.map((l) => /walkedAhead[":= ]+true/.test(l)), [false, true, true], 'the later pushes were walked ahead');
   t.same(logged.map((l) => /gitSpawns[":= ]+0\b/.test(l)), [false, true, true], 'and cost no git process');
   daemon.child.kill('SIGTERM');
