@@ -245,14 +245,15 @@ t.test('fuzz (fast-check): arbitrary and mutated records fed to the running daem
 
   const daemon = await fx.startDaemon();
   const archive = path.join(fx.root, 'events.jsonl');
+  // incoming/ first: a record moved to quarantine/ between the two reads is then seen in quarantine/, not lost from both.
   const settled = (): boolean => {
-    const q = quarantined(fx);
     const left = new Set(fx.incoming());
+    const q = quarantined(fx);
     return [...fates].every(([name, fate]) => (fate === 'quarantine' ? q.has(name) : fate === 'process' ? !left.has(name) : true));
   };
   await waitUntil(settled, 'every fuzz record processed or quarantined', 60_000, 100).catch(() => {});
-  const q = quarantined(fx);
   const left = new Set(fx.incoming());
+  const q = quarantined(fx);
   const wrong: string[] = [];
   for (const [name, fate] of fates) {
     const where = q.has(name) ? 'quarantine' : left.has(name) ? 'incoming' : 'processed';
