@@ -23,7 +23,11 @@ export interface DestinationStatus {
   consecutiveFailures: number;
   /** When the open circuit lets the next probe through (ms epoch). */
   nextProbeAt: number | null;
-  /** Earliest retry time among its pending deliveries (before the circuit's say: nextSendAt); read only while the circuit is open, else null. */
+  /**
+   * While the circuit is open: when its next attempt is due before the
+   * circuit's say (nextSendAt) — the probe time if a pending delivery is due
+   * by then, else the earliest retry time; null while closed.
+   */
   nextDueAt: number | null;
   /** Pending + in flight. */
   queued: number;
@@ -107,10 +111,15 @@ export function destinationStatus(store: Store, now: number = Date.now(), names:
   const all = [...new Set([...names, ...known])];
   // Covered by deliveries_state (destination, state, created_at, attempts): no table rows read, even for
   // 1,000,000 delivered or 15,000 dead. next_attempt_at is not in it, so the next due time is read only
-  // where it is shown: a destination whose circuit is open (it reads the pending rows).
+  // where it is shown: a destination whose circuit is open. Then one pending delivery due by the probe
+  // settles it, found in the first rows as a rule (those queued behind a failing head are long due);
+  // only when every one is due later are they all read for the earliest.
   const counts = store.statement(`SELECT count(*) AS n, min(created_at) AS oldest, sum(attempts > 0) AS retrying
     FROM deliveries WHERE destination = ? AND state = ?`);
-  const due = store.statement(`SELECT min(next_attempt_at) AS due FROM deliveries WHERE destination = ? AND state = 'pending'`);
+  const dueBy = store.statement(`SELECT 1 AS due FROM deliveries WHERE destination = ? AND state = 'pending' AND next_attempt_at <= ? LIMIT 1`);
+  const earliestDue = store.statement(`SELECT min(next_attempt_at) AS due FROM deliveries WHERE destination = ? AND state = 'pending'`);
+  const nextDue = (name: string, probeAt: number | null): number | null =>
+    probeAt !== null && dueBy.get(name, probeAt) ? probeAt : ((earliestDue.get(name) as { due: number | null }).due ?? null);
   // outcome IN (every outcome there is): three range seeks along (destination, outcome, time) instead of a walk over the destination's whole log.
   const attempts = store.statement(`SELECT outcome, count(*) AS n FROM attempts WHERE destination = ? AND outcome IN ('delivered', 'retry', 'dead') AND time >= ? GROUP BY outcome`);
   const state = store.statement('SELECT * FROM destination_state WHERE name = ?');
@@ -131,7 +140,7 @@ export function destinationStatus(store: Store, now: number = Date.now(), names:
       circuitOpen: Boolean(st?.circuit_open),
       consecutiveFailures: st?.consecutive_failures ?? 0,
       nextProbeAt: st?.circuit_open ? (st?.next_probe_at ?? null) : null,
-      nextDueAt: st?.circuit_open && pending.n > 0 ? ((due.get(name) as { due: number | null }).due ?? null) : null,
+      nextDueAt: st?.circuit_open && pending.n > 0 ? nextDue(name, st?.next_probe_at ?? null) : null,
       queued: pending.n + inFlight.n,
       inFlight: inFlight.n,
       retrying: (pending.retrying ?? 0) + (inFlight.retrying ?? 0),
