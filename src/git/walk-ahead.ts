@@ -18,8 +18,8 @@
 // and fit the walk's limit. Everything else is walked as before.
 
 import type { LoggedCommit } from './commit-log.ts';
-import type { CommitGraph, RefsAsOf } from './new-commits.ts';
-import { walkNewCommits } from './new-commit-walk.ts';
+import { walkWithin, type CommitGraph, type RefsAsOf } from './new-commits.ts';
+import { walkNewCommits, type NewCommitWalkOptions } from './new-commit-walk.ts';
 import { isZeroSha, matchesAnyRefGlob, type RefLine } from './ref-lines.ts';
 import type { GitRunner } from './run-git.ts';
 
@@ -103,13 +103,10 @@ function isOneLine(graph: CommitGraph, members: ReadonlySet<string>): boolean {
   return heads <= 1;
 }
 
-/** True when the walk proves `before` is an ancestor of `after` (a fast-forward). */
+/** True when the walk proves `before` is an ancestor of `after` (a fast-forward): among, or a parent of, what `after` reaches in it. */
 function provesFastForward(graph: CommitGraph, before: string, after: string): boolean {
-  if (before === after) return true;
-  const closure = reachWithin(graph, [after], new Set());
-  if (closure.has(before)) return true;
-  for (const sha of closure) if (graph.parents.get(sha)!.includes(before)) return true;
-  return false;
+  const { members, boundary } = walkWithin(graph, after);
+  return members.has(before) || boundary.has(before);
 }
 
 /**
@@ -133,15 +130,8 @@ export function splitWalk(graph: CommitGraph, pushes: readonly (readonly RefLine
   return out;
 }
 
-/** Options of walkPushes (the detail options are those of logCommits). */
-export interface WalkPushesOptions {
-  /** Commits in one walk (the walk of a single push has the same limit). */
-  limit: number;
-  renames: boolean;
-  copies: boolean;
-  maxFiles: number;
-  fallbackEncoding: string | null;
-}
+/** Options of walkPushes: those of one push's walk (the same limit), without its per-commit callback. */
+export type WalkPushesOptions = Omit<NewCommitWalkOptions, 'onCommit'>;
 
 /**
  * One `git log` for the commits of all `pushes` (from pushesToWalk) not
